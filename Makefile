@@ -1,0 +1,104 @@
+# flinkpg — build, test, bench, demo.
+#
+#   make            build every program into build/bin
+#   make test       install what is missing, build with ASan+UBSan, run all tests
+#   make bench      build optimised, run the benchmarks (ratios against a reference)
+#   make demo       run the local demo (MODE=upsert|retract|append)
+#   make format     clang-format the C sources
+#   make clean
+#
+# SAN=1 builds into build/asan with AddressSanitizer and UBSan.
+
+PKGS      := rdkafka libpq jansson libcurl yaml-0.1 libmicrohttpd
+SAN       ?= 0
+CC        ?= cc
+BUILD     := build$(if $(filter 1,$(SAN)),/asan,)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+           -Wformat=2 -Wno-format-nonliteral -fno-strict-aliasing $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+
+SINK_SRC   := $(wildcard sink/*.c)
+SINK_LIB   := $(filter-out sink/main.c,$(SINK_SRC))
+GEN_SRC    := $(wildcard generator/*.c)
+GEN_LIB    := $(filter-out generator/main.c,$(GEN_SRC))
+CTRL_SRC   := $(wildcard controller/*.c)
+CTRL_LIB   := $(filter-out controller/main.c,$(CTRL_SRC))
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+
+PROGRAMS := $(BUILD)/bin/flinkpg-sink \
+            $(if $(GEN_SRC),$(BUILD)/bin/flinkpg-generator) \
+            $(if $(CTRL_SRC),$(BUILD)/bin/flinkpg-controller)
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+
+.PHONY: all tools units test bench demo deps format clean check-deps
+all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
+tools: $(TOOLS)
+units: $(UNITS)
+
+check-deps:
+	@pkg-config --exists $(PKGS) || { echo "missing development packages; run: tests/install-deps.sh" >&2; exit 1; }
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/flinkpg-sink: $(SINK_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/flinkpg-generator: $(GEN_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/flinkpg-controller: $(CTRL_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# unit tests link the program libraries (everything but main.c)
+$(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(SINK_LIB:%.c=$(BUILD)/obj/%.o) \
+                 $(GEN_LIB:%.c=$(BUILD)/obj/%.o) $(CTRL_LIB:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	tests/install-deps.sh
+
+test: deps
+	@echo "== building with AddressSanitizer + UBSan (build/asan)"
+	$(MAKE) --no-print-directory SAN=1 all
+	@echo "== running tests"
+	tests/run
+
+bench: deps
+	$(MAKE) --no-print-directory SAN=0 all
+	tests/bench/run
+
+demo: deps
+	$(MAKE) --no-print-directory SAN=0 all
+	tests/demo/run $(MODE)
+
+format:
+	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(SINK_SRC) $(wildcard sink/*.h) \
+	    $(GEN_SRC) $(CTRL_SRC) $(TOOL_SRC) $(UNIT_SRC)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

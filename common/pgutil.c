@@ -1,0 +1,107 @@
+/* pgutil — see pgutil.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "pgutil.h"
+
+#include "backoff.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+PGconn *pg_connect_once(const char *conninfo, char *err, size_t errlen)
+{
+    PGconn *conn = PQconnectdb(conninfo ? conninfo : "");
+    if (conn && PQstatus(conn) == CONNECTION_OK) {
+        PGresult *r = PQexec(conn, "SET application_name = 'flinkpg'");
+        PQclear(r);
+        return conn;
+    }
+    snprintf(err, errlen, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+    size_t n = strlen(err);
+    while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+    PQfinish(conn);
+    return NULL;
+}
+
+PGconn *pg_connect_retry(const char *conninfo, const char *what, volatile int *stop)
+{
+    backoff b;
+    backoff_init(&b, 200, 15000);
+    for (unsigned attempt = 1;; attempt++) {
+        char err[1024];
+        PGconn *conn = pg_connect_once(conninfo, err, sizeof err);
+        if (conn) {
+            log_info("pg_connected", "target=%s conn=%s attempts=%u", lq(what), lq(pg_describe(conn)),
+                     attempt);
+            return conn;
+        }
+        uint32_t delay = backoff_next(&b);
+        log_warn("pg_unavailable", "target=%s attempt=%u retry_in_ms=%u error=%s", lq(what),
+                 attempt, delay, lq(err));
+        if (!sleep_ms_unless(delay, stop))
+            return NULL;
+    }
+}
+
+const char *pg_describe(PGconn *conn)
+{
+    static _Thread_local char buf[512];
+    const char *host = PQhost(conn);
+    snprintf(buf, sizeof buf, "host=%s port=%s dbname=%s user=%s",
+             host && *host ? host : "(socket)", PQport(conn), PQdb(conn), PQuser(conn));
+    return buf;
+}
+
+char *pg_quote_qualified(PGconn *conn, const char *name)
+{
+    const char *dot = strchr(name, '.');
+    if (!dot) {
+        char *q = PQescapeIdentifier(conn, name, strlen(name));
+        char *out = q ? strdup(q) : NULL;
+        PQfreemem(q);
+        return out;
+    }
+    char *schema = PQescapeIdentifier(conn, name, (size_t)(dot - name));
+    char *rel = PQescapeIdentifier(conn, dot + 1, strlen(dot + 1));
+    char *out = NULL;
+    if (schema && rel) {
+        size_t len = strlen(schema) + strlen(rel) + 2;
+        out = malloc(len);
+        if (out)
+            snprintf(out, len, "%s.%s", schema, rel);
+    }
+    PQfreemem(schema);
+    PQfreemem(rel);
+    return out;
+}
+
+bool pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok && err)
+        snprintf(err, errlen, "%s", PQerrorMessage(conn));
+    PQclear(r);
+    return ok;
+}
+
+const char *pg_sqlstate(const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+bool pg_connection_lost(PGconn *conn, const PGresult *res)
+{
+    if (!conn || PQstatus(conn) != CONNECTION_OK)
+        return true;
+    const char *st = pg_sqlstate(res);
+    /* 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown,
+     * cannot connect now; 53: insufficient resources; 40001/40P01 retryable */
+    return strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
+           strncmp(st, "53", 2) == 0 || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
+           (!*st && !res);
+}

@@ -1,0 +1,30 @@
+/*
+ * strbuf — a growable byte buffer.  Used for COPY payloads, SQL text,
+ * Prometheus output and HTTP bodies.  On allocation failure the buffer
+ * records it (sb->oom) and further appends are ignored; callers check once.
+ */
+#ifndef FLINKPG_STRBUF_H
+#define FLINKPG_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+    bool oom;
+} strbuf;
+
+void sb_init(strbuf *sb);
+void sb_free(strbuf *sb);
+void sb_reset(strbuf *sb);
+void sb_append(strbuf *sb, const void *data, size_t len);
+void sb_puts(strbuf *sb, const char *s);
+void sb_putc(strbuf *sb, char c);
+void sb_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* NUL-terminated view of the contents (never NULL). */
+const char *sb_str(strbuf *sb);
+/* Take ownership of the bytes; the buffer is left empty. */
+char *sb_steal(strbuf *sb);
+
+#endif

@@ -1,0 +1,795 @@
+/*
+ * flinkpg-sink — applies a Flink changelog topic to a PostgreSQL table,
+ * exactly once.
+ *
+ * The loop: poll Kafka, decode and plan each record as it arrives, and when
+ * the batch is full (or old enough) apply it in one transaction together with
+ * its offsets (see sink.h).  Partition positions come from PostgreSQL on every
+ * assignment, never from Kafka's committed offsets (those are committed too,
+ * after PostgreSQL, only so that lag tools work).  Any failure to apply —
+ * lost connection, server restart, a fenced offset — drops the uncommitted
+ * batch and re-reads the positions from PostgreSQL: nothing applied twice,
+ * nothing lost.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sink.h"
+
+#include "../common/backoff.h"
+#include "../common/config.h"
+#include "../common/httpd.h"
+#include "../common/kafkaconf.h"
+#include "../common/log.h"
+#include "../common/pgutil.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static volatile int g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* ---- counters, read by the metrics thread ---- */
+
+static const double latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define NBUCKETS (sizeof latency_buckets / sizeof latency_buckets[0])
+
+typedef struct {
+    atomic_ullong consumed;
+    atomic_ullong kinds[KIND_COUNT];
+    atomic_ullong applied;
+    atomic_ullong skipped;
+    atomic_ullong dead_letters;
+    atomic_ullong batches;
+    atomic_ullong slow_batches;
+    atomic_ullong resyncs;
+    atomic_ullong latency_bucket[NBUCKETS + 1];
+    atomic_ullong latency_sum_us;
+    atomic_llong lag;
+    atomic_int pg_up;
+    atomic_int assigned;
+} sink_stats;
+
+static sink_stats g_stats;
+
+static void render_metrics(strbuf *out, void *ctx)
+{
+    (void)ctx;
+    sink_stats *s = &g_stats;
+    prom_header(out, "flinkpg_sink_records_total", "counter", "Kafka records consumed");
+    prom_sample(out, "flinkpg_sink_records_total", NULL, (double)atomic_load(&s->consumed));
+    prom_header(out, "flinkpg_sink_changes_total", "counter", "Row changes decoded, per row kind");
+    for (int k = 0; k < KIND_COUNT; k++) {
+        char labels[32];
+        snprintf(labels, sizeof labels, "kind=\"%s\"", row_kind_symbol((row_kind)k));
+        prom_sample(out, "flinkpg_sink_changes_total", labels, (double)atomic_load(&s->kinds[k]));
+    }
+    prom_header(out, "flinkpg_sink_applied_total", "counter", "Actions applied to the table");
+    prom_sample(out, "flinkpg_sink_applied_total", NULL, (double)atomic_load(&s->applied));
+    prom_header(out, "flinkpg_sink_skipped_total", "counter", "Changes the policy ignores");
+    prom_sample(out, "flinkpg_sink_skipped_total", NULL, (double)atomic_load(&s->skipped));
+    prom_header(out, "flinkpg_sink_dead_letters_total", "counter",
+                "Records written to the dead-letter table");
+    prom_sample(out, "flinkpg_sink_dead_letters_total", NULL,
+                (double)atomic_load(&s->dead_letters));
+    prom_header(out, "flinkpg_sink_batches_total", "counter", "Batches committed");
+    prom_sample(out, "flinkpg_sink_batches_total", NULL, (double)atomic_load(&s->batches));
+    prom_header(out, "flinkpg_sink_isolated_batches_total", "counter",
+                "Batches replayed record by record after PostgreSQL refused a row");
+    prom_sample(out, "flinkpg_sink_isolated_batches_total", NULL,
+                (double)atomic_load(&s->slow_batches));
+    prom_header(out, "flinkpg_sink_resyncs_total", "counter",
+                "Times the sink dropped an uncommitted batch and resumed from stored offsets");
+    prom_sample(out, "flinkpg_sink_resyncs_total", NULL, (double)atomic_load(&s->resyncs));
+    prom_header(out, "flinkpg_sink_batch_seconds", "histogram", "Time to apply and commit a batch");
+    unsigned long long cum = 0;
+    for (size_t i = 0; i <= NBUCKETS; i++) {
+        char labels[32];
+        cum += atomic_load(&s->latency_bucket[i]);
+        if (i < NBUCKETS)
+            snprintf(labels, sizeof labels, "le=\"%g\"", latency_buckets[i]);
+        else
+            snprintf(labels, sizeof labels, "le=\"+Inf\"");
+        prom_sample(out, "flinkpg_sink_batch_seconds_bucket", labels, (double)cum);
+    }
+    prom_sample(out, "flinkpg_sink_batch_seconds_sum", NULL,
+                (double)atomic_load(&s->latency_sum_us) / 1e6);
+    prom_sample(out, "flinkpg_sink_batch_seconds_count", NULL, (double)cum);
+    prom_header(out, "flinkpg_sink_lag", "gauge",
+                "Records in the topic not yet committed to PostgreSQL (all assigned partitions)");
+    prom_sample(out, "flinkpg_sink_lag", NULL, (double)atomic_load(&s->lag));
+    prom_header(out, "flinkpg_sink_postgres_up", "gauge", "1 while connected to PostgreSQL");
+    prom_sample(out, "flinkpg_sink_postgres_up", NULL, atomic_load(&s->pg_up));
+}
+
+static bool is_ready(void *ctx, char *why, size_t whylen)
+{
+    (void)ctx;
+    if (!atomic_load(&g_stats.pg_up)) {
+        snprintf(why, whylen, "not connected to PostgreSQL");
+        return false;
+    }
+    if (!atomic_load(&g_stats.assigned)) {
+        snprintf(why, whylen, "no Kafka partitions assigned yet");
+        return false;
+    }
+    return true;
+}
+
+/* ---- options ---- */
+
+static cfg_opt options[] = {
+    KAFKA_CFG_OPTIONS,
+    {.name = "topic", .env = "SINK_TOPIC", .kind = OPT_STR, .group = "Kafka", .short_name = 't',
+     .help = "the Flink statement's output topic (required)"},
+    {.name = "group", .env = "SINK_GROUP", .kind = OPT_STR, .def = "flinkpg-sink",
+     .group = "Kafka", .short_name = 'g', .help = "consumer group; also keys the stored offsets"},
+    {.name = "start-from", .env = "SINK_START_FROM", .kind = OPT_STR, .def = "earliest",
+     .group = "Kafka", .help = "where to start a partition with no stored offset: earliest or latest"},
+    {.name = "postgres", .env = "POSTGRES_URL", .kind = OPT_STR, .def = "", .group = "PostgreSQL",
+     .short_name = 'd', .secret = true,
+     .help = "libpq connection string or URI; empty uses the PG* variables (PGHOST, PGPORT, "
+             "PGDATABASE, PGUSER, PGPASSWORD)"},
+    {.name = "table", .env = "SINK_TABLE", .kind = OPT_STR, .group = "PostgreSQL",
+     .short_name = 'T', .help = "target table, optionally schema-qualified (required)"},
+    {.name = "key-columns", .env = "SINK_KEY_COLUMNS", .kind = OPT_STR, .group = "PostgreSQL",
+     .help = "comma-separated key columns (default: the table's primary key)"},
+    {.name = "create-table", .env = "SINK_CREATE_TABLE", .kind = OPT_BOOL, .def = "false",
+     .group = "PostgreSQL", .help = "create the target table from --columns if it is missing"},
+    {.name = "columns", .env = "SINK_COLUMNS", .kind = OPT_STR, .group = "PostgreSQL",
+     .help = "column declarations for --create-table, e.g. \"order_id bigint, status text\""},
+    {.name = "dlq-table", .env = "SINK_DLQ_TABLE", .kind = OPT_STR, .def = "flinkpg_dead_letters",
+     .group = "PostgreSQL", .help = "dead-letter table (created if missing)"},
+    {.name = "offsets-table", .env = "SINK_OFFSETS_TABLE", .kind = OPT_STR,
+     .def = "flinkpg_sink_offsets", .group = "PostgreSQL",
+     .help = "where consumed offsets commit with the rows (created if missing)"},
+    {.name = "batches-table", .env = "SINK_BATCHES_TABLE", .kind = OPT_STR,
+     .def = "flinkpg_sink_batches", .group = "PostgreSQL",
+     .help = "audit log of committed offset ranges (created if missing)"},
+    {.name = "encoding", .env = "SINK_ENCODING", .kind = OPT_STR, .group = "Decoding",
+     .short_name = 'e',
+     .help = "changelog encoding of the topic (required): upsert, retract (Confluent op "
+             "header), debezium (Apache Flink debezium-json) or append"},
+    {.name = "key-format", .env = "SINK_KEY_FORMAT", .kind = OPT_STR, .def = "json",
+     .group = "Decoding", .help = "json, or registry (Schema Registry wire header + JSON)"},
+    {.name = "value-format", .env = "SINK_VALUE_FORMAT", .kind = OPT_STR, .def = "json",
+     .group = "Decoding", .help = "json, or registry (Schema Registry wire header + JSON)"},
+    {.name = "max-record-bytes", .env = "SINK_MAX_RECORD_BYTES", .kind = OPT_INT,
+     .def = "1048576", .group = "Decoding",
+     .help = "keys or values larger than this go to the dead-letter table"},
+    {.name = "policy", .env = "SINK_POLICY", .kind = OPT_STR, .def = "changelog",
+     .group = "Applying", .short_name = 'p',
+     .help = "changelog (honour the row kind), insert-all (every record a new row), or "
+             "upsert-ignore-kind (upsert by key, delete on tombstones only, as Kafka Connect's "
+             "JDBC sink does)"},
+    {.name = "batch-size", .env = "SINK_BATCH_SIZE", .kind = OPT_INT, .def = "5000",
+     .group = "Applying", .help = "records per transaction at most"},
+    {.name = "batch-timeout-ms", .env = "SINK_BATCH_TIMEOUT_MS", .kind = OPT_INT, .def = "200",
+     .group = "Applying", .help = "commit a partial batch after this long"},
+    {.name = "http-listen", .env = "HTTP_LISTEN", .kind = OPT_STR, .def = "",
+     .group = "Operations", .help = "serve /metrics, /healthz, /readyz on host:port (empty: off)"},
+    {.name = "log-level", .env = "LOG_LEVEL", .kind = OPT_STR, .def = "info",
+     .group = "Operations", .help = "debug (one line per change), info, warn or error"},
+    {.name = "run-name", .env = "FLINKPG_RUN", .kind = OPT_STR, .def = "", .group = "Operations",
+     .help = "name of the DemoRun, put on every log line"},
+    {.name = "exit-at-eof", .env = "SINK_EXIT_AT_EOF", .kind = OPT_BOOL, .def = "false",
+     .group = "Operations",
+     .help = "commit and exit 0 once every assigned partition is read to its end"},
+    {.name = "exit-idle-ms", .env = "SINK_EXIT_IDLE_MS", .kind = OPT_INT, .def = "0",
+     .group = "Operations",
+     .help = "commit and exit 0 after this long without a record (0: run until SIGTERM)"},
+};
+
+static const char *example =
+    "  # Confluent Cloud retract topic into a local table, correct handling:\n"
+    "  flinkpg-sink --bootstrap-servers pkc-xxxx.confluent.cloud:9092 \\\n"
+    "      --api-key $KEY --api-secret $SECRET --topic orders_enriched \\\n"
+    "      --encoding retract --key-format registry --value-format registry \\\n"
+    "      --postgres 'host=localhost dbname=demo user=demo' --table orders_enriched\n"
+    "  # the same topic, the way a plain JDBC sink in insert mode would do it:\n"
+    "  flinkpg-sink ... --policy insert-all --table orders_enriched_naive\n"
+    "  # everything from a .env file:\n"
+    "  flinkpg-sink --env-file .env";
+
+/* ---- the running sink ---- */
+
+typedef struct {
+    cfg_spec cfg;
+    sink_ctx s;
+    decode_opts dopts;
+    const char *conninfo;
+    rd_kafka_t *rk;
+    batch b;
+    rd_kafka_message_t **msgs;
+    size_t nmsgs, capmsgs;
+    int64_t first_ms, last_msg_ms;
+    long long batch_size, batch_timeout_ms;
+    int64_t start_offset;
+    /* assigned partitions and whether each is read to its end */
+    int32_t *parts;
+    bool *eof;
+    size_t nparts;
+    bool ever_assigned;
+    int exit_code;
+} app;
+
+static void drop_messages(app *a)
+{
+    for (size_t i = 0; i < a->nmsgs; i++)
+        rd_kafka_message_destroy(a->msgs[i]);
+    a->nmsgs = 0;
+    batch_clear(&a->b, a->s.table.ncols);
+}
+
+static bool reconnect(app *a)
+{
+    atomic_store(&g_stats.pg_up, 0);
+    PQfinish(a->s.conn);
+    a->s.conn = pg_connect_retry(a->conninfo, "sink database", &g_stop);
+    if (!a->s.conn)
+        return false;
+    a->s.prepared = false;
+    char err[512];
+    if (!apply_prepare(&a->s, err, sizeof err)) {
+        log_error("pg_prepare_failed", "error=%s", lq(err));
+        return false;
+    }
+    atomic_store(&g_stats.pg_up, 1);
+    return true;
+}
+
+/* Positions for these partitions from PostgreSQL, reconnecting as needed. */
+static bool load_positions(app *a, rd_kafka_topic_partition_list_t *parts)
+{
+    int32_t *ids = calloc((size_t)parts->cnt + 1, sizeof *ids);
+    int64_t *next = calloc((size_t)parts->cnt + 1, sizeof *next);
+    for (int i = 0; i < parts->cnt; i++)
+        ids[i] = parts->elems[i].partition;
+    bool ok = false;
+    while (!g_stop) {
+        char err[512];
+        if (offsets_load(&a->s, ids, (size_t)parts->cnt, next, err, sizeof err)) {
+            ok = true;
+            break;
+        }
+        log_warn("offsets_unavailable", "error=%s", lq(err));
+        if (!reconnect(a))
+            break;
+    }
+    for (int i = 0; ok && i < parts->cnt; i++) {
+        parts->elems[i].offset = next[i] >= 0 ? next[i] : a->start_offset;
+        if (next[i] >= 0)
+            log_info("partition_position", "topic=%s partition=%" PRId32 " next_offset=%" PRId64
+                     " source=postgres", lq(a->s.topic), ids[i], next[i]);
+        else
+            log_info("partition_position", "topic=%s partition=%" PRId32 " next_offset=%s"
+                     " source=start-from", lq(a->s.topic), ids[i],
+                     a->start_offset == RD_KAFKA_OFFSET_END ? "latest" : "earliest");
+    }
+    free(ids);
+    free(next);
+    return ok;
+}
+
+static void set_assignment(app *a, rd_kafka_topic_partition_list_t *parts)
+{
+    free(a->parts);
+    free(a->eof);
+    a->nparts = parts ? (size_t)parts->cnt : 0;
+    a->parts = calloc(a->nparts + 1, sizeof *a->parts);
+    a->eof = calloc(a->nparts + 1, sizeof *a->eof);
+    for (size_t i = 0; i < a->nparts; i++)
+        a->parts[i] = parts->elems[i].partition;
+    atomic_store(&g_stats.assigned, a->nparts > 0);
+    if (a->nparts)
+        a->ever_assigned = true;
+}
+
+static void flush(app *a);
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    app *a = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (!load_positions(a, parts)) {
+            rd_kafka_assign(rk, NULL);
+            return;
+        }
+        rd_kafka_assign(rk, parts);
+        set_assignment(a, parts);
+        log_info("partitions_assigned", "topic=%s count=%d", lq(a->s.topic), parts->cnt);
+    } else {
+        flush(a); /* commit what we hold for these partitions, or drop it */
+        drop_messages(a);
+        rd_kafka_assign(rk, NULL);
+        set_assignment(a, NULL);
+        log_info("partitions_revoked", "topic=%s count=%d", lq(a->s.topic), parts->cnt);
+    }
+}
+
+/* Drop what is uncommitted and resume every assigned partition from
+ * PostgreSQL's offsets. */
+static void resync(app *a)
+{
+    atomic_fetch_add(&g_stats.resyncs, 1);
+    drop_messages(a);
+    if (PQstatus(a->s.conn) != CONNECTION_OK && !reconnect(a))
+        return;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(a->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
+        return;
+    if (parts->cnt > 0 && load_positions(a, parts)) {
+        rd_kafka_assign(a->rk, parts);
+        set_assignment(a, parts);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+static void log_batch(app *a, const apply_outcome *o, int64_t ms)
+{
+    const batch *b = &a->b;
+    char ranges[256] = "";
+    size_t off = 0;
+    for (size_t p = 0; p < a->nparts && off < sizeof ranges - 48; p++) {
+        int64_t lo = -1, hi = -1;
+        for (size_t i = 0; i < b->nrecs; i++) {
+            if (b->recs[i].partition != a->parts[p])
+                continue;
+            if (lo < 0 || b->recs[i].offset < lo)
+                lo = b->recs[i].offset;
+            if (b->recs[i].offset > hi)
+                hi = b->recs[i].offset;
+        }
+        if (lo >= 0)
+            off += (size_t)snprintf(ranges + off, sizeof ranges - off, "%s%" PRId32 ":%" PRId64
+                                    "-%" PRId64, off ? "," : "", a->parts[p], lo, hi);
+    }
+    log_info("batch", "records=%zu +I=%llu -U=%llu +U=%llu -D=%llu upsert=%llu applied=%llu "
+             "skipped=%llu dead_letters=%llu offsets=%s latency_ms=%" PRId64 "%s",
+             b->nrecs, (unsigned long long)b->kinds[KIND_INSERT],
+             (unsigned long long)b->kinds[KIND_UPDATE_BEFORE],
+             (unsigned long long)b->kinds[KIND_UPDATE_AFTER],
+             (unsigned long long)b->kinds[KIND_DELETE], (unsigned long long)b->kinds[KIND_UPSERT],
+             (unsigned long long)o->applied, (unsigned long long)b->skipped,
+             (unsigned long long)o->dead_letters, ranges[0] ? ranges : "-", ms,
+             o->slow_path ? " isolated=true" : "");
+}
+
+static void record_latency(int64_t ms)
+{
+    double sec = (double)ms / 1000.0;
+    size_t i = 0;
+    while (i < NBUCKETS && sec > latency_buckets[i])
+        i++;
+    atomic_fetch_add(&g_stats.latency_bucket[i], 1);
+    atomic_fetch_add(&g_stats.latency_sum_us, (unsigned long long)ms * 1000ULL);
+}
+
+/* Tell Kafka too (after PostgreSQL), for lag tooling only. */
+static void commit_to_kafka(app *a)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)a->nparts + 1);
+    for (size_t p = 0; p < a->nparts; p++) {
+        int64_t next = offsets_stored(&a->s, a->parts[p]);
+        if (next >= 0)
+            rd_kafka_topic_partition_list_add(l, a->s.topic, a->parts[p])->offset = next;
+    }
+    if (l->cnt)
+        rd_kafka_commit(a->rk, l, 1);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void flush(app *a)
+{
+    if (a->b.nrecs == 0)
+        return;
+    {
+        apply_outcome o;
+        int64_t t0 = now_ms();
+        apply_result r = apply_batch(&a->s, &a->b, &o);
+        int64_t ms = now_ms() - t0;
+        if (r == APPLY_OK) {
+            for (int k = 0; k < KIND_COUNT; k++)
+                atomic_fetch_add(&g_stats.kinds[k], a->b.kinds[k]);
+            atomic_fetch_add(&g_stats.applied, o.applied);
+            atomic_fetch_add(&g_stats.skipped, a->b.skipped);
+            atomic_fetch_add(&g_stats.dead_letters, o.dead_letters);
+            atomic_fetch_add(&g_stats.batches, 1);
+            if (o.slow_path)
+                atomic_fetch_add(&g_stats.slow_batches, 1);
+            record_latency(ms);
+            log_batch(a, &o, ms);
+            for (size_t i = 0; i < a->b.ndlq; i++) {
+                const batch_record *rec = &a->b.recs[a->b.dlq[i].rec];
+                log_warn("dead_letter", "partition=%" PRId32 " offset=%" PRId64 " reason=%s",
+                         rec->partition, rec->offset, lq(a->b.dlq[i].reason));
+            }
+            commit_to_kafka(a);
+            drop_messages(a);
+            return;
+        }
+        if (r == APPLY_FATAL) {
+            log_error("batch_failed", "records=%zu error=%s", a->b.nrecs, lq(o.error));
+            a->exit_code = 1;
+            g_stop = 1;
+            drop_messages(a);
+            return;
+        }
+        log_warn("batch_not_committed", "records=%zu error=%s action=resume_from_postgres",
+                 a->b.nrecs, lq(o.error));
+        resync(a);
+        return;
+    }
+}
+
+static char *headers_json(const rd_kafka_message_t *m)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs)
+        return NULL;
+    json_t *arr = json_array();
+    const char *name;
+    const void *val;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         i++) {
+        char *hex = malloc(size * 2 + 1);
+        for (size_t j = 0; j < size; j++)
+            snprintf(hex + j * 2, 3, "%02x", ((const unsigned char *)val)[j]);
+        hex[size * 2] = '\0';
+        json_t *k = json_string(name);
+        json_array_append_new(arr, json_pack("{s:o,s:s}", "key", k ? k : json_null(), "hex",
+                                             val ? hex : ""));
+        free(hex);
+    }
+    char *out = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return out;
+}
+
+static void add_message(app *a, rd_kafka_message_t *m)
+{
+    if (a->nmsgs == a->capmsgs) {
+        a->capmsgs = a->capmsgs ? a->capmsgs * 2 : 1024;
+        a->msgs = realloc(a->msgs, a->capmsgs * sizeof *a->msgs);
+        if (!a->msgs)
+            abort();
+    }
+    a->msgs[a->nmsgs++] = m;
+    if (a->b.nrecs == 0)
+        a->first_ms = now_ms();
+    atomic_fetch_add(&g_stats.consumed, 1);
+
+    uint32_t idx = (uint32_t)a->b.nrecs;
+    batch_record *rec = batch_add_record(&a->b);
+    rec->partition = m->partition;
+    rec->offset = m->offset;
+    rec->key = m->key;
+    rec->key_len = m->key_len;
+    rec->value = m->payload;
+    rec->value_len = m->len;
+    rec->headers_json = headers_json(m);
+
+    raw_record raw = {m->key, m->key_len, m->payload, m->len, false, NULL, 0};
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs &&
+        rd_kafka_header_get_last(hdrs, "op", &raw.op, &raw.op_len) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        raw.has_op = true;
+
+    change ch[2];
+    char reason[512];
+    int n = decode_record(&a->dopts, &raw, ch, reason, sizeof reason);
+    if (n < 0) {
+        batch_add_dead(&a->b, idx, reason);
+        return;
+    }
+    size_t before = a->b.nacts;
+    plan_record(&a->s, &a->b, idx, ch, n);
+    if (log_enabled(LOG_DEBUG)) {
+        for (size_t i = before; i < a->b.nacts; i++) {
+            static const char *acts[] = {"upsert", "delete_key", "insert", "delete_one"};
+            log_debug("change", "partition=%" PRId32 " offset=%" PRId64 " kind=%s action=%s",
+                      m->partition, m->offset, row_kind_symbol(ch[i - before].kind),
+                      acts[a->b.acts[i].type]);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        change_clear(&ch[i]);
+}
+
+static void update_lag(app *a)
+{
+    long long lag = 0;
+    for (size_t p = 0; p < a->nparts; p++) {
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(a->rk, a->s.topic, a->parts[p], &lo, &hi) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+            continue;
+        int64_t pos = offsets_stored(&a->s, a->parts[p]);
+        lag += hi - (pos >= 0 ? pos : lo);
+    }
+    atomic_store(&g_stats.lag, lag);
+}
+
+static bool all_at_eof(app *a)
+{
+    if (!a->ever_assigned || a->nparts == 0)
+        return false;
+    for (size_t i = 0; i < a->nparts; i++)
+        if (!a->eof[i])
+            return false;
+    return true;
+}
+
+static void mark_eof(app *a, int32_t partition, bool eof)
+{
+    for (size_t i = 0; i < a->nparts; i++)
+        if (a->parts[i] == partition)
+            a->eof[i] = eof;
+}
+
+/* ---- start-up ---- */
+
+static int fail_usage(const char *msg)
+{
+    fprintf(stderr, "flinkpg-sink: %s\n", msg);
+    return 2;
+}
+
+static int setup(app *a, int argc, char **argv)
+{
+    char err[1024];
+    a->cfg = (cfg_spec){.prog = "flinkpg-sink",
+                        .summary = "apply a Flink changelog topic to a PostgreSQL table, exactly once",
+                        .usage_example = example,
+                        .opts = options,
+                        .nopts = sizeof options / sizeof options[0]};
+    cfg_result cr = cfg_parse(&a->cfg, argc, argv, err, sizeof err);
+    if (cr == CFG_HELP)
+        return -1;
+    if (cr == CFG_ERROR)
+        return fail_usage(err);
+    cfg_spec *c = &a->cfg;
+    log_init("sink", cfg_str(c, "run-name"));
+    log_level lvl;
+    if (!log_parse_level(cfg_str(c, "log-level"), &lvl))
+        return fail_usage("--log-level must be debug, info, warn or error");
+    log_set_level(lvl);
+
+    if (!cfg_str(c, "topic") || !*cfg_str(c, "topic"))
+        return fail_usage("--topic is required (SINK_TOPIC)");
+    if (!cfg_str(c, "table") || !*cfg_str(c, "table"))
+        return fail_usage("--table is required (SINK_TABLE)");
+    const char *enc = cfg_str(c, "encoding");
+    if (!enc || !encoding_parse(enc, &a->s.encoding))
+        return fail_usage("--encoding must be one of upsert, retract, debezium, append (SINK_ENCODING)");
+    if (!policy_parse(cfg_str(c, "policy"), &a->s.policy))
+        return fail_usage("--policy must be one of changelog, insert-all, upsert-ignore-kind (SINK_POLICY)");
+    for (int i = 0; i < 2; i++) {
+        const char *name = i ? "value-format" : "key-format";
+        const char *v = cfg_str(c, name);
+        if (strcmp(v, "json") && strcmp(v, "registry")) {
+            snprintf(err, sizeof err, "--%s must be json or registry, got \"%s\"", name, v);
+            return fail_usage(err);
+        }
+    }
+    const char *from = cfg_str(c, "start-from");
+    if (strcmp(from, "earliest") && strcmp(from, "latest"))
+        return fail_usage("--start-from must be earliest or latest");
+    a->start_offset = strcmp(from, "latest") ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    a->batch_size = cfg_int(c, "batch-size");
+    a->batch_timeout_ms = cfg_int(c, "batch-timeout-ms");
+    if (a->batch_size < 1 || a->batch_size > 1000000)
+        return fail_usage("--batch-size must be between 1 and 1000000");
+    if (a->batch_timeout_ms < 1)
+        return fail_usage("--batch-timeout-ms must be at least 1");
+    if (cfg_int(c, "max-record-bytes") < 0)
+        return fail_usage("--max-record-bytes must not be negative");
+
+    a->s.group = cfg_str(c, "group");
+    a->s.topic = cfg_str(c, "topic");
+    a->conninfo = cfg_str(c, "postgres");
+
+    /* Kafka configuration errors are usage errors: check before touching PostgreSQL */
+    rd_kafka_conf_t *kc = kafka_conf_from_cfg(c, err, sizeof err);
+    if (!kc)
+        return fail_usage(err);
+    if (!kafka_conf_set(kc, "group.id", a->s.group, err, sizeof err) ||
+        !kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof err) ||
+        !kafka_conf_set(kc, "enable.auto.offset.store", "false", err, sizeof err) ||
+        !kafka_conf_set(kc, "enable.partition.eof", "true", err, sizeof err) ||
+        !kafka_conf_set(kc, "partition.assignment.strategy", "range,roundrobin", err, sizeof err)) {
+        rd_kafka_conf_destroy(kc);
+        return fail_usage(err);
+    }
+    rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
+    rd_kafka_conf_set_opaque(kc, a);
+
+    log_info("sink_starting", "topic=%s group=%s table=%s encoding=%s policy=%s batch_size=%lld",
+             lq(a->s.topic), lq(a->s.group), lq(cfg_str(c, "table")), encoding_name(a->s.encoding),
+             policy_name(a->s.policy), a->batch_size);
+
+    a->s.conn = pg_connect_retry(a->conninfo, "sink database", &g_stop);
+    if (!a->s.conn) {
+        rd_kafka_conf_destroy(kc);
+        return 0; /* stopped while waiting */
+    }
+    a->s.q_dlq = pg_quote_qualified(a->s.conn, cfg_str(c, "dlq-table"));
+    a->s.q_offsets = pg_quote_qualified(a->s.conn, cfg_str(c, "offsets-table"));
+    a->s.q_batches = pg_quote_qualified(a->s.conn, cfg_str(c, "batches-table"));
+    if (cfg_bool(c, "create-table") &&
+        !table_create(a->s.conn, cfg_str(c, "table"), cfg_str(c, "columns"),
+                      cfg_str(c, "key-columns"), err, sizeof err)) {
+        log_error("create_table_failed", "table=%s error=%s", lq(cfg_str(c, "table")), lq(err));
+        rd_kafka_conf_destroy(kc);
+        return 2;
+    }
+    if (!table_load(a->s.conn, cfg_str(c, "table"), cfg_str(c, "key-columns"), &a->s.table, err,
+                    sizeof err) ||
+        !plan_check(&a->s, err, sizeof err) || !offsets_ensure_tables(&a->s, err, sizeof err)) {
+        log_error("startup_failed", "error=%s", lq(err));
+        fprintf(stderr, "flinkpg-sink: %s\n", err);
+        rd_kafka_conf_destroy(kc);
+        return 2;
+    }
+    if (a->s.table.nkeys > 64)
+        return fail_usage("at most 64 key columns are supported");
+    a->s.strategy = plan_strategy(&a->s);
+    if (!apply_prepare(&a->s, err, sizeof err)) {
+        log_error("startup_failed", "error=%s", lq(err));
+        rd_kafka_conf_destroy(kc);
+        return 2;
+    }
+    atomic_store(&g_stats.pg_up, 1);
+    static const char *strategies[] = {"copy+merge", "copy", "pipeline"};
+    strbuf keys;
+    sb_init(&keys);
+    for (size_t k = 0; k < a->s.table.nkeys; k++)
+        sb_printf(&keys, "%s%s", k ? "," : "", a->s.table.cols[a->s.table.keys[k]].name);
+    log_info("table_ready", "table=%s columns=%zu keys=%s unique_key=%s strategy=%s",
+             lq(a->s.table.name), a->s.table.ncols, keys.len ? sb_str(&keys) : "-",
+             a->s.table.unique_key ? "true" : "false", strategies[a->s.strategy]);
+    sb_free(&keys);
+
+    const char *key_cols[64];
+    for (size_t k = 0; k < a->s.table.nkeys; k++)
+        key_cols[k] = a->s.table.cols[a->s.table.keys[k]].name;
+    static const char *stored_keys[64];
+    memcpy(stored_keys, key_cols, sizeof key_cols);
+    a->dopts = (decode_opts){.encoding = a->s.encoding,
+                             .key_registry = !strcmp(cfg_str(c, "key-format"), "registry"),
+                             .value_registry = !strcmp(cfg_str(c, "value-format"), "registry"),
+                             .max_bytes = (size_t)cfg_int(c, "max-record-bytes"),
+                             .key_columns = stored_keys,
+                             .nkeys = a->s.table.nkeys};
+
+    a->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof err);
+    if (!a->rk) {
+        log_error("kafka_client_failed", "error=%s", lq(err));
+        return 2;
+    }
+    rd_kafka_poll_set_consumer(a->rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, a->s.topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(a->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        log_error("subscribe_failed", "topic=%s error=%s", lq(a->s.topic), rd_kafka_err2str(e));
+        return 2;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static app a;
+    batch_init(&a.b);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = setup(&a, argc, argv);
+    if (rc != 0 || !a.rk) {
+        cfg_free(&a.cfg);
+        return rc < 0 ? 0 : rc;
+    }
+
+    httpd *srv = NULL;
+    const char *listen = cfg_str(&a.cfg, "http-listen");
+    if (listen && *listen) {
+        char err[256];
+        httpd_handlers h = {.metrics = render_metrics, .ready = is_ready, .ctx = &a};
+        srv = httpd_start(listen, &h, err, sizeof err);
+        if (!srv) {
+            log_error("http_failed", "listen=%s error=%s", lq(listen), lq(err));
+            return 2;
+        }
+        log_info("http_listening", "listen=%s port=%d", lq(listen), httpd_port(srv));
+    }
+
+    long long idle_ms = cfg_int(&a.cfg, "exit-idle-ms");
+    bool exit_at_eof = cfg_bool(&a.cfg, "exit-at-eof");
+    int64_t last_lag = 0;
+    a.last_msg_ms = now_ms();
+    const char *stop_reason = "signal";
+    while (!g_stop) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a.rk, 100);
+        if (m) {
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                mark_eof(&a, m->partition, true);
+                rd_kafka_message_destroy(m);
+            } else if (m->err) {
+                log_warn("kafka_consume_error", "code=%s error=%s", rd_kafka_err2name(m->err),
+                         lq(rd_kafka_message_errstr(m)));
+                rd_kafka_message_destroy(m);
+            } else {
+                mark_eof(&a, m->partition, false);
+                a.last_msg_ms = now_ms();
+                add_message(&a, m);
+            }
+        }
+        int64_t now = now_ms();
+        if ((long long)a.b.nrecs >= a.batch_size ||
+            (a.b.nrecs && now - a.first_ms >= a.batch_timeout_ms) ||
+            (a.b.nrecs && all_at_eof(&a)))
+            flush(&a);
+        if (now - last_lag >= 1000) {
+            update_lag(&a);
+            last_lag = now;
+        }
+        if (exit_at_eof && a.b.nrecs == 0 && all_at_eof(&a)) {
+            stop_reason = "eof";
+            break;
+        }
+        if (idle_ms > 0 && a.ever_assigned && a.b.nrecs == 0 && now - a.last_msg_ms >= idle_ms) {
+            stop_reason = "idle";
+            break;
+        }
+    }
+    /* finish the batch in hand; if PostgreSQL is gone, it stays uncommitted
+     * and will be read again — never lost, never applied twice */
+    flush(&a);
+    update_lag(&a);
+    rd_kafka_consumer_close(a.rk);
+    drop_messages(&a);
+    rd_kafka_destroy(a.rk);
+    httpd_stop(srv);
+    log_info("sink_stopped",
+             "reason=%s records=%llu applied=%llu skipped=%llu dead_letters=%llu batches=%llu "
+             "resyncs=%llu +I=%llu -U=%llu +U=%llu -D=%llu upsert=%llu lag=%lld exit_code=%d",
+             stop_reason, atomic_load(&g_stats.consumed), atomic_load(&g_stats.applied),
+             atomic_load(&g_stats.skipped), atomic_load(&g_stats.dead_letters),
+             atomic_load(&g_stats.batches), atomic_load(&g_stats.resyncs),
+             atomic_load(&g_stats.kinds[KIND_INSERT]),
+             atomic_load(&g_stats.kinds[KIND_UPDATE_BEFORE]),
+             atomic_load(&g_stats.kinds[KIND_UPDATE_AFTER]), atomic_load(&g_stats.kinds[KIND_DELETE]),
+             atomic_load(&g_stats.kinds[KIND_UPSERT]), (long long)atomic_load(&g_stats.lag),
+             a.exit_code);
+    PQfinish(a.s.conn);
+    table_free(&a.s.table);
+    free(a.s.q_dlq);
+    free(a.s.q_offsets);
+    free(a.s.q_batches);
+    free(a.s.sql_copy);
+    free(a.s.sql_merge_delete);
+    free(a.s.sql_merge_insert);
+    free(a.s.stored);
+    free(a.msgs);
+    free(a.parts);
+    free(a.eof);
+    batch_free(&a.b, 0);
+    cfg_free(&a.cfg);
+    return a.exit_code;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages flinkpg needs to build and test, if missing.
+# Safe to run repeatedly: it does nothing when everything is there.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config
+  librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev
+  postgresql postgresql-client
+  curl jq procps util-linux openssl ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# the postgresql package starts a cluster on 5432; our tests run their own
+echo "install-deps: done"

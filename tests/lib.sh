@@ -1,0 +1,60 @@
+# Shared helpers for the shell tests.  Source it; each check prints one line,
+# PASS or FAIL, which tests/run counts.
+#
+#   check_eq NAME WANT GOT       equality
+#   check NAME CMD...            the command succeeds
+#   q SQL                        psql, unaligned, tuples only, stops on error
+#   start_mockkafka TOPIC[:N]... starts a mock cluster; sets BOOTSTRAP
+#   sink ARGS...                 the sink binary under test (ASan build by default)
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${FLINKPG_BIN:-$ROOT/build/asan/bin}
+TOOLS=${FLINKPG_TOOLS:-$ROOT/build/asan/tools}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/flinkpg-test.XXXXXX")
+T_PIDS=()
+
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; }
+
+check_eq() {
+  local name=$1 want=$2 got=$3
+  if [ "$want" == "$got" ]; then pass "$name"; else fail "$name"$'\n'"  want: $want"$'\n'"  got:  $got"; fi
+}
+
+check() {
+  local name=$1; shift
+  if "$@" >"$T_TMP/check.out" 2>&1; then pass "$name"; else fail "$name: $(tail -n 5 "$T_TMP/check.out")"; fi
+}
+
+q() { psql -X -A -t -q -v ON_ERROR_STOP=1 -c "$1"; }
+
+start_mockkafka() {
+  local f=$T_TMP/bootstrap.$RANDOM
+  "$TOOLS/mockkafka" --max-seconds 900 --bootstrap-file "$f" "$@" >/dev/null 2>"$T_TMP/mockkafka.log" &
+  T_PIDS+=($!)
+  local i
+  for i in $(seq 1 100); do [ -s "$f" ] && break; sleep 0.05; done
+  [ -s "$f" ] || { echo "FAIL mock kafka cluster did not start: $(cat "$T_TMP/mockkafka.log")"; exit 1; }
+  BOOTSTRAP=$(cat "$f")
+}
+
+kproduce() { "$TOOLS/kproduce" -b "$BOOTSTRAP" "$@"; }
+
+sink() { "$BIN/flinkpg-sink" -b "$BOOTSTRAP" "$@"; }
+
+cleanup() {
+  local p
+  for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$T_TMP"
+}
+trap cleanup EXIT
+
+# A fresh database per test file, so tests never see each other's tables.
+new_db() {
+  local db="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_$$"
+  psql -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
+  export PGDATABASE=$db
+}
