@@ -53,29 +53,35 @@ check-deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC   $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/bin/flinkpg-sink: $(SINK_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD   $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/flinkpg-generator: $(GEN_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD   $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/flinkpg-controller: $(CTRL_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD   $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD   $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # unit tests link the program libraries (everything but main.c)
 $(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(SINK_LIB:%.c=$(BUILD)/obj/%.o) \
                  $(GEN_LIB:%.c=$(BUILD)/obj/%.o) $(CTRL_LIB:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD   $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
 	tests/install-deps.sh

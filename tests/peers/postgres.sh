@@ -46,7 +46,11 @@ wait_ready() {
 
 start() {
   mkdir -p "$dir"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$dir"
+    # the server user must be able to reach its directory (mktemp makes 0700 parents)
+    chmod o+x "$(dirname "$dir")"
+  fi
   if [ ! -f "$data/PG_VERSION" ]; then
     [ -f "$dir/port" ] || free_port > "$dir/port"
     as_owner "$bindir/initdb" -D "$data" -U flinkpg -A trust --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 ||
