@@ -6,6 +6,7 @@
 #   q SQL                        psql, unaligned, tuples only, stops on error
 #   start_mockkafka TOPIC[:N]... starts a mock cluster; sets BOOTSTRAP
 #   sink ARGS...                 the sink binary under test (ASan build by default)
+#   sink_bg LOG ARGS...          the same in the background; SINK_PID is its pid
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${FLINKPG_BIN:-$ROOT/build/asan/bin}
@@ -43,6 +44,9 @@ start_mockkafka() {
 kproduce() { "$TOOLS/kproduce" -b "$BOOTSTRAP" "$@"; }
 
 sink() { "$BIN/flinkpg-sink" -b "$BOOTSTRAP" "$@"; }
+# In the background, with SINK_PID the sink's own pid (not a subshell's), so
+# signals reach it.  Output goes to the file named first.
+sink_bg() { local log=$1; shift; "$BIN/flinkpg-sink" -b "$BOOTSTRAP" "$@" 2>>"$log" & SINK_PID=$!; }
 
 cleanup() {
   local p

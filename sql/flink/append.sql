@@ -21,6 +21,12 @@
 -- What lands on the topic:
 --   key   = {"order_id":1,"shipment_id":7}   (JSON, from key.fields)
 --   value = the joined row as plain JSON; no headers; never a tombstone.
+--
+-- Delivery: exactly-once (Kafka transactions, committed at each Flink checkpoint, every
+-- 2 s on the local peer). Consumers must read with isolation.level=read_committed
+-- (librdkafka's default) and must expect gaps in the offsets: each commit marker takes
+-- an offset. transactional-id-prefix = the job name, so keep ${job_name} unique per
+-- running statement and the same when resuming it from a savepoint.
 
 SET 'table.local-time-zone' = 'UTC';
 SET 'pipeline.name' = '${job_name}';
@@ -84,7 +90,12 @@ CREATE TABLE result_append (
   'key.fields' = 'order_id;shipment_id',
   'value.format' = 'json',
   'value.fields-include' = 'ALL',
-  'value.json.timestamp-format.standard' = 'ISO-8601'
+  'value.json.timestamp-format.standard' = 'ISO-8601',
+  'value.json.encode.decimal-as-plain-number' = 'true',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = '${job_name}',
+  -- Flink's KafkaSink asks for 1 h transactions, brokers allow 15 min by default
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO result_append

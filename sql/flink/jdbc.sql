@@ -10,7 +10,7 @@
 --
 -- The PostgreSQL table must exist with a primary key on (order_id, shipment_id); the JDBC
 -- sink does not create it. Types: BIGINT, TEXT/VARCHAR, INTEGER, NUMERIC(12,2),
--- TIMESTAMPTZ (TIMESTAMP_LTZ) — e.g.
+-- TIMESTAMPTZ (written as UTC; see the cast below) — e.g.
 --   CREATE TABLE t (order_id bigint, shipment_id bigint, customer text, product text,
 --     quantity integer, amount numeric(12,2), order_status text, carrier text,
 --     shipment_status text, order_updated_at timestamptz, shipment_updated_at timestamptz,
@@ -31,8 +31,8 @@ CREATE TABLE result_jdbc (
   order_status        STRING,
   carrier             STRING,
   shipment_status     STRING,
-  order_updated_at    TIMESTAMP_LTZ(3),
-  shipment_updated_at TIMESTAMP_LTZ(3),
+  order_updated_at    TIMESTAMP(3),
+  shipment_updated_at TIMESTAMP(3),
   PRIMARY KEY (order_id, shipment_id) NOT ENFORCED
 ) WITH (
   'connector' = 'jdbc',
@@ -45,4 +45,14 @@ CREATE TABLE result_jdbc (
   'sink.max-retries' = '3'
 );
 
-INSERT INTO result_jdbc SELECT * FROM orders_shipments;
+-- The JDBC connector's PostgreSQL dialect has no TIMESTAMP_LTZ (fails at run time with
+-- "Unsupported type:TIMESTAMP_LTZ(3)"), so the timestamps are cast to TIMESTAMP(3) in the
+-- session time zone, UTC (sources.sql sets it; the peer's JVMs also run with
+-- -Duser.timezone=UTC so the driver sends them as UTC into a timestamptz column).
+INSERT INTO result_jdbc
+SELECT
+  order_id, shipment_id, customer, product, quantity, amount, order_status, carrier,
+  shipment_status,
+  CAST(order_updated_at AS TIMESTAMP(3)),
+  CAST(shipment_updated_at AS TIMESTAMP(3))
+FROM orders_shipments;

@@ -14,6 +14,12 @@
 --           -U / -D: {"before":{<row>},"after":null,"op":"d"}       (never "u")
 --   No headers. Every change of a row is a -U/+U pair, i.e. a "d" then a "c".
 --   (Confluent Cloud writes retract differently: an `op` header byte, see the brief.)
+--
+-- Delivery: exactly-once (Kafka transactions, committed at each Flink checkpoint, every
+-- 2 s on the local peer). Consumers must read with isolation.level=read_committed
+-- (librdkafka's default) and must expect gaps in the offsets: each commit marker takes
+-- an offset. transactional-id-prefix = the job name, so keep ${job_name} unique per
+-- running statement and the same when resuming it from a savepoint.
 
 SET 'pipeline.name' = '${job_name}';
 
@@ -38,7 +44,12 @@ CREATE TABLE result_retract (
   'key.fields' = 'order_id;shipment_id',
   'value.format' = 'debezium-json',
   'value.fields-include' = 'ALL',
-  'value.debezium-json.timestamp-format.standard' = 'ISO-8601'
+  'value.debezium-json.timestamp-format.standard' = 'ISO-8601',
+  'value.debezium-json.encode.decimal-as-plain-number' = 'true',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = '${job_name}',
+  -- Flink's KafkaSink asks for 1 h transactions, brokers allow 15 min by default
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO result_retract SELECT * FROM orders_shipments;

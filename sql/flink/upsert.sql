@@ -14,6 +14,12 @@
 --           UPDATE_BEFORE is not written. No headers.
 --   timestamps as ISO-8601 UTC ("2024-05-01T10:00:00Z").
 -- A sink applies: tombstone -> DELETE by key, anything else -> INSERT ... ON CONFLICT DO UPDATE.
+--
+-- Delivery: exactly-once (Kafka transactions, committed at each Flink checkpoint, every
+-- 2 s on the local peer). Consumers must read with isolation.level=read_committed
+-- (librdkafka's default) and must expect gaps in the offsets: each commit marker takes
+-- an offset. transactional-id-prefix = the job name, so keep ${job_name} unique per
+-- running statement and the same when resuming it from a savepoint.
 
 SET 'pipeline.name' = '${job_name}';
 
@@ -38,7 +44,12 @@ CREATE TABLE result_upsert (
   'key.format' = 'json',
   'value.format' = 'json',
   'value.fields-include' = 'ALL',
-  'value.json.timestamp-format.standard' = 'ISO-8601'
+  'value.json.timestamp-format.standard' = 'ISO-8601',
+  'value.json.encode.decimal-as-plain-number' = 'true',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = '${job_name}',
+  -- Flink's KafkaSink asks for 1 h transactions, brokers allow 15 min by default
+  'properties.transaction.timeout.ms' = '900000'
 );
 
 INSERT INTO result_upsert SELECT * FROM orders_shipments;

@@ -163,7 +163,7 @@ bash_java_utils() {
   out="$(java -Xmx128m -XX:+UseSerialGC -cp "$(peer_classpath "$LIB")" \
     -Dlog4j2.level=WARN \
     org.apache.flink.runtime.util.bash.BashJavaUtils "$1" --configDir "$CONF" 2>&1)" ||
-    { echo "$out" >&2; peer_die "BashJavaUtils $1 failed"; }
+    { echo "$out" >&2; peer_die "flink: could not compute the JVM memory settings from $CONF/config.yaml (BashJavaUtils $1 failed, see above)"; }
   echo "$out" | sed -n 's/^BASH_JAVA_UTILS_EXEC_RESULT://p' | tail -n 2
 }
 
@@ -173,7 +173,8 @@ java_base() {
     -Dlog.file="$LOGDIR/$1.log" \
     -Dlog4j.configuration="file:$CONF/log4j.properties" \
     -Dlog4j.configurationFile="file:$CONF/log4j.properties" \
-    -Djava.io.tmpdir="$DIR/tmp"
+    -Djava.io.tmpdir="$DIR/tmp" \
+    -Duser.timezone=UTC
 }
 
 start_jm() {
@@ -211,8 +212,19 @@ start_gw() {
   peer_spawn "$GW_PID" "$LOGDIR/sql-gateway.out" "${cmd[@]}"
 }
 
-jm_ready() {
-  curl -fsS "http://127.0.0.1:$FLINK_REST_PORT/overview" 2>/dev/null | grep -q '"taskmanagers":[1-9]'
+# The TaskManager started by this run registered with the ResourceManager (log lines
+# after TM_LOG_MARK; /overview alone may still count a TaskManager that was just killed).
+TM_LOG_MARK=0
+tm_log_mark() {
+  TM_LOG_MARK=0
+  if [ -f "$LOGDIR/taskmanager.log" ]; then
+    TM_LOG_MARK=$(wc -l <"$LOGDIR/taskmanager.log")
+  fi
+}
+tm_registered() {
+  tail -n "+$((TM_LOG_MARK + 1))" "$LOGDIR/taskmanager.log" 2>/dev/null |
+    grep -q 'Successful registration at resource manager' &&
+    curl -fsS "http://127.0.0.1:$FLINK_REST_PORT/overview" 2>/dev/null | grep -q '"taskmanagers":[1-9]'
 }
 
 jm_rest_up() {
@@ -242,14 +254,20 @@ cmd_start() {
     peer_port_free "$FLINK_RPC_PORT" "flink jobmanager RPC"
     start_jm
   fi
+  tm_log_mark
   ((tm)) || start_tm
   if ((!gw)); then
     peer_port_free "$FLINK_GATEWAY_PORT" "flink sql-gateway"
     start_gw
   fi
-  peer_wait "flink jobmanager" "$JM_PID" "$LOGDIR/jobmanager.log" jm_rest_up
-  peer_wait "flink taskmanager (registration with the jobmanager)" "$TM_PID" "$LOGDIR/taskmanager.log" jm_ready
-  peer_wait "flink sql-gateway" "$GW_PID" "$LOGDIR/sql-gateway.log" gw_ready
+  peer_wait "flink jobmanager" "$JM_PID" "$LOGDIR/jobmanager.log:$LOGDIR/jobmanager.out" jm_rest_up
+  if ((tm)); then
+    peer_wait "flink taskmanager (registration with the jobmanager)" "$TM_PID" "$LOGDIR/taskmanager.log:$LOGDIR/taskmanager.out" \
+      curl -fsS "http://127.0.0.1:$FLINK_REST_PORT/overview"
+  else
+    peer_wait "flink taskmanager (registration with the jobmanager)" "$TM_PID" "$LOGDIR/taskmanager.log:$LOGDIR/taskmanager.out" tm_registered
+  fi
+  peer_wait "flink sql-gateway" "$GW_PID" "$LOGDIR/sql-gateway.log:$LOGDIR/sql-gateway.out" gw_ready
   peer_log "ready in $((SECONDS - t0))s: JobManager REST http://127.0.0.1:$FLINK_REST_PORT, SQL Gateway http://127.0.0.1:$FLINK_GATEWAY_PORT; logs in $LOGDIR"
 }
 
@@ -294,8 +312,9 @@ cmd_tm_start() {
   fi
   ensure_libs
   export_flink_env
+  tm_log_mark
   start_tm
-  peer_wait "flink taskmanager (registration with the jobmanager)" "$TM_PID" "$LOGDIR/taskmanager.log" jm_ready
+  peer_wait "flink taskmanager (registration with the jobmanager)" "$TM_PID" "$LOGDIR/taskmanager.log:$LOGDIR/taskmanager.out" tm_registered
   peer_log "taskmanager running (pid $(cat "$TM_PID"))"
 }
 

@@ -64,6 +64,8 @@ offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
+# Flink's exactly-once KafkaSink uses transaction.timeout.ms up to 1 h
+transaction.max.timeout.ms=3600000
 group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=2
@@ -142,7 +144,7 @@ cmd_start() {
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
     -Dkafka.logs.dir="$DIR/logs" -Dlog4j.configuration="file:$DIR/log4j.properties" \
     -cp "$(peer_classpath "$LIB")" kafka.Kafka "$DIR/server.properties"
-  peer_wait "kafka broker" "$PIDFILE" "$DIR/logs/server.log" ready
+  peer_wait "kafka broker" "$PIDFILE" "$DIR/logs/server.log:$LOG" ready
   peer_log "ready in $((SECONDS - t0))s (pid $(cat "$PIDFILE")): PLAINTEXT 127.0.0.1:$KAFKA_PORT, SASL_PLAINTEXT 127.0.0.1:$KAFKA_SASL_PORT; logs in $DIR"
 }
 

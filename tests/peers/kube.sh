@@ -113,6 +113,7 @@ cmd_build() {
     log "building etcd (embed, $(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$MOD/etcd/go.mod"))"
     (cd "$MOD/etcd" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath" \
         nice -n 10 go build "${pflag[@]}" -ldflags "-s -w" -o "$tmp/etcd" .) || die "go build of etcd failed"
+    chmod 755 "$tmp"
     touch "$tmp/.complete"
     rm -rf "$bin"
     mv "$tmp" "$bin"
@@ -163,8 +164,8 @@ subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubern
     touch "$d/.complete"
 }
 
-kubeconfig() { # name user
-    local f="$PEERS/$1.kubeconfig" u=$2 d="$PEERS/pki"
+kubeconfig() { # file user
+    local f=$1 u=$2 d="$PEERS/pki"
     cat >"$f" <<EOF
 apiVersion: v1
 kind: Config
@@ -398,10 +399,9 @@ cmd_start() {
     cmd_build
     mkdir -p "$PEERS"
     pki
-    kubeconfig kubeconfig admin
-    kubeconfig kube-controller-manager kube-controller-manager
-    kubeconfig kube-scheduler kube-scheduler
-    kubeconfig kwok kwok
+    kubeconfig "$PEERS/kubeconfig" admin
+    local c
+    for c in kube-controller-manager kube-scheduler kwok; do kubeconfig "$PEERS/$c.kubeconfig" "$c"; done
     local t0=$SECONDS
     start_etcd;       wait_ready etcd
     start_apiserver;  wait_ready kube-apiserver

@@ -9,6 +9,7 @@
 #                      default: /tmp/flinkpg-peers
 #   PEER_TIMEOUT       readiness timeout in seconds (default 120)
 
+# shellcheck disable=SC2034  # used by the scripts that source this file
 PEER_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 FLINKPG_CACHE="${FLINKPG_CACHE:-$HOME/.cache/flinkpg}"
 FLINKPG_PEERS_DIR="${FLINKPG_PEERS_DIR:-/tmp/flinkpg-peers}"
@@ -92,7 +93,9 @@ peer_pid_alive() {
   local f="$1" pid
   [ -f "$f" ] || return 1
   pid="$(cat "$f" 2>/dev/null)"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+    # a recycled pid that is not a JVM is not ours
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q java
 }
 
 # peer_spawn PIDFILE LOGFILE cmd args...
@@ -143,10 +146,22 @@ peer_port_free() {
   fi
 }
 
-# peer_wait LABEL PIDFILE LOGFILE CHECK_CMD...: poll CHECK_CMD until it succeeds,
-# the process dies, or PEER_TIMEOUT passes; on failure name the peer and show its log.
+# peer_show_logs "FILE[:FILE...]": the last lines of each non-empty log file.
+peer_show_logs() {
+  local f
+  local IFS=:
+  for f in $1; do
+    if [ -s "$f" ]; then
+      printf -- '----- last lines of %s -----\n' "$f" >&2
+      tail -n 30 "$f" >&2
+    fi
+  done
+}
+
+# peer_wait LABEL PIDFILE "LOG[:LOG...]" CHECK_CMD...: poll CHECK_CMD until it succeeds,
+# the process dies, or PEER_TIMEOUT passes; on failure name the peer and show its logs.
 peer_wait() {
-  local label="$1" pidfile="$2" logfile="$3"
+  local label="$1" pidfile="$2" logs="$3"
   shift 3
   local deadline=$((SECONDS + PEER_TIMEOUT))
   while ((SECONDS < deadline)); do
@@ -154,15 +169,13 @@ peer_wait() {
       return 0
     fi
     if ! peer_pid_alive "$pidfile"; then
-      peer_log "$label exited during start-up; last lines of $logfile:"
-      tail -n 40 "$logfile" >&2
-      peer_die "$label did not come up (process died)"
+      peer_show_logs "$logs"
+      peer_die "$label did not come up: the process exited during start-up (logs above)"
     fi
     sleep 0.5
   done
-  peer_log "$label not ready after ${PEER_TIMEOUT}s; last lines of $logfile:"
-  tail -n 40 "$logfile" >&2
-  peer_die "$label did not come up within ${PEER_TIMEOUT}s"
+  peer_show_logs "$logs"
+  peer_die "$label did not come up within ${PEER_TIMEOUT}s (logs above)"
 }
 
 # Resident memory (MiB) of the process in PIDFILE, for status output.
