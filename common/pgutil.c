@@ -9,10 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Server notices (e.g. "relation already exists, skipping") become log lines
+ * instead of raw text on stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("pg_notice", "message=%s", lq(message));
+}
+
 PGconn *pg_connect_once(const char *conninfo, char *err, size_t errlen)
 {
     PGconn *conn = PQconnectdb(conninfo ? conninfo : "");
     if (conn && PQstatus(conn) == CONNECTION_OK) {
+        PQsetNoticeProcessor(conn, on_notice, NULL);
         PGresult *r = PQexec(conn, "SET application_name = 'flinkpg'");
         PQclear(r);
         return conn;

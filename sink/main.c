@@ -721,7 +721,7 @@ int main(int argc, char **argv)
 
     long long idle_ms = cfg_int(&a.cfg, "exit-idle-ms");
     bool exit_at_eof = cfg_bool(&a.cfg, "exit-at-eof");
-    int64_t last_lag = 0;
+    int64_t last_lag = 0, last_probe = now_ms();
     a.last_msg_ms = now_ms();
     const char *stop_reason = "signal";
     while (!g_stop) {
@@ -745,6 +745,19 @@ int main(int argc, char **argv)
             (a.b.nrecs && now - a.first_ms >= a.batch_timeout_ms) ||
             (a.b.nrecs && all_at_eof(&a)))
             flush(&a);
+        if (a.b.nrecs == 0 && now - last_probe >= 2000) {
+            /* idle: make sure PostgreSQL is still there, so readiness tells
+             * the truth and an outage is noticed before the next batch */
+            last_probe = now;
+            PGresult *r = PQexec(a.s.conn, "");
+            bool alive = PQresultStatus(r) == PGRES_EMPTY_QUERY;
+            PQclear(r);
+            if (!alive) {
+                log_warn("pg_connection_lost", "error=%s", lq(PQerrorMessage(a.s.conn)));
+                atomic_store(&g_stats.pg_up, 0);
+                resync(&a);
+            }
+        }
         if (now - last_lag >= 1000) {
             update_lag(&a);
             last_lag = now;

@@ -52,7 +52,7 @@ cleanup() {
   local p
   for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$T_TMP"
+  if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T_TMP" >&2; else rm -rf "$T_TMP"; fi
 }
 trap cleanup EXIT
 

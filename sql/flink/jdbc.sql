@@ -14,8 +14,8 @@
 --   CREATE TABLE t (order_id bigint, shipment_id bigint, customer text, product text,
 --     quantity integer, amount numeric(12,2), order_status text, carrier text,
 --     shipment_status text, order_updated_at timestamptz, shipment_updated_at timestamptz,
---     PRIMARY KEY (order_id, shipment_id));
--- Behaviour: +I/+U -> INSERT ... ON CONFLICT (order_id, shipment_id) DO UPDATE;
+--     PRIMARY KEY (order_id, shipment_id))
+-- Behaviour: +I/+U -> INSERT ... ON CONFLICT (order_id, shipment_id) DO UPDATE,
 --            -D -> DELETE by key; -U ignored. Writes are flushed at least every second
 --            and on every checkpoint.
 

@@ -10,7 +10,7 @@
 -- What lands on the topic (Apache Flink upsert-kafka):
 --   key   = {"order_id":1,"shipment_id":0}              (JSON, the primary key)
 --   value = the full row as JSON (key columns included: value.fields-include = ALL)
---           for INSERT and UPDATE_AFTER; null (tombstone) for DELETE;
+--           for INSERT and UPDATE_AFTER; null (tombstone) for DELETE,
 --           UPDATE_BEFORE is not written. No headers.
 --   timestamps as ISO-8601 UTC ("2024-05-01T10:00:00Z").
 -- A sink applies: tombstone -> DELETE by key, anything else -> INSERT ... ON CONFLICT DO UPDATE.

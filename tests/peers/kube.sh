@@ -45,7 +45,7 @@ KCM_PORT=$((BASE_PORT + 7))
 SCHED_PORT=$((BASE_PORT + 9))
 NODES="${FLINKPG_KUBE_NODES:-1}"
 SERVICE_CIDR=10.96.0.0/16
-POD_CIDR=10.244.0.0/16
+POD_CIDR_KWOK=10.244.0.1/16   # kwok hands pod IPs out of this (first address + prefix)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
 
@@ -349,7 +349,7 @@ start_kwok() {
         --manage-all-nodes=false \
         --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
         --node-lease-duration-seconds=40 \
-        --cidr="${POD_CIDR%/*}" \
+        --cidr="$POD_CIDR_KWOK" \
         --node-ip=127.0.0.1 \
         --server-address="127.0.0.1:$KWOK_PORT"
 }
@@ -418,11 +418,30 @@ cmd_start() {
     log "control plane ready in $((SECONDS - t0))s; KUBECONFIG=$PEERS/kubeconfig"
 }
 
+# Processes of ours whose pid file is gone (say the state directory was
+# removed under them): our binary, and our state directory on the command line.
+orphans() {
+    local bin p exe; bin=$(bin_dir)
+    for p in /proc/[0-9]*; do
+        exe=$(readlink "$p/exe" 2>/dev/null) || continue
+        case "$exe" in "$bin"/*) ;; *) continue ;; esac
+        tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qF -- "$PEERS/" || continue
+        printf '%s %s\n' "${p#/proc/}" "$(basename "${exe% (deleted)}")"
+    done
+}
+
 cmd_stop() {
-    local i
-    [ -d "$PEERS/run" ] || return 0
-    for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-        stop_one "${COMPONENTS[$i]}"
+    local i pid name
+    if [ -d "$PEERS/run" ]; then
+        for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+            stop_one "${COMPONENTS[$i]}"
+        done
+    fi
+    orphans | while read -r pid name; do
+        log "stopping orphaned $name ($pid)"
+        mkdir -p "$PEERS/run" "$PEERS/logs"
+        echo "$pid" >"$(pidfile "$name")"
+        stop_one "$name"
     done
     log "stopped"
 }

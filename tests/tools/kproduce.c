@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,13 +338,14 @@ int main(int argc, char **argv)
     if (synthetic) {
         rc = run_synthetic(rk, topic, synthetic, count, keys, partitions, expected);
     } else {
-        FILE *in = file ? fopen(file, "r") : stdin;
+        bool use_stdin = !file || !strcmp(file, "-");
+        FILE *in = use_stdin ? stdin : fopen(file, "r");
         if (!in) {
             perror(file);
             return 2;
         }
         rc = run_script(rk, topic, in);
-        if (file)
+        if (!use_stdin)
             fclose(in);
     }
     if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Operations: PostgreSQL restarted (and down for seconds) mid-run, SIGTERM,
+# and the /metrics, /healthz, /readyz endpoints.
+source "$(dirname "$0")/../lib.sh"
+new_db
+start_mockkafka outage:2 term metrics
+PEERS="$ROOT/tests/peers/postgres.sh"
+
+# --- PostgreSQL outage mid-run: recovered without loss ---
+cols="id bigint PRIMARY KEY, name text, amount numeric(12,2), version bigint"
+q "CREATE TABLE outage ($cols)"
+q "CREATE TABLE outage_expected ($cols)"
+kproduce -t outage --synthetic upsert --count 150000 --keys 20000 --partitions 2 --seed 7 \
+  --expected "$T_TMP/expected.tsv" 2>"$T_TMP/produce.log" || fail "produce"
+total=$(sed -n 's/.*delivered=\([0-9]*\).*/\1/p' "$T_TMP/produce.log")
+psql -X -q -c "\\copy outage_expected FROM '$T_TMP/expected.tsv'"
+committed() { q "SELECT coalesce(sum(next_offset), 0) FROM flinkpg_sink_offsets WHERE group_id = 'outage'" 2>/dev/null || echo 0; }
+sink_bg "$T_TMP/outage.log" -t outage -g outage -T outage -e upsert --batch-size 500 --exit-at-eof
+pid=$SINK_PID
+for _ in $(seq 1 300); do [ "$(committed)" -gt 0 ] && break; sleep 0.1; done
+"$PEERS" restart                       # a fast restart while batches are in flight
+sleep 0.3
+"$PEERS" kill                          # then a real outage: down for 3 s
+sleep 3
+mid=$(grep -c 'event=pg_unavailable' "$T_TMP/outage.log")
+"$PEERS" start
+wait "$pid"
+check_eq "sink survives the outage and exits 0" 0 $?
+check "the outage was reported with retries (pg_unavailable lines: $mid)" test "$mid" -ge 1
+check "the uncommitted batch was dropped and resumed from PostgreSQL" grep -q 'event=batch_not_committed.*action=resume_from_postgres' "$T_TMP/outage.log"
+check "summary counts the resyncs" grep -Eq 'event=sink_stopped .*resyncs=[1-9]' "$T_TMP/outage.log"
+check_eq "all $total offsets committed" "$total" "$(committed)"
+check_eq "no expected row missing or different" 0 \
+  "$(q "SELECT count(*) FROM (SELECT * FROM outage_expected EXCEPT SELECT * FROM outage) x")"
+check_eq "no unexpected row" 0 "$(q "SELECT count(*) FROM (SELECT * FROM outage EXCEPT SELECT * FROM outage_expected) x")"
+check_eq "batch log: no gap, no repeat" 0 "$(q "
+  SELECT count(*) FROM (
+    SELECT first_offset, lag(last_offset) OVER (PARTITION BY partition ORDER BY first_offset) AS prev
+    FROM flinkpg_sink_batches WHERE group_id = 'outage') r
+  WHERE prev IS NOT NULL AND first_offset <> prev + 1")"
+
+# --- SIGTERM mid-stream: finish the batch, commit, exit 0 ---
+q "CREATE TABLE term (id bigint, name text, amount numeric(12,2), version bigint)"
+kproduce -t term --synthetic retract --count 200000 --keys 1000000 --seed 3 2>/dev/null || fail "produce term"
+tcommitted() { q "SELECT coalesce(sum(next_offset), 0) FROM flinkpg_sink_offsets WHERE group_id = 'term'" 2>/dev/null || echo 0; }
+sink_bg "$T_TMP/term.log" -t term -g term -T term -e retract -p insert-all --batch-size 2000
+pid=$SINK_PID
+for _ in $(seq 1 300); do [ "$(tcommitted)" -gt 0 ] && break; sleep 0.1; done
+kill -TERM "$pid"
+t0=$SECONDS
+wait "$pid"
+check_eq "SIGTERM: exit status 0" 0 $?
+check "SIGTERM: stops within 5 s" test $((SECONDS - t0)) -le 5
+check "SIGTERM: summary says it stopped on a signal" grep -q 'event=sink_stopped reason=signal' "$T_TMP/term.log"
+n=$(tcommitted)
+applied=$(q "SELECT sum(records) FROM flinkpg_sink_batches WHERE group_id = 'term'")
+check "SIGTERM: stopped mid-stream ($applied of 200000)" test "$applied" -lt 200000
+check_eq "SIGTERM: the stored offset is one past the last committed record" "$n" \
+  "$(q "SELECT max(last_offset) + 1 FROM flinkpg_sink_batches WHERE group_id = 'term'")"
+check_eq "SIGTERM: every committed record is in the table, none beyond" \
+  "$applied" "$(q "SELECT count(*) FROM term")"
+
+# --- metrics, health, readiness ---
+q "CREATE TABLE metrics (id bigint PRIMARY KEY, name text, amount numeric(12,2), version bigint)"
+kproduce -t metrics 2>"$T_TMP/produce-metrics.log" <<'J'
+{"k":{"id":1},"v":{"id":1,"name":"a","amount":1,"version":1},"op":0}
+{"k":{"id":1},"v":{"id":1,"name":"a","amount":1,"version":1},"op":1}
+{"k":{"id":1},"v":{"id":1,"name":"b","amount":2,"version":2},"op":2}
+{"k":{"id":2},"vraw":"not json","op":0}
+J
+sink_bg "$T_TMP/metrics.log" -t metrics -g metrics -T metrics -e retract --http-listen 127.0.0.1:0
+pid=$SINK_PID
+for _ in $(seq 1 100); do grep -q 'event=http_listening' "$T_TMP/metrics.log" && break; sleep 0.1; done
+port=$(sed -n 's/.*event=http_listening .*port=\([0-9]*\).*/\1/p' "$T_TMP/metrics.log")
+for _ in $(seq 1 100); do [ "$(q "SELECT count(*) FROM metrics")" = 1 ] && break; sleep 0.1; done
+sleep 0.3
+m=$(curl -fsS "http://127.0.0.1:$port/metrics")
+check "metrics: +I counted" grep -q '^flinkpg_sink_changes_total{kind="+I"} 1$' <<< "$m"
+check "metrics: -U counted" grep -q '^flinkpg_sink_changes_total{kind="-U"} 1$' <<< "$m"
+check "metrics: +U counted" grep -q '^flinkpg_sink_changes_total{kind="+U"} 1$' <<< "$m"
+check "metrics: dead letters counted" grep -q '^flinkpg_sink_dead_letters_total 1$' <<< "$m"
+check "metrics: records consumed" grep -q '^flinkpg_sink_records_total 4$' <<< "$m"
+check "metrics: batch latency histogram" grep -q '^flinkpg_sink_batch_seconds_count [1-9]' <<< "$m"
+check "metrics: lag is zero once caught up" grep -q '^flinkpg_sink_lag 0$' <<< "$m"
+check "metrics: postgres up" grep -q '^flinkpg_sink_postgres_up 1$' <<< "$m"
+check_eq "healthz: 200" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")"
+check_eq "readyz: 200 when connected and assigned" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")"
+check_eq "unknown path: 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")"
+"$PEERS" kill
+sleep 2.5
+check_eq "readyz: 503 while PostgreSQL is down" 503 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")"
+"$PEERS" start
+kill -TERM "$pid"; wait "$pid"
+check_eq "metrics sink exits 0" 0 $?
