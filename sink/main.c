@@ -211,6 +211,7 @@ typedef struct {
     rd_kafka_message_t **msgs;
     size_t nmsgs, capmsgs;
     int64_t first_ms, last_msg_ms;
+    int64_t active_start_ms, active_end_ms; /* first record seen, last commit */
     long long batch_size, batch_timeout_ms;
     int64_t start_offset;
     /* assigned partitions and whether each is read to its end */
@@ -415,6 +416,7 @@ static void flush(app *a)
             }
             commit_to_kafka(a);
             drop_messages(a);
+            a->active_end_ms = now_ms();
             return;
         }
         if (r == APPLY_FATAL) {
@@ -468,6 +470,8 @@ static void add_message(app *a, rd_kafka_message_t *m)
     a->msgs[a->nmsgs++] = m;
     if (a->b.nrecs == 0)
         a->first_ms = now_ms();
+    if (!a->active_start_ms)
+        a->active_start_ms = a->first_ms;
     atomic_fetch_add(&g_stats.consumed, 1);
 
     uint32_t idx = (uint32_t)a->b.nrecs;
@@ -779,10 +783,13 @@ int main(int argc, char **argv)
     drop_messages(&a);
     rd_kafka_destroy(a.rk);
     httpd_stop(srv);
+    int64_t active = a.active_end_ms > a.active_start_ms ? a.active_end_ms - a.active_start_ms : 0;
+    unsigned long long consumed = atomic_load(&g_stats.consumed);
     log_info("sink_stopped",
-             "reason=%s records=%llu applied=%llu skipped=%llu dead_letters=%llu batches=%llu "
+             "reason=%s active_ms=%" PRId64 " rate_per_s=%.0f records=%llu applied=%llu skipped=%llu dead_letters=%llu batches=%llu "
              "resyncs=%llu +I=%llu -U=%llu +U=%llu -D=%llu upsert=%llu lag=%lld exit_code=%d",
-             stop_reason, atomic_load(&g_stats.consumed), atomic_load(&g_stats.applied),
+             stop_reason, active, active ? (double)consumed * 1000.0 / (double)active : 0.0,
+             consumed, atomic_load(&g_stats.applied),
              atomic_load(&g_stats.skipped), atomic_load(&g_stats.dead_letters),
              atomic_load(&g_stats.batches), atomic_load(&g_stats.resyncs),
              atomic_load(&g_stats.kinds[KIND_INSERT]),

@@ -3,14 +3,14 @@
 # and the /metrics, /healthz, /readyz endpoints.
 source "$(dirname "$0")/../lib.sh"
 new_db
-start_mockkafka outage:2 term metrics
+start_mockkafka outage:6 term:8 metrics
 PEERS="$ROOT/tests/peers/postgres.sh"
 
 # --- PostgreSQL outage mid-run: recovered without loss ---
 cols="id bigint PRIMARY KEY, name text, amount numeric(12,2), version bigint"
 q "CREATE TABLE outage ($cols)"
 q "CREATE TABLE outage_expected ($cols)"
-kproduce -t outage --synthetic upsert --count 150000 --keys 20000 --partitions 2 --seed 7 \
+kproduce -t outage --synthetic upsert --count 150000 --keys 20000 --partitions 6 --seed 7 \
   --expected "$T_TMP/expected.tsv" 2>"$T_TMP/produce.log" || fail "produce"
 total=$(sed -n 's/.*delivered=\([0-9]*\).*/\1/p' "$T_TMP/produce.log")
 psql -X -q -c "\\copy outage_expected FROM '$T_TMP/expected.tsv'"
@@ -41,7 +41,7 @@ check_eq "batch log: no gap, no repeat" 0 "$(q "
 
 # --- SIGTERM mid-stream: finish the batch, commit, exit 0 ---
 q "CREATE TABLE term (id bigint, name text, amount numeric(12,2), version bigint)"
-kproduce -t term --synthetic retract --count 200000 --keys 1000000 --seed 3 2>/dev/null || fail "produce term"
+kproduce -t term --synthetic retract --count 200000 --keys 1000000 --partitions 8 --seed 3 2>/dev/null || fail "produce term"
 tcommitted() { q "SELECT coalesce(sum(next_offset), 0) FROM flinkpg_sink_offsets WHERE group_id = 'term'" 2>/dev/null || echo 0; }
 sink_bg "$T_TMP/term.log" -t term -g term -T term -e retract -p insert-all --batch-size 2000
 pid=$SINK_PID

@@ -14,9 +14,10 @@
  * Synthetic mode: a deterministic changelog over a keyed table
  *   (id bigint primary key, name text, amount numeric(12,2), version bigint):
  *   --synthetic retract|upsert|debezium --count N --keys K --seed S
- *   [--partitions P] [--expected FILE]
+ *   [--partitions P] [--expected FILE] [--rows FILE]
  * writes N records (N+1 when the last change is a -U/+U pair; key k always to partition k % P) and, with --expected,
- * the table's exact final content as COPY text lines.  Retract emits
+ * the table's exact final content as COPY text lines; with --rows, every
+ * record's row image (the same rows, for a COPY reference in benchmarks).  Retract emits
  * +I / -U,+U / -D; upsert emits value-without-key (except-key) / tombstones;
  * debezium emits Flink's c / d pairs.
  *
@@ -204,6 +205,15 @@ static int row_json(char *buf, size_t len, long long id, const row *r, int with_
                     r->cents / 100, r->cents % 100, r->version);
 }
 
+static FILE *rows_out; /* --rows: every record's row image, as COPY text */
+
+static void row_image(long long id, const row *r)
+{
+    if (rows_out)
+        fprintf(rows_out, "%lld\t%s\t%lld.%02lld\t%lld\n", id, r->name, r->cents / 100,
+                r->cents % 100, r->version);
+}
+
 static int run_synthetic(rd_kafka_t *rk, const char *topic, const char *enc, long long count,
                          long long keys, int partitions, const char *expected)
 {
@@ -233,12 +243,14 @@ static int run_synthetic(rd_kafka_t *rk, const char *topic, const char *enc, lon
         if (retract) {
             if (r->present) {
                 row_json(val, sizeof val, id, r, 1);
+                row_image(id, r);
                 op = del ? 3 : 1;
                 produce(rk, topic, part, key, strlen(key), val, strlen(val), &op, 1);
                 produced++;
             }
             if (!del) {
                 row_json(val, sizeof val, id, &next, 1);
+                row_image(id, &next);
                 op = r->present ? 2 : 0;
                 produce(rk, topic, part, key, strlen(key), val, strlen(val), &op, 1);
                 produced++;
@@ -246,7 +258,9 @@ static int run_synthetic(rd_kafka_t *rk, const char *topic, const char *enc, lon
         } else if (upsert) {
             if (del) {
                 produce(rk, topic, part, key, strlen(key), NULL, 0, NULL, 0);
+                row_image(id, r);
             } else {
+                row_image(id, &next);
                 row_json(val, sizeof val, id, &next, 0); /* except-key: id only in the key */
                 produce(rk, topic, part, key, strlen(key), val, strlen(val), NULL, 0);
             }
@@ -308,6 +322,13 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--seed")) seed = atoll(v);
         else if (!strcmp(a, "--partitions")) partitions = atoi(v);
         else if (!strcmp(a, "--expected")) expected = v;
+        else if (!strcmp(a, "--rows")) {
+            rows_out = fopen(v, "w");
+            if (!rows_out) {
+                perror(v);
+                return 2;
+            }
+        }
         else {
             fprintf(stderr, "kproduce: unknown option %s\n", a);
             return 2;
@@ -354,6 +375,8 @@ int main(int argc, char **argv)
         failed++;
     }
     rd_kafka_destroy(rk);
+    if (rows_out)
+        fclose(rows_out);
     fprintf(stderr, "kproduce: delivered=%lld failed=%lld\n", delivered, failed);
     return rc ? rc : failed ? 1 : 0;
 }
