@@ -295,6 +295,7 @@ static void set_assignment(app *a, rd_kafka_topic_partition_list_t *parts)
 }
 
 static void flush(app *a);
+static void update_lag(app *a);
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -417,6 +418,7 @@ static void flush(app *a)
             commit_to_kafka(a);
             drop_messages(a);
             a->active_end_ms = now_ms();
+            update_lag(a);
             return;
         }
         if (r == APPLY_FATAL) {

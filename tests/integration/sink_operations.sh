@@ -73,8 +73,11 @@ pid=$SINK_PID
 for _ in $(seq 1 100); do grep -q 'event=http_listening' "$T_TMP/metrics.log" && break; sleep 0.1; done
 port=$(sed -n 's/.*event=http_listening .*port=\([0-9]*\).*/\1/p' "$T_TMP/metrics.log")
 for _ in $(seq 1 100); do [ "$(q "SELECT count(*) FROM metrics")" = 1 ] && break; sleep 0.1; done
-sleep 0.3
-m=$(curl -fsS "http://127.0.0.1:$port/metrics")
+for _ in $(seq 1 30); do   # the batch with the dead letter commits after the good ones
+  m=$(curl -fsS "http://127.0.0.1:$port/metrics")
+  grep -q '^flinkpg_sink_records_total 4$' <<< "$m" && grep -q '^flinkpg_sink_lag 0$' <<< "$m" && break
+  sleep 0.1
+done
 check "metrics: +I counted" grep -q '^flinkpg_sink_changes_total{kind="+I"} 1$' <<< "$m"
 check "metrics: -U counted" grep -q '^flinkpg_sink_changes_total{kind="-U"} 1$' <<< "$m"
 check "metrics: +U counted" grep -q '^flinkpg_sink_changes_total{kind="+U"} 1$' <<< "$m"
