@@ -20,14 +20,18 @@
 # where <version> is the Kubernetes version plus a hash of those modules, so
 # a change of any pin rebuilds.
 # State and logs: ${FLINKPG_PEERS_DIR:-/tmp/flinkpg-peers}/kube/
-#   kubeconfig (admin, O=system:masters), pki/, etcd/, logs/<component>.log,
+#   kubeconfig (admin, O=system:masters, file references), kubeconfig-embedded
+#   (the same, inline *-data fields), pki/, etcd/, logs/<component>.log,
 #   run/<component>.pid
 #
 # Environment (all optional): FLINKPG_KUBE_TIMEOUT (seconds a component may
-# take to become ready, default 90), FLINKPG_KUBE_APISERVER_PORT (16443),
+# take to become ready, default 90), FLINKPG_KUBE_STOP_GRACE (seconds between
+# SIGTERM and SIGKILL, default 10; an API server that still has watches open
+# takes that long), FLINKPG_KUBE_APISERVER_PORT (16443),
 # FLINKPG_KUBE_ETCD_PORT (12379; peer port is +1), FLINKPG_KUBE_BASE_PORT
 # (16250: controller-manager +7, scheduler +9, kwok +0), FLINKPG_KUBE_NODES
-# (fake nodes to create, default 1), GOFLAGS_P (go build -p, default: Go's).
+# (fake nodes to create, default 1). GOFLAGS, GOCACHE, GOMODCACHE, GOPROXY are
+# passed to go build (e.g. GOFLAGS=-p=1 to build one package at a time).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,6 +41,7 @@ BUILD_REV=1
 CACHE_ROOT="${FLINKPG_CACHE:-$HOME/.cache/flinkpg}/kube"
 PEERS="${FLINKPG_PEERS_DIR:-/tmp/flinkpg-peers}/kube"
 TIMEOUT="${FLINKPG_KUBE_TIMEOUT:-90}"
+STOP_GRACE="${FLINKPG_KUBE_STOP_GRACE:-10}"
 API_PORT="${FLINKPG_KUBE_APISERVER_PORT:-16443}"
 ETCD_PORT="${FLINKPG_KUBE_ETCD_PORT:-12379}"
 BASE_PORT="${FLINKPG_KUBE_BASE_PORT:-16250}"
@@ -88,22 +93,29 @@ have_bins() {
 }
 
 cmd_build() {
-    command -v go >/dev/null || die "go is not installed (needed to build the control plane)"
     local bin; bin=$(bin_dir)
     if have_bins "$bin"; then
         log "binaries up to date in $bin"
         return 0
     fi
+    command -v go >/dev/null || die "go is not installed (needed to build the control plane)"
     mkdir -p "$(dirname "$bin")"
+    # One build at a time per cache (parallel test runs share it).
+    exec 8>"$(dirname "$bin")/.build.lock"
+    flock 8
+    if have_bins "$bin"; then
+        log "binaries up to date in $bin (built by a concurrent run)"
+        flock -u 8; exec 8>&-
+        return 0
+    fi
     local tmp; tmp=$(mktemp -d "$(dirname "$bin")/bin.tmp.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
-    local pflag=(); [ -n "${GOFLAGS_P:-}" ] && pflag=(-p "$GOFLAGS_P")
     local t0=$SECONDS
     log "building kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm ($K8S_VERSION) into $bin"
     # -mod=readonly: go.mod/go.sum are the checked-in pins, never rewritten.
     # CGO off: static binaries, as Kubernetes releases them.
-    (cd "$MOD" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath" \
-        nice -n 10 go build "${pflag[@]}" -ldflags "$(ldflags_k8s)" -o "$tmp/" \
+    (cd "$MOD" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath -buildvcs=false" \
+        nice -n 10 go build -ldflags "$(ldflags_k8s)" -o "$tmp/" \
             k8s.io/kubernetes/cmd/kube-apiserver \
             k8s.io/kubernetes/cmd/kube-controller-manager \
             k8s.io/kubernetes/cmd/kube-scheduler \
@@ -111,13 +123,14 @@ cmd_build() {
             sigs.k8s.io/kwok/cmd/kwok \
             helm.sh/helm/v3/cmd/helm) || die "go build of the kube module failed"
     log "building etcd (embed, $(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$MOD/etcd/go.mod"))"
-    (cd "$MOD/etcd" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath" \
-        nice -n 10 go build "${pflag[@]}" -ldflags "-s -w" -o "$tmp/etcd" .) || die "go build of etcd failed"
+    (cd "$MOD/etcd" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath -buildvcs=false" \
+        nice -n 10 go build -ldflags "-s -w" -o "$tmp/etcd" .) || die "go build of etcd failed"
     chmod 755 "$tmp"
     touch "$tmp/.complete"
     rm -rf "$bin"
     mv "$tmp" "$bin"
     trap - EXIT
+    flock -u 8; exec 8>&-
     log "built in $((SECONDS - t0))s: $(cd "$bin" && du -sh . | cut -f1) in $bin"
 }
 
@@ -135,7 +148,7 @@ pki() {
             -subj "/CN=flinkpg-test-ca" \
             -addext "basicConstraints=critical,CA:TRUE" \
             -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"
-        # name CN O ext
+        # sign NAME SUBJECT EXTENSIONS: NAME.key + NAME.crt signed by the CA
         sign() {
             local name=$1 subj=$2 ext=$3
             openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "$subj"
@@ -190,6 +203,35 @@ EOF
     chmod 600 "$f"
 }
 
+# The same admin credentials with everything inline (certificate-authority-data,
+# client-certificate-data, client-key-data), for clients that read those.
+kubeconfig_embedded() { # file
+    local f=$1 d="$PEERS/pki"
+    b64() { base64 -w0 <"$1"; }
+    cat >"$f" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: flinkpg-test
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority-data: $(b64 "$d/ca.crt")
+users:
+- name: admin
+  user:
+    client-certificate-data: $(b64 "$d/admin.crt")
+    client-key-data: $(b64 "$d/admin.key")
+contexts:
+- name: flinkpg-test
+  context:
+    cluster: flinkpg-test
+    user: admin
+    namespace: default
+current-context: flinkpg-test
+EOF
+    chmod 600 "$f"
+}
+
 # -------------------------------------------------------------- process ----
 
 pidfile() { printf '%s/run/%s.pid' "$PEERS" "$1"; }
@@ -215,7 +257,8 @@ spawn() { # name args...
     } >>"$PEERS/logs/$name.log"
     # setsid: its own session, so a Ctrl-C on the caller does not kill it and
     # stop can signal exactly this process.
-    setsid "$bin/$name" "$@" >>"$PEERS/logs/$name.log" 2>&1 </dev/null &
+    # 8>&- 9>&-: the daemon must not inherit (and so hold) the script's locks.
+    setsid "$bin/$name" "$@" >>"$PEERS/logs/$name.log" 2>&1 </dev/null 8>&- 9>&- &
     echo $! >"$(pidfile "$name")"
 }
 
@@ -223,12 +266,12 @@ stop_one() {
     local name=$1 pid i
     pid=$(running_pid "$name") || { rm -f "$(pidfile "$name")"; return 0; }
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
+    for i in $(seq 1 $((STOP_GRACE * 10))); do
         [ -d "/proc/$pid" ] || break
         sleep 0.1
     done
     if [ -d "/proc/$pid" ]; then
-        log "$name ($pid) did not stop in 10s; killing"
+        log "$name ($pid) still running ${STOP_GRACE}s after SIGTERM; sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
         sleep 0.2
     fi
@@ -304,6 +347,7 @@ start_apiserver() {
         --authorization-mode=RBAC \
         --service-cluster-ip-range="$SERVICE_CIDR" \
         --allow-privileged=true \
+        --shutdown-watch-termination-grace-period=2s \
         --profiling=false \
         --v=1
 }
@@ -325,6 +369,7 @@ start_kcm() {
         --cluster-signing-cert-file="$p/ca.crt" --cluster-signing-key-file="$p/ca.key" \
         --service-cluster-ip-range="$SERVICE_CIDR" \
         --controllers='*' \
+        --enable-hostpath-provisioner=true \
         --leader-elect=false \
         --profiling=false \
         --v=1
@@ -379,6 +424,26 @@ EOF
     done
 }
 
+# There is no storage here, but a StatefulSet's volumeClaimTemplates need
+# bound claims before its pods are scheduled. The controller-manager's
+# in-tree hostPath provisioner (--enable-hostpath-provisioner, meant for
+# exactly this: single-node tests) provisions a PV for each claim of the
+# default StorageClass below (an empty directory under /tmp/hostpath_pv/ that
+# nothing ever mounts) and deletes it when the claim goes.
+storage_class() {
+    kctl apply -f - >/dev/null <<EOF
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+EOF
+}
+
 wait_for() { # description command...
     local what=$1 deadline=$((SECONDS + TIMEOUT)); shift
     until "$@" >/dev/null 2>&1; do
@@ -400,6 +465,7 @@ cmd_start() {
     mkdir -p "$PEERS"
     pki
     kubeconfig "$PEERS/kubeconfig" admin
+    kubeconfig_embedded "$PEERS/kubeconfig-embedded"
     local c
     for c in kube-controller-manager kube-scheduler kwok; do kubeconfig "$PEERS/$c.kubeconfig" "$c"; done
     local t0=$SECONDS
@@ -409,6 +475,7 @@ cmd_start() {
     start_scheduler;  wait_ready kube-scheduler
     start_kwok;       wait_ready kwok
     fake_nodes
+    storage_class
     wait_for "fake node Ready (kwok, see $PEERS/logs/kwok.log)" nodes_ready ||
         fail_component kwok "did not make the fake node Ready"
     # Pods are rejected until the namespace's default ServiceAccount exists.
@@ -431,11 +498,14 @@ orphans() {
 }
 
 cmd_stop() {
-    local i pid name
+    local pid name
     if [ -d "$PEERS/run" ]; then
-        for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-            stop_one "${COMPONENTS[$i]}"
-        done
+        # The API server's clients first (together), then it, then etcd: with
+        # no watch left open the API server exits in about a second.
+        stop_one kwok & stop_one kube-scheduler & stop_one kube-controller-manager &
+        wait
+        stop_one kube-apiserver
+        stop_one etcd
     fi
     orphans | while read -r pid name; do
         log "stopping orphaned $name ($pid)"
@@ -475,6 +545,7 @@ cmd_status() {
 cmd_env() {
     local bin; bin=$(bin_dir)
     printf 'export KUBECONFIG=%q\n' "$PEERS/kubeconfig"
+    # shellcheck disable=SC2016 # $PATH is for the shell that evals this
     printf 'export PATH=%q:"$PATH"\n' "$bin"
     printf 'export FLINKPG_KUBE_BIN=%q\n' "$bin"
     printf 'export FLINKPG_KUBE_DIR=%q\n' "$PEERS"
@@ -488,14 +559,21 @@ cmd_clean() {
     log "removed $PEERS"
 }
 
+# start/stop/restart/clean of one state directory never overlap.
+state_lock() {
+    mkdir -p "$(dirname "$PEERS")"
+    exec 9>"$PEERS.lock"
+    flock 9
+}
+
 case "${1:-}" in
     build) cmd_build ;;
-    start) cmd_start ;;
-    stop) cmd_stop ;;
+    start) state_lock; cmd_start ;;
+    stop) state_lock; cmd_stop ;;
     status) cmd_status ;;
     env) cmd_env ;;
-    restart) shift; cmd_restart "$@" ;;
-    clean) cmd_clean ;;
+    restart) shift; state_lock; cmd_restart "$@" ;;
+    clean) state_lock; cmd_clean ;;
     bin-dir) bin_dir; echo ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac
