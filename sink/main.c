@@ -620,16 +620,23 @@ static int setup(app *a, int argc, char **argv)
     }
     rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
     rd_kafka_conf_set_opaque(kc, a);
+    /* create the client now: librdkafka checks the whole configuration here,
+     * and a bad property is a usage error, reported before PostgreSQL is
+     * touched.  The rebalance callback only runs inside consumer_poll. */
+    a->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof err);
+    if (!a->rk) {
+        rd_kafka_conf_destroy(kc); /* not taken over on failure */
+        return fail_usage(err);
+    }
+    rd_kafka_poll_set_consumer(a->rk);
 
     log_info("sink_starting", "topic=%s group=%s table=%s encoding=%s policy=%s batch_size=%lld",
              lq(a->s.topic), lq(a->s.group), lq(cfg_str(c, "table")), encoding_name(a->s.encoding),
              policy_name(a->s.policy), a->batch_size);
 
     a->s.conn = pg_connect_retry(a->conninfo, "sink database", &g_stop);
-    if (!a->s.conn) {
-        rd_kafka_conf_destroy(kc);
-        return 0; /* stopped while waiting */
-    }
+    if (!a->s.conn)
+        return -1; /* stopped while waiting: a clean exit */
     a->s.q_dlq = pg_quote_qualified(a->s.conn, cfg_str(c, "dlq-table"));
     a->s.q_offsets = pg_quote_qualified(a->s.conn, cfg_str(c, "offsets-table"));
     a->s.q_batches = pg_quote_qualified(a->s.conn, cfg_str(c, "batches-table"));
@@ -637,7 +644,6 @@ static int setup(app *a, int argc, char **argv)
         !table_create(a->s.conn, cfg_str(c, "table"), cfg_str(c, "columns"),
                       cfg_str(c, "key-columns"), err, sizeof err)) {
         log_error("create_table_failed", "table=%s error=%s", lq(cfg_str(c, "table")), lq(err));
-        rd_kafka_conf_destroy(kc);
         return 2;
     }
     if (!table_load(a->s.conn, cfg_str(c, "table"), cfg_str(c, "key-columns"), &a->s.table, err,
@@ -645,7 +651,6 @@ static int setup(app *a, int argc, char **argv)
         !plan_check(&a->s, err, sizeof err) || !offsets_ensure_tables(&a->s, err, sizeof err)) {
         log_error("startup_failed", "error=%s", lq(err));
         fprintf(stderr, "flinkpg-sink: %s\n", err);
-        rd_kafka_conf_destroy(kc);
         return 2;
     }
     if (a->s.table.nkeys > 64)
@@ -653,7 +658,6 @@ static int setup(app *a, int argc, char **argv)
     a->s.strategy = plan_strategy(&a->s);
     if (!apply_prepare(&a->s, err, sizeof err)) {
         log_error("startup_failed", "error=%s", lq(err));
-        rd_kafka_conf_destroy(kc);
         return 2;
     }
     atomic_store(&g_stats.pg_up, 1);
@@ -679,12 +683,6 @@ static int setup(app *a, int argc, char **argv)
                              .key_columns = stored_keys,
                              .nkeys = a->s.table.nkeys};
 
-    a->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof err);
-    if (!a->rk) {
-        log_error("kafka_client_failed", "error=%s", lq(err));
-        return 2;
-    }
-    rd_kafka_poll_set_consumer(a->rk);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, a->s.topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(a->rk, sub);
@@ -694,6 +692,28 @@ static int setup(app *a, int argc, char **argv)
         return 2;
     }
     return 0;
+}
+
+/* Release everything, whatever state start-up reached. */
+static void teardown(app *a)
+{
+    drop_messages(a);
+    if (a->rk)
+        rd_kafka_destroy(a->rk);
+    PQfinish(a->s.conn);
+    table_free(&a->s.table);
+    free(a->s.q_dlq);
+    free(a->s.q_offsets);
+    free(a->s.q_batches);
+    free(a->s.sql_copy);
+    free(a->s.sql_merge_delete);
+    free(a->s.sql_merge_insert);
+    free(a->s.stored);
+    free(a->msgs);
+    free(a->parts);
+    free(a->eof);
+    batch_free(&a->b, 0);
+    cfg_free(&a->cfg);
 }
 
 int main(int argc, char **argv)
@@ -706,9 +726,10 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* setup: 0 = run, -1 = exit 0 now (help, or stopped while waiting), else the exit code */
     int rc = setup(&a, argc, argv);
-    if (rc != 0 || !a.rk) {
-        cfg_free(&a.cfg);
+    if (rc != 0) {
+        teardown(&a);
         return rc < 0 ? 0 : rc;
     }
 
@@ -782,8 +803,6 @@ int main(int argc, char **argv)
     flush(&a);
     update_lag(&a);
     rd_kafka_consumer_close(a.rk);
-    drop_messages(&a);
-    rd_kafka_destroy(a.rk);
     httpd_stop(srv);
     int64_t active = a.active_end_ms > a.active_start_ms ? a.active_end_ms - a.active_start_ms : 0;
     unsigned long long consumed = atomic_load(&g_stats.consumed);
@@ -799,19 +818,6 @@ int main(int argc, char **argv)
              atomic_load(&g_stats.kinds[KIND_UPDATE_AFTER]), atomic_load(&g_stats.kinds[KIND_DELETE]),
              atomic_load(&g_stats.kinds[KIND_UPSERT]), (long long)atomic_load(&g_stats.lag),
              a.exit_code);
-    PQfinish(a.s.conn);
-    table_free(&a.s.table);
-    free(a.s.q_dlq);
-    free(a.s.q_offsets);
-    free(a.s.q_batches);
-    free(a.s.sql_copy);
-    free(a.s.sql_merge_delete);
-    free(a.s.sql_merge_insert);
-    free(a.s.stored);
-    free(a.msgs);
-    free(a.parts);
-    free(a.eof);
-    batch_free(&a.b, 0);
-    cfg_free(&a.cfg);
+    teardown(&a);
     return a.exit_code;
 }

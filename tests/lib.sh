@@ -4,7 +4,8 @@
 #   check_eq NAME WANT GOT       equality
 #   check NAME CMD...            the command succeeds
 #   q SQL                        psql, unaligned, tuples only, stops on error
-#   start_mockkafka TOPIC[:N]... starts a mock cluster; sets BOOTSTRAP
+#   start_mockkafka TOPIC[:N]... starts a mock cluster; sets BOOTSTRAP, MOCKKAFKA_PID
+#                                (kill -USR1 takes its brokers down, -USR2 back up)
 #   sink ARGS...                 the sink binary under test (ASan build by default)
 #   sink_bg LOG ARGS...          the same in the background; SINK_PID is its pid
 
@@ -39,6 +40,7 @@ start_mockkafka() {
   for i in $(seq 1 100); do [ -s "$f" ] && break; sleep 0.05; done
   [ -s "$f" ] || { echo "FAIL mock kafka cluster did not start: $(cat "$T_TMP/mockkafka.log")"; exit 1; }
   BOOTSTRAP=$(cat "$f")
+  MOCKKAFKA_PID=${T_PIDS[-1]}
 }
 
 kproduce() { "$TOOLS/kproduce" -b "$BOOTSTRAP" "$@"; }

@@ -3,7 +3,7 @@
 # and the /metrics, /healthz, /readyz endpoints.
 source "$(dirname "$0")/../lib.sh"
 new_db
-start_mockkafka outage:6 term:8 metrics
+start_mockkafka outage:6 term:8 metrics kafkaout:4
 PEERS="$ROOT/tests/peers/postgres.sh"
 
 # --- PostgreSQL outage mid-run: recovered without loss ---
@@ -38,6 +38,30 @@ check_eq "batch log: no gap, no repeat" 0 "$(q "
     SELECT first_offset, lag(last_offset) OVER (PARTITION BY partition ORDER BY first_offset) AS prev
     FROM flinkpg_sink_batches WHERE group_id = 'outage') r
   WHERE prev IS NOT NULL AND first_offset <> prev + 1")"
+
+# --- Kafka outage mid-run: reported, retried by librdkafka, nothing lost ---
+q "CREATE TABLE kafkaout ($cols)"
+q "CREATE TABLE kafkaout_expected ($cols)"
+kproduce -t kafkaout --synthetic retract --count 20000 --keys 1000 --partitions 4 --seed 5 \
+  --expected "$T_TMP/kexpected.tsv" 2>"$T_TMP/kproduce.log" || fail "produce kafkaout"
+ktotal=$(sed -n 's/.*delivered=\([0-9]*\).*/\1/p' "$T_TMP/kproduce.log")
+psql -X -q -c "\\copy kafkaout_expected FROM '$T_TMP/kexpected.tsv'"
+kcommitted() { q "SELECT coalesce(sum(records), 0) FROM flinkpg_sink_batches WHERE group_id = 'kafkaout'"; }
+sink_bg "$T_TMP/kafkaout.log" -t kafkaout -g kafkaout -T kafkaout -e retract --batch-size 50 \
+  -X max.partition.fetch.bytes=5000 -X queued.max.messages.kbytes=64 -X queued.min.messages=50 --exit-idle-ms 8000
+pid=$SINK_PID
+for _ in $(seq 1 300); do [ "$(kcommitted)" -gt 0 ] && break; sleep 0.1; done
+kill -USR1 "$MOCKKAFKA_PID"            # every broker down for 4 s
+sleep 4
+during=$(kcommitted)
+kill -USR2 "$MOCKKAFKA_PID"
+wait "$pid"
+check_eq "Kafka outage: sink exits 0 after catching up" 0 $?
+check "Kafka outage: began mid-stream ($during of $ktotal committed)" test "$during" -gt 0 -a "$during" -lt "$ktotal"
+check "Kafka outage: reported in the log" grep -q 'event=kafka_error' "$T_TMP/kafkaout.log"
+check_eq "Kafka outage: every record applied once" "$ktotal" "$(kcommitted)"
+check_eq "Kafka outage: table equals expected" 0 \
+  "$(q "SELECT count(*) FROM ((SELECT * FROM kafkaout EXCEPT SELECT * FROM kafkaout_expected) UNION ALL (SELECT * FROM kafkaout_expected EXCEPT SELECT * FROM kafkaout)) d")"
 
 # --- SIGTERM mid-stream: finish the batch, commit, exit 0 ---
 q "CREATE TABLE term (id bigint, name text, amount numeric(12,2), version bigint)"

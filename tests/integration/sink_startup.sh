@@ -23,6 +23,12 @@ check_eq "missing --encoding: exit 2" 2 "$rc"
 check "missing --encoding: lists the choices" grep -q 'encoding must be one of upsert, retract, debezium, append' <<< "$out"
 out=$(sink -t t1 -T keyless -e retract --batch-size lots 2>&1); rc=$?
 check "non-numeric --batch-size names the flag" grep -q 'option --batch-size expects an integer, got "lots"' <<< "$out"
+out=$(sink -t t1 -T keyless -e retract -X fetch.max.bytes=10 2>&1); rc=$?
+check_eq "invalid librdkafka configuration: exit 2" 2 "$rc"
+check "invalid librdkafka configuration: librdkafka's reason, before PostgreSQL is touched" \
+  bash -c "grep -q 'fetch.max.bytes' <<< '$out' && ! grep -q pg_connected <<< '$out'"
+out=$(sink -t t1 -T keyless -e retract -X no.such.property=1 2>&1); rc=$?
+check "unknown librdkafka property named" grep -q 'kafka property no.such.property' <<< "$out"
 out=$(sink --frobnicate 2>&1); rc=$?
 check_eq "unknown flag: exit 2" 2 "$rc"
 check "unknown flag: named" grep -q 'unknown option --frobnicate' <<< "$out"

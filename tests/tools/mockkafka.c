@@ -7,7 +7,9 @@
  *   mockkafka [--brokers N] [--max-seconds S] [--bootstrap-file F] topic[:partitions] ...
  *
  * Prints the bootstrap servers on stdout (and into F), then serves until
- * SIGTERM or S seconds (default 1800), whichever comes first.
+ * SIGTERM or S seconds (default 1800), whichever comes first.  SIGUSR1 takes
+ * every broker down (connections refused: a Kafka outage), SIGUSR2 brings
+ * them back.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <librdkafka/rdkafka.h>
@@ -19,11 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, want_down, is_down;
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop = 1;
+    if (sig == SIGUSR1)
+        want_down = 1;
+    else if (sig == SIGUSR2)
+        want_down = 0;
+    else
+        stop = 1;
 }
 
 int main(int argc, char **argv)
@@ -88,8 +94,20 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     time_t end = time(NULL) + max_seconds;
     while (!stop && time(NULL) < end) {
+        if (want_down != is_down) {
+            for (int b = 1; b <= brokers; b++) {
+                rd_kafka_resp_err_t e = want_down ? rd_kafka_mock_broker_set_down(mc, b)
+                                                  : rd_kafka_mock_broker_set_up(mc, b);
+                if (e)
+                    fprintf(stderr, "mockkafka: broker %d: %s\n", b, rd_kafka_err2str(e));
+            }
+            is_down = want_down;
+            fprintf(stderr, "mockkafka: brokers %s\n", is_down ? "down" : "up");
+        }
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
