@@ -3,8 +3,12 @@
  * exactly once.
  *
  * The loop: poll Kafka, decode and plan each record as it arrives, and when
- * the batch is full (or old enough) apply it in one transaction together with
- * its offsets (see sink.h).  Partition positions come from PostgreSQL on every
+ * the batch is full (or old enough) hand it to the applier thread, which
+ * applies it in one transaction together with its offsets (see sink.h) while
+ * the loop decodes the next batch.  At most one batch is in flight; every
+ * other use of the PostgreSQL connection (rebalances, resyncs, the idle
+ * probe, shutdown) first waits for it ("collect"), so the connection and the
+ * stored offsets are only ever touched by one thread at a time.  Partition positions come from PostgreSQL on every
  * assignment, never from Kafka's committed offsets (those are committed too,
  * after PostgreSQL, only so that lag tools work).  Any failure to apply —
  * lost connection, server restart, a fenced offset — drops the uncommitted
@@ -22,6 +26,7 @@
 #include "../common/pgutil.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -201,16 +206,33 @@ static const char *example =
 
 /* ---- the running sink ---- */
 
+/* A batch and the Kafka messages its records point into. */
+typedef struct {
+    batch b;
+    rd_kafka_message_t **msgs;
+    size_t nmsgs, capmsgs;
+    int64_t first_ms;
+} slot;
+
 typedef struct {
     cfg_spec cfg;
     sink_ctx s;
     decode_opts dopts;
     const char *conninfo;
     rd_kafka_t *rk;
-    batch b;
-    rd_kafka_message_t **msgs;
-    size_t nmsgs, capmsgs;
-    int64_t first_ms, last_msg_ms;
+    slot cur; /* filled by the poll loop */
+    slot fly; /* applied by the applier thread */
+    bool inflight; /* main thread: fly handed over, result not yet collected */
+    /* hand-over to the applier; the fields below mu are guarded by it */
+    pthread_t applier;
+    bool applier_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool fly_submitted, fly_done, quit;
+    apply_result fly_result;
+    apply_outcome fly_out;
+    int64_t fly_ms;
+    int64_t last_msg_ms;
     int64_t active_start_ms, active_end_ms; /* first record seen, last commit */
     long long batch_size, batch_timeout_ms;
     int64_t start_offset;
@@ -222,12 +244,12 @@ typedef struct {
     int exit_code;
 } app;
 
-static void drop_messages(app *a)
+static void drop_slot(app *a, slot *sl)
 {
-    for (size_t i = 0; i < a->nmsgs; i++)
-        rd_kafka_message_destroy(a->msgs[i]);
-    a->nmsgs = 0;
-    batch_clear(&a->b, a->s.table.ncols);
+    for (size_t i = 0; i < sl->nmsgs; i++)
+        rd_kafka_message_destroy(sl->msgs[i]);
+    sl->nmsgs = 0;
+    batch_clear(&sl->b, a->s.table.ncols);
 }
 
 static bool reconnect(app *a)
@@ -294,7 +316,8 @@ static void set_assignment(app *a, rd_kafka_topic_partition_list_t *parts)
         a->ever_assigned = true;
 }
 
-static void flush(app *a);
+static void flush_all(app *a);
+static bool collect(app *a, bool wait);
 static void update_lag(app *a);
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -302,6 +325,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     app *a = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        collect(a, true); /* the connection is ours again before reading offsets */
         if (!load_positions(a, parts)) {
             rd_kafka_assign(rk, NULL);
             return;
@@ -310,8 +334,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         set_assignment(a, parts);
         log_info("partitions_assigned", "topic=%s count=%d", lq(a->s.topic), parts->cnt);
     } else {
-        flush(a); /* commit what we hold for these partitions, or drop it */
-        drop_messages(a);
+        flush_all(a); /* commit what we hold for these partitions, or drop it */
+        drop_slot(a, &a->cur);
         rd_kafka_assign(rk, NULL);
         set_assignment(a, NULL);
         log_info("partitions_revoked", "topic=%s count=%d", lq(a->s.topic), parts->cnt);
@@ -323,7 +347,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void resync(app *a)
 {
     atomic_fetch_add(&g_stats.resyncs, 1);
-    drop_messages(a);
+    drop_slot(a, &a->cur);
     if (PQstatus(a->s.conn) != CONNECTION_OK && !reconnect(a))
         return;
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -336,9 +360,8 @@ static void resync(app *a)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
-static void log_batch(app *a, const apply_outcome *o, int64_t ms)
+static void log_batch(app *a, const batch *b, const apply_outcome *o, int64_t ms)
 {
-    const batch *b = &a->b;
     char ranges[256] = "";
     size_t off = 0;
     for (size_t p = 0; p < a->nparts && off < sizeof ranges - 48; p++) {
@@ -390,49 +413,115 @@ static void commit_to_kafka(app *a)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-static void flush(app *a)
+/* Account for an applied batch, or recover from its failure. */
+static void finish(app *a, slot *sl, apply_result r, const apply_outcome *o, int64_t ms)
 {
-    if (a->b.nrecs == 0)
-        return;
-    {
-        apply_outcome o;
-        int64_t t0 = now_ms();
-        apply_result r = apply_batch(&a->s, &a->b, &o);
-        int64_t ms = now_ms() - t0;
-        if (r == APPLY_OK) {
-            for (int k = 0; k < KIND_COUNT; k++)
-                atomic_fetch_add(&g_stats.kinds[k], a->b.kinds[k]);
-            atomic_fetch_add(&g_stats.applied, o.applied);
-            atomic_fetch_add(&g_stats.skipped, a->b.skipped);
-            atomic_fetch_add(&g_stats.dead_letters, o.dead_letters);
-            atomic_fetch_add(&g_stats.batches, 1);
-            if (o.slow_path)
-                atomic_fetch_add(&g_stats.slow_batches, 1);
-            record_latency(ms);
-            log_batch(a, &o, ms);
-            for (size_t i = 0; i < a->b.ndlq; i++) {
-                const batch_record *rec = &a->b.recs[a->b.dlq[i].rec];
-                log_warn("dead_letter", "partition=%" PRId32 " offset=%" PRId64 " reason=%s",
-                         rec->partition, rec->offset, lq(a->b.dlq[i].reason));
-            }
-            commit_to_kafka(a);
-            drop_messages(a);
-            a->active_end_ms = now_ms();
-            update_lag(a);
-            return;
+    batch *b = &sl->b;
+    if (r == APPLY_OK) {
+        for (int k = 0; k < KIND_COUNT; k++)
+            atomic_fetch_add(&g_stats.kinds[k], b->kinds[k]);
+        atomic_fetch_add(&g_stats.applied, o->applied);
+        atomic_fetch_add(&g_stats.skipped, b->skipped);
+        atomic_fetch_add(&g_stats.dead_letters, o->dead_letters);
+        atomic_fetch_add(&g_stats.batches, 1);
+        if (o->slow_path)
+            atomic_fetch_add(&g_stats.slow_batches, 1);
+        record_latency(ms);
+        log_batch(a, b, o, ms);
+        for (size_t i = 0; i < b->ndlq; i++) {
+            const batch_record *rec = &b->recs[b->dlq[i].rec];
+            log_warn("dead_letter", "partition=%" PRId32 " offset=%" PRId64 " reason=%s",
+                     rec->partition, rec->offset, lq(b->dlq[i].reason));
         }
-        if (r == APPLY_FATAL) {
-            log_error("batch_failed", "records=%zu error=%s", a->b.nrecs, lq(o.error));
-            a->exit_code = 1;
-            g_stop = 1;
-            drop_messages(a);
-            return;
-        }
-        log_warn("batch_not_committed", "records=%zu error=%s action=resume_from_postgres",
-                 a->b.nrecs, lq(o.error));
-        resync(a);
+        drop_slot(a, sl);
+        commit_to_kafka(a);
+        a->active_end_ms = now_ms();
+        update_lag(a);
         return;
     }
+    size_t n = b->nrecs;
+    drop_slot(a, sl);
+    if (r == APPLY_FATAL) {
+        log_error("batch_failed", "records=%zu error=%s", n, lq(o->error));
+        a->exit_code = 1;
+        g_stop = 1;
+        drop_slot(a, &a->cur);
+        return;
+    }
+    /* the batch being filled holds records after the failed one: resync
+     * drops it too and resumes every partition from PostgreSQL */
+    log_warn("batch_not_committed", "records=%zu error=%s action=resume_from_postgres", n,
+             lq(o->error));
+    resync(a);
+}
+
+static void *applier_main(void *arg)
+{
+    app *a = arg;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (!a->fly_submitted && !a->quit)
+            pthread_cond_wait(&a->cv, &a->mu);
+        if (a->quit)
+            break;
+        a->fly_submitted = false;
+        pthread_mutex_unlock(&a->mu);
+        int64_t t0 = now_ms();
+        apply_result r = apply_batch(&a->s, &a->fly.b, &a->fly_out);
+        int64_t ms = now_ms() - t0;
+        pthread_mutex_lock(&a->mu);
+        a->fly_result = r;
+        a->fly_ms = ms;
+        a->fly_done = true;
+        pthread_cond_broadcast(&a->cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+/* Take the result of the batch in flight.  wait=false returns false when it
+ * is not done yet; true means nothing is in flight any more. */
+static bool collect(app *a, bool wait)
+{
+    if (!a->inflight)
+        return true;
+    pthread_mutex_lock(&a->mu);
+    if (!a->fly_done && !wait) {
+        pthread_mutex_unlock(&a->mu);
+        return false;
+    }
+    while (!a->fly_done)
+        pthread_cond_wait(&a->cv, &a->mu);
+    a->fly_done = false;
+    pthread_mutex_unlock(&a->mu);
+    a->inflight = false;
+    finish(a, &a->fly, a->fly_result, &a->fly_out, a->fly_ms);
+    return true;
+}
+
+/* Hand the batch being filled to the applier (after the previous one). */
+static void submit(app *a)
+{
+    if (a->cur.b.nrecs == 0)
+        return;
+    collect(a, true);
+    if (a->cur.b.nrecs == 0 || a->exit_code)
+        return; /* the previous batch failed and took this one with it */
+    slot empty = a->fly;
+    a->fly = a->cur;
+    a->cur = empty;
+    a->inflight = true;
+    pthread_mutex_lock(&a->mu);
+    a->fly_submitted = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* Apply everything held, and wait for it. */
+static void flush_all(app *a)
+{
+    submit(a);
+    collect(a, true);
 }
 
 static char *headers_json(const rd_kafka_message_t *m)
@@ -463,21 +552,23 @@ static char *headers_json(const rd_kafka_message_t *m)
 
 static void add_message(app *a, rd_kafka_message_t *m)
 {
-    if (a->nmsgs == a->capmsgs) {
-        a->capmsgs = a->capmsgs ? a->capmsgs * 2 : 1024;
-        a->msgs = realloc(a->msgs, a->capmsgs * sizeof *a->msgs);
-        if (!a->msgs)
+    slot *sl = &a->cur;
+    if (sl->nmsgs == sl->capmsgs) {
+        sl->capmsgs = sl->capmsgs ? sl->capmsgs * 2 : 1024;
+        sl->msgs = realloc(sl->msgs, sl->capmsgs * sizeof *sl->msgs);
+        if (!sl->msgs)
             abort();
     }
-    a->msgs[a->nmsgs++] = m;
-    if (a->b.nrecs == 0)
-        a->first_ms = now_ms();
+    sl->msgs[sl->nmsgs++] = m;
+    if (sl->b.nrecs == 0)
+        sl->first_ms = now_ms();
     if (!a->active_start_ms)
-        a->active_start_ms = a->first_ms;
+        a->active_start_ms = sl->first_ms;
     atomic_fetch_add(&g_stats.consumed, 1);
 
-    uint32_t idx = (uint32_t)a->b.nrecs;
-    batch_record *rec = batch_add_record(&a->b);
+    batch *b = &sl->b;
+    uint32_t idx = (uint32_t)b->nrecs;
+    batch_record *rec = batch_add_record(b);
     rec->partition = m->partition;
     rec->offset = m->offset;
     rec->key = m->key;
@@ -496,17 +587,17 @@ static void add_message(app *a, rd_kafka_message_t *m)
     char reason[512];
     int n = decode_record(&a->dopts, &raw, ch, reason, sizeof reason);
     if (n < 0) {
-        batch_add_dead(&a->b, idx, reason);
+        batch_add_dead(b, idx, reason);
         return;
     }
-    size_t before = a->b.nacts;
-    plan_record(&a->s, &a->b, idx, ch, n);
+    size_t before = b->nacts;
+    plan_record(&a->s, b, idx, ch, n);
     if (log_enabled(LOG_DEBUG)) {
-        for (size_t i = before; i < a->b.nacts; i++) {
+        for (size_t i = before; i < b->nacts; i++) {
             static const char *acts[] = {"upsert", "delete_key", "insert", "delete_one"};
             log_debug("change", "partition=%" PRId32 " offset=%" PRId64 " kind=%s action=%s",
                       m->partition, m->offset, row_kind_symbol(ch[i - before].kind),
-                      acts[a->b.acts[i].type]);
+                      acts[b->acts[i].type]);
         }
     }
     for (int i = 0; i < n; i++)
@@ -697,7 +788,15 @@ static int setup(app *a, int argc, char **argv)
 /* Release everything, whatever state start-up reached. */
 static void teardown(app *a)
 {
-    drop_messages(a);
+    if (a->applier_started) {
+        pthread_mutex_lock(&a->mu);
+        a->quit = true;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(a->applier, NULL);
+    }
+    drop_slot(a, &a->cur);
+    drop_slot(a, &a->fly);
     if (a->rk)
         rd_kafka_destroy(a->rk);
     PQfinish(a->s.conn);
@@ -709,17 +808,22 @@ static void teardown(app *a)
     free(a->s.sql_merge_delete);
     free(a->s.sql_merge_insert);
     free(a->s.stored);
-    free(a->msgs);
+    free(a->cur.msgs);
+    free(a->fly.msgs);
     free(a->parts);
     free(a->eof);
-    batch_free(&a->b, 0);
+    batch_free(&a->cur.b, 0);
+    batch_free(&a->fly.b, 0);
     cfg_free(&a->cfg);
 }
 
 int main(int argc, char **argv)
 {
     static app a;
-    batch_init(&a.b);
+    batch_init(&a.cur.b);
+    batch_init(&a.fly.b);
+    pthread_mutex_init(&a.mu, NULL);
+    pthread_cond_init(&a.cv, NULL);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
@@ -732,6 +836,13 @@ int main(int argc, char **argv)
         teardown(&a);
         return rc < 0 ? 0 : rc;
     }
+
+    if (pthread_create(&a.applier, NULL, applier_main, &a) != 0) {
+        log_error("thread_failed", "what=applier");
+        teardown(&a);
+        return 1;
+    }
+    a.applier_started = true;
 
     httpd *srv = NULL;
     const char *listen = cfg_str(&a.cfg, "http-listen");
@@ -768,11 +879,13 @@ int main(int argc, char **argv)
             }
         }
         int64_t now = now_ms();
-        if ((long long)a.b.nrecs >= a.batch_size ||
-            (a.b.nrecs && now - a.first_ms >= a.batch_timeout_ms) ||
-            (a.b.nrecs && all_at_eof(&a)))
-            flush(&a);
-        if (a.b.nrecs == 0 && now - last_probe >= 2000) {
+        collect(&a, false);
+        size_t held = a.cur.b.nrecs;
+        if ((long long)held >= a.batch_size || (held && now - a.cur.first_ms >= a.batch_timeout_ms) ||
+            (held && all_at_eof(&a)))
+            submit(&a);
+        bool idle = !a.inflight && a.cur.b.nrecs == 0;
+        if (idle && now - last_probe >= 2000) {
             /* idle: make sure PostgreSQL is still there, so readiness tells
              * the truth and an outage is noticed before the next batch */
             last_probe = now;
@@ -785,22 +898,22 @@ int main(int argc, char **argv)
                 resync(&a);
             }
         }
-        if (now - last_lag >= 1000) {
+        if (!a.inflight && now - last_lag >= 1000) {
             update_lag(&a);
             last_lag = now;
         }
-        if (exit_at_eof && a.b.nrecs == 0 && all_at_eof(&a)) {
+        if (exit_at_eof && idle && all_at_eof(&a)) {
             stop_reason = "eof";
             break;
         }
-        if (idle_ms > 0 && a.ever_assigned && a.b.nrecs == 0 && now - a.last_msg_ms >= idle_ms) {
+        if (idle_ms > 0 && a.ever_assigned && idle && now - a.last_msg_ms >= idle_ms) {
             stop_reason = "idle";
             break;
         }
     }
     /* finish the batch in hand; if PostgreSQL is gone, it stays uncommitted
      * and will be read again — never lost, never applied twice */
-    flush(&a);
+    flush_all(&a);
     update_lag(&a);
     rd_kafka_consumer_close(a.rk);
     httpd_stop(srv);
