@@ -109,3 +109,11 @@ check "--format avro is refused, naming the flag" test "$rc" = 2 -a -n "$(grep -
 rc=$?
 check_eq "failed deliveries: exit 1" 1 "$rc"
 check "failed deliveries: counted in the summary" grep -qE 'event=generator_stopped .*failed=[1-9]' "$T_TMP/fail.log"
+
+# ---- pacing ----
+t0=$(date +%s%3N)
+"$BIN/flinkpg-generator" --dry-run --count 11 --rate 20 --progress never 2>/dev/null
+t1=$(date +%s%3N)
+check "--rate 20: 11 events take about 0.5 s ($((t1 - t0)) ms)" test $((t1 - t0)) -ge 450
+"$BIN/flinkpg-generator" --dry-run --orders 1000 --rate 10 --duration-s 1 --progress never 2>"$T_TMP/dur.log"
+check "--duration-s 1 at 10/s stops after about 10 events" grep -qE 'reason=duration events=1[01] ' "$T_TMP/dur.log"
