@@ -33,6 +33,9 @@
 --   deleted shipment removes its row (and the order falls back to the shipment_id = 0
 --   row when it was the last one); shipments whose order is unknown produce nothing.
 -- Result key: (order_id, shipment_id).
+-- The generator's implementation of this meaning is generator/expected.c (it writes the
+-- expected final table, expected_<target>, that sql/validate.sql compares against);
+-- change the two together.
 
 SET 'table.local-time-zone' = 'UTC';
 
