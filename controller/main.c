@@ -217,8 +217,9 @@ int main(int argc, char **argv)
         gethostname(host, sizeof host - 1);
         snprintf(ident, sizeof ident, "%s-%d", host, (int)getpid());
     }
-    log_info("starting", "server=%s namespace=%s identity=%s leader_elect=%s", lq(kcfg.server),
-             lq(kcfg.namespace), lq(ident), cfg_bool(&spec, "leader-elect") ? "true" : "false");
+    log_info("starting", "server=%s config=%s namespace=%s identity=%s leader_elect=%s",
+             lq(kcfg.server), kpath && *kpath ? "kubeconfig" : "in-cluster", lq(kcfg.namespace),
+             lq(ident), cfg_bool(&spec, "leader-elect") ? "true" : "false");
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
