@@ -5,7 +5,7 @@
 # applied in place, and deletion through the finalizer and the garbage
 # collector.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.sh"
+source "$(dirname "$0")/../controller_lib.sh"
 kube_up
 
 # ---- admission: invalid DemoRuns are rejected with the field named ----

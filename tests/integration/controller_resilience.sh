@@ -4,7 +4,7 @@
 # replicas with one Lease, and the RBAC manifests as its only permissions
 # (a service-account token, in-cluster configuration).
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.sh"
+source "$(dirname "$0")/../controller_lib.sh"
 kube_up
 kubectl apply -f "$ROOT/manifests/rbac/namespace.yaml" -f "$ROOT/manifests/rbac/rbac.yaml" >/dev/null ||
   { echo "FAIL RBAC manifests did not apply"; exit 1; }

@@ -1,5 +1,5 @@
-# Helpers for the controller tests (sourced after tests/lib.sh; not a test itself:
-# tests/run only runs controller_*.sh files that call kube_up).
+# Helpers for the controller tests (tests/integration/controller_*.sh), sourced
+# after tests/lib.sh.
 #
 #   kube_up                 start a private control plane (fails loudly), apply the CRD
 #   ctl_bg LOG ARGS...      start flinkpg-controller in the background; CTL_PID
