@@ -1,0 +1,368 @@
+/*
+ * flinkpg-controller — the Kubernetes operator for DemoRun resources.
+ *
+ * Threads: one watcher per resource (DemoRuns, and the kinds it owns,
+ * selected by label) turning events into keys on the work queue; the lease
+ * thread (with --leader-elect); the HTTP endpoints; and this main thread,
+ * the single worker: it takes keys off the queue and reconciles them, but
+ * only while it leads.  Every --resync-seconds all known DemoRuns are queued
+ * again.  SIGTERM/SIGINT: stop watching, release the lease, exit 0.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "../common/backoff.h"
+#include "../common/config.h"
+#include "../common/httpd.h"
+#include "../common/log.h"
+#include "kubeconfig.h"
+#include "lease.h"
+#include "reconcile.h"
+#include "watch.h"
+#include "workqueue.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int g_stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static cfg_opt options[] = {
+    {.name = "kubeconfig", .env = "KUBECONFIG", .kind = OPT_STR, .group = "Kubernetes",
+     .help = "kubeconfig file (empty: in-cluster service account)"},
+    {.name = "context", .env = "KUBE_CONTEXT", .kind = OPT_STR, .group = "Kubernetes",
+     .help = "kubeconfig context (default: current-context)"},
+    {.name = "serviceaccount-dir", .env = "SERVICEACCOUNT_DIR", .kind = OPT_STR,
+     .def = "/var/run/secrets/kubernetes.io/serviceaccount", .group = "Kubernetes",
+     .help = "in-cluster token, ca.crt and namespace files"},
+    {.name = "namespace", .env = "WATCH_NAMESPACE", .kind = OPT_STR, .def = "",
+     .group = "Kubernetes", .help = "watch DemoRuns in this namespace only (empty: all)"},
+    {.name = "leader-elect", .env = "LEADER_ELECT", .kind = OPT_BOOL, .def = "false",
+     .group = "Leader election", .help = "hold a Lease before reconciling (for several replicas)"},
+    {.name = "lease-namespace", .env = "POD_NAMESPACE", .kind = OPT_STR, .group = "Leader election",
+     .help = "namespace of the Lease (default: the configuration's namespace)"},
+    {.name = "lease-name", .env = "LEASE_NAME", .kind = OPT_STR, .def = "flinkpg-controller",
+     .group = "Leader election", .help = "name of the Lease"},
+    {.name = "lease-duration", .env = "LEASE_DURATION_SECONDS", .kind = OPT_INT, .def = "15",
+     .group = "Leader election", .help = "seconds a standby waits on an unrenewed Lease"},
+    {.name = "identity", .env = "POD_NAME", .kind = OPT_STR, .group = "Leader election",
+     .help = "holder identity (default: hostname-pid)"},
+    {.name = "postgres-image", .env = "POSTGRES_IMAGE", .kind = OPT_STR, .def = "postgres:16",
+     .group = "Images", .help = "PostgreSQL image when a DemoRun names none"},
+    {.name = "generator-image", .env = "GENERATOR_IMAGE", .kind = OPT_STR,
+     .def = "ghcr.io/flinkpg/flinkpg-generator:latest", .group = "Images",
+     .help = "generator image when a DemoRun names none"},
+    {.name = "sink-image", .env = "SINK_IMAGE", .kind = OPT_STR,
+     .def = "ghcr.io/flinkpg/flinkpg-sink:latest", .group = "Images",
+     .help = "sink image when a DemoRun names none"},
+    {.name = "sql-dir", .env = "FLINKPG_SQL_DIR", .kind = OPT_STR, .def = "/usr/share/flinkpg/sql",
+     .group = "Reconcile", .help = "folder with the SQL templates (flink/, confluent/)"},
+    {.name = "resync-seconds", .env = "RESYNC_SECONDS", .kind = OPT_INT, .def = "60",
+     .group = "Reconcile", .help = "reconcile every known DemoRun this often"},
+    {.name = "watch-timeout", .env = "WATCH_TIMEOUT_SECONDS", .kind = OPT_INT, .def = "300",
+     .group = "Reconcile", .help = "server-side timeout of each watch request"},
+    {.name = "debug-watch-from", .env = "DEBUG_WATCH_FROM", .kind = OPT_STR, .group = "Testing",
+     .help = "start the DemoRun watch from this resourceVersion without a list (tests the "
+             "410 Gone path)"},
+    {.name = "http-listen", .env = "HTTP_LISTEN", .kind = OPT_STR, .def = "",
+     .group = "Operations", .help = "serve /metrics, /healthz, /readyz on host:port (empty: off)"},
+    {.name = "log-level", .env = "LOG_LEVEL", .kind = OPT_STR, .def = "info",
+     .group = "Operations", .help = "debug, info, warn or error"},
+};
+
+/* ---- watch callbacks ---- */
+
+static workqueue *g_queue;
+
+static void key_of(const json_t *obj, char *out, size_t n, const char *name)
+{
+    const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+    snprintf(out, n, "%s/%s", ns ? ns : "", name ? name : "");
+}
+
+static void on_demorun(watch_event ev, json_t *obj, void *ctx)
+{
+    (void)ctx;
+    char key[300];
+    key_of(obj, key, sizeof key, json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")));
+    wq_track(g_queue, key, ev != WATCH_DELETED);
+    if (ev != WATCH_DELETED)
+        wq_add(g_queue, key);
+}
+
+static void on_owned(watch_event ev, json_t *obj, void *ctx)
+{
+    (void)ev, (void)ctx;
+    size_t i;
+    json_t *ref;
+    json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i, ref)
+    {
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        if (json_is_true(json_object_get(ref, "controller")) && kind && !strcmp(kind, "DemoRun")) {
+            char key[300];
+            key_of(obj, key, sizeof key, json_string_value(json_object_get(ref, "name")));
+            wq_add(g_queue, key);
+        }
+    }
+}
+
+/* ---- operational endpoints ---- */
+
+#define NWATCH 7
+static watcher g_watch[NWATCH];
+static lease g_lease;
+static bool g_elect;
+static atomic_ullong g_ok, g_err, g_requeue;
+static atomic_llong g_heartbeat;
+
+static void metrics(strbuf *out, void *ctx)
+{
+    (void)ctx;
+    prom_header(out, "flinkpg_controller_reconciles_total", "counter", "Reconciles by result");
+    prom_sample(out, "flinkpg_controller_reconciles_total", "result=\"ok\"", (double)atomic_load(&g_ok));
+    prom_sample(out, "flinkpg_controller_reconciles_total", "result=\"error\"", (double)atomic_load(&g_err));
+    prom_sample(out, "flinkpg_controller_reconciles_total", "result=\"requeue\"", (double)atomic_load(&g_requeue));
+    prom_header(out, "flinkpg_controller_queue_depth", "gauge", "Keys waiting in the work queue");
+    prom_sample(out, "flinkpg_controller_queue_depth", NULL, (double)wq_len(g_queue));
+    prom_header(out, "flinkpg_controller_leader", "gauge", "1 while this replica leads");
+    prom_sample(out, "flinkpg_controller_leader", NULL, g_elect ? atomic_load(&g_lease.leading) : 1);
+    prom_header(out, "flinkpg_controller_watch_events_total", "counter", "Watch events per resource");
+    prom_header(out, "flinkpg_controller_watch_relists_total", "counter", "Lists (initial and after 410 Gone)");
+    prom_header(out, "flinkpg_controller_watch_reconnects_total", "counter", "Watches re-opened after an error");
+    for (int i = 0; i < NWATCH; i++) {
+        char l[96];
+        snprintf(l, sizeof l, "resource=\"%s\"", g_watch[i].name);
+        prom_sample(out, "flinkpg_controller_watch_events_total", l, (double)atomic_load(&g_watch[i].events));
+        prom_sample(out, "flinkpg_controller_watch_relists_total", l, (double)atomic_load(&g_watch[i].relists));
+        prom_sample(out, "flinkpg_controller_watch_reconnects_total", l, (double)atomic_load(&g_watch[i].reconnects));
+    }
+}
+
+static bool ready(void *ctx, char *why, size_t n)
+{
+    (void)ctx;
+    for (int i = 0; i < NWATCH; i++)
+        if (!atomic_load(&g_watch[i].synced)) {
+            snprintf(why, n, "watch of %s not synced yet", g_watch[i].name);
+            return false;
+        }
+    return true;
+}
+
+static bool healthy(void *ctx, char *why, size_t n)
+{
+    (void)ctx;
+    if (now_ms() - atomic_load(&g_heartbeat) > 60000) {
+        snprintf(why, n, "worker loop stalled");
+        return false;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    cfg_spec spec = {.prog = "flinkpg-controller",
+                     .summary = "Reconciles DemoRun resources (flinkpg.io/v1alpha1) into PostgreSQL, "
+                                "generator, sink and Flink statements.",
+                     .usage_example = "  flinkpg-controller --kubeconfig ~/.kube/config --sql-dir sql "
+                                      "--http-listen 127.0.0.1:8080\n"
+                                      "  flinkpg-controller --leader-elect        # in a pod",
+                     .opts = options,
+                     .nopts = sizeof options / sizeof options[0]};
+    char err[1024];
+    cfg_result cr = cfg_parse(&spec, argc, argv, err, sizeof err);
+    if (cr == CFG_HELP) {
+        cfg_print_help(&spec);
+        return 0;
+    }
+    if (cr == CFG_ERROR) {
+        fprintf(stderr, "flinkpg-controller: %s (see --help)\n", err);
+        return 2;
+    }
+    log_init("controller", NULL);
+    log_level lvl;
+    if (!log_parse_level(cfg_str(&spec, "log-level"), &lvl)) {
+        fprintf(stderr, "flinkpg-controller: --log-level must be debug, info, warn or error\n");
+        return 2;
+    }
+    log_set_level(lvl);
+    CURLcode gc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (gc != CURLE_OK) {
+        log_error("startup_failed", "error=%s", lq(curl_easy_strerror(gc)));
+        return 1;
+    }
+
+    kube_config kcfg;
+    const char *kpath = cfg_str(&spec, "kubeconfig");
+    bool ok = kpath && *kpath
+                  ? kubeconfig_load(kpath, cfg_str(&spec, "context"), &kcfg, err, sizeof err)
+                  : kubeconfig_incluster(cfg_str(&spec, "serviceaccount-dir"), &kcfg, err, sizeof err);
+    if (!ok) {
+        log_error("startup_failed", "error=%s", lq(err));
+        return 1;
+    }
+    char ident[256];
+    const char *id = cfg_str(&spec, "identity");
+    if (id && *id) {
+        snprintf(ident, sizeof ident, "%s", id);
+    } else {
+        char host[128] = "flinkpg";
+        gethostname(host, sizeof host - 1);
+        snprintf(ident, sizeof ident, "%s-%d", host, (int)getpid());
+    }
+    log_info("starting", "server=%s config=%s namespace=%s identity=%s leader_elect=%s",
+             lq(kcfg.server), kpath && *kpath ? "kubeconfig" : "in-cluster", lq(kcfg.namespace),
+             lq(ident), cfg_bool(&spec, "leader-elect") ? "true" : "false");
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    g_queue = wq_new(500, 300000);
+    if (!g_queue) {
+        log_error("startup_failed", "error=%s", lq("out of memory"));
+        return 1;
+    }
+    const char *wns = cfg_str(&spec, "namespace");
+    static char paths[NWATCH][256];
+    static const struct { const char *name, *group, *res; } kinds[NWATCH] = {
+        {"demoruns", "/apis/flinkpg.io/v1alpha1", "demoruns"},
+        {"statefulsets", "/apis/apps/v1", "statefulsets"},
+        {"deployments", "/apis/apps/v1", "deployments"},
+        {"jobs", "/apis/batch/v1", "jobs"},
+        {"configmaps", "/api/v1", "configmaps"},
+        {"secrets", "/api/v1", "secrets"},
+        {"services", "/api/v1", "services"},
+    };
+    httpd *srv = NULL;
+    for (int i = 0; i < NWATCH; i++) {
+        if (wns && *wns)
+            snprintf(paths[i], sizeof paths[i], "%s/namespaces/%s/%s", kinds[i].group, wns, kinds[i].res);
+        else
+            snprintf(paths[i], sizeof paths[i], "%s/%s", kinds[i].group, kinds[i].res);
+        g_watch[i] = (watcher){.name = kinds[i].name, .path = paths[i],
+                               .label_selector = i ? "app.kubernetes.io/managed-by=flinkpg" : NULL,
+                               .on_event = i ? on_owned : on_demorun,
+                               .timeout_s = cfg_int(&spec, "watch-timeout"),
+                               .start_rv = i ? NULL : cfg_str(&spec, "debug-watch-from")};
+    }
+    atomic_store(&g_heartbeat, now_ms());
+    const char *listen = cfg_str(&spec, "http-listen");
+    if (listen && *listen) {
+        httpd_handlers h = {.metrics = metrics, .ready = ready, .healthy = healthy};
+        srv = httpd_start(listen, &h, err, sizeof err);
+        if (!srv) {
+            log_error("startup_failed", "error=%s", lq(err));
+            return 1;
+        }
+        log_info("http_listening", "port=%d", httpd_port(srv));
+    }
+    int rc = 0;
+    for (int i = 0; i < NWATCH; i++)
+        if (!watcher_start(&g_watch[i], &kcfg, &g_stop, err, sizeof err)) {
+            log_error("startup_failed", "error=%s", lq(err));
+            g_stop = 1;
+            rc = 1;
+        }
+    g_elect = cfg_bool(&spec, "leader-elect");
+    if (g_elect && !rc) {
+        const char *lns = cfg_str(&spec, "lease-namespace");
+        g_lease = (lease){.namespace = lns && *lns ? lns : kcfg.namespace,
+                          .name = cfg_str(&spec, "lease-name"), .identity = ident,
+                          .duration_s = (int)cfg_int(&spec, "lease-duration")};
+        g_lease.renew_deadline_s = g_lease.duration_s * 2 / 3;
+        g_lease.retry_s = g_lease.duration_s / 7 > 0 ? g_lease.duration_s / 7 : 1;
+        if (!lease_start(&g_lease, &kcfg, &g_stop, err, sizeof err)) {
+            log_error("startup_failed", "error=%s", lq(err));
+            g_stop = 1;
+            rc = 1;
+        }
+    }
+
+    reconciler r = {.render = {.postgres_image = cfg_str(&spec, "postgres-image"),
+                               .generator_image = cfg_str(&spec, "generator-image"),
+                               .sink_image = cfg_str(&spec, "sink-image"),
+                               .sql_dir = cfg_str(&spec, "sql-dir")},
+                    .identity = ident};
+    r.kc = rc ? NULL : kube_client_new(&kcfg, err, sizeof err);
+    if (!rc && !r.kc) {
+        log_error("startup_failed", "error=%s", lq(err));
+        g_stop = 1;
+        rc = 1;
+    }
+    int64_t resync_ms = cfg_int(&spec, "resync-seconds") * 1000, next_resync = now_ms() + resync_ms;
+    bool was_leading = false;
+    while (!g_stop) {
+        atomic_store(&g_heartbeat, now_ms());
+        if (g_elect) {
+            if (atomic_load(&g_lease.lost)) {
+                log_error("exiting", "reason=%s", lq("lost the leader lease"));
+                rc = 1;
+                break;
+            }
+            bool leading = atomic_load(&g_lease.leading);
+            if (!leading) {
+                sleep_ms_unless(200, &g_stop);
+                continue;
+            }
+            if (!was_leading)
+                wq_resync(g_queue); /* a new leader looks at everything */
+            was_leading = leading;
+        }
+        if (resync_ms > 0 && now_ms() >= next_resync) {
+            size_t n = wq_resync(g_queue);
+            log_debug("resync", "runs=%zu", n);
+            next_resync = now_ms() + resync_ms;
+        }
+        char key[300];
+        if (!wq_get(g_queue, key, sizeof key, 500))
+            continue;
+        char *slash = strchr(key, '/');
+        if (!slash) {
+            wq_done(g_queue, key);
+            continue;
+        }
+        *slash = '\0';
+        int res = reconcile_demorun(&r, key, slash + 1);
+        *slash = '/';
+        if (res < 0) {
+            atomic_fetch_add(&g_err, 1);
+            uint32_t d = wq_retry(g_queue, key);
+            log_debug("requeue", "key=%s retry_ms=%u", lq(key), d);
+        } else {
+            wq_forget(g_queue, key);
+            if (res > 0) {
+                atomic_fetch_add(&g_requeue, 1);
+                wq_add_after(g_queue, key, (uint32_t)res);
+            } else {
+                atomic_fetch_add(&g_ok, 1);
+            }
+        }
+        wq_done(g_queue, key);
+    }
+    g_stop = 1;
+    log_info("stopping", "reason=%s", rc ? "error" : "signal");
+    wq_shutdown(g_queue);
+    for (int i = 0; i < NWATCH; i++)
+        watcher_join(&g_watch[i]);
+    if (g_elect)
+        lease_stop(&g_lease);
+    kube_client_free(r.kc);
+    if (srv)
+        httpd_stop(srv);
+    wq_free(g_queue);
+    kube_config_free(&kcfg);
+    cfg_free(&spec);
+    curl_global_cleanup();
+    log_info("stopped", "reconciles_ok=%llu reconciles_failed=%llu",
+             (unsigned long long)atomic_load(&g_ok), (unsigned long long)atomic_load(&g_err));
+    return rc;
+}

@@ -1,0 +1,34 @@
+/*
+ * reconcile — one DemoRun, level-triggered and idempotent:
+ *
+ *   read the DemoRun -> deleting? run the finalizer, done
+ *   -> ensure our finalizer -> server-side apply every child (render.h)
+ *   -> submit/observe the statements (statements.h)
+ *   -> compute conditions + phase from what the children report
+ *   -> write status (only if it changed) -> events for what changed
+ *
+ * Running it twice in a row changes nothing the second time: applies of an
+ * unchanged object are no-ops on the API server, and status is compared
+ * before it is written.
+ */
+#ifndef FLINKPG_RECONCILE_H
+#define FLINKPG_RECONCILE_H
+
+#include "kubeclient.h"
+#include "render.h"
+
+#include <stdint.h>
+
+#define DEMORUN_FINALIZER "flinkpg.io/cleanup"
+
+typedef struct {
+    kube_client *kc;
+    render_opts render;
+    const char *identity; /* reportingInstance of events */
+} reconciler;
+
+/* Returns 0 when done, >0 to requeue after that many ms, <0 on error (the
+ * caller retries with backoff). */
+int reconcile_demorun(reconciler *r, const char *ns, const char *name);
+
+#endif

@@ -1,0 +1,459 @@
+/*
+ * reconcile_demorun — see reconcile.h.  The children, in apply order:
+ *
+ *   Secret, Service, StatefulSet   (only with spec.postgres.inCluster)
+ *   ConfigMap <run>-sql
+ *   Job <run>-generator            (replaced when its template hash changes)
+ *   Deployment <run>-sink
+ *
+ * Each apply is preceded by a GET so that the log and the events can say
+ * whether the object was created, changed or left alone (server-side apply
+ * of an unchanged object does not move its resourceVersion).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "reconcile.h"
+
+#include "../common/backoff.h"
+#include "../common/log.h"
+#include "../common/strbuf.h"
+#include "statements.h"
+#include "status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    reconciler *r;
+    json_t *run;
+    const char *ns, *name;
+    strbuf changed; /* "statefulset/x created, ..." */
+    char err[1024];
+} rctx;
+
+static const char *rv_of(const json_t *obj)
+{
+    return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+static void note_change(rctx *c, const char *kind, const char *name, const char *what)
+{
+    sb_printf(&c->changed, "%s%s/%s:%s", c->changed.len ? "," : "", kind, name, what);
+}
+
+/* GET then apply obj at base/name; *out receives the applied object.
+ * Returns false (c->err set) on failure. */
+static bool apply_child(rctx *c, const char *base, const char *kind, json_t *obj, json_t **out)
+{
+    const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+    char path[512];
+    snprintf(path, sizeof path, "%s/namespaces/%s/%s/%s", base, c->ns, kind, name);
+    json_t *before = NULL;
+    long st = kube_get(c->r->kc, path, &before, c->err, sizeof c->err);
+    if (st != 200 && st != 404) {
+        json_decref(before);
+        return false;
+    }
+    st = kube_apply(c->r->kc, path, obj, out, c->err, sizeof c->err);
+    if (st != 200 && st != 201) {
+        json_decref(before);
+        return false;
+    }
+    const char *b = st == 200 && before ? rv_of(before) : NULL;
+    const char *a = rv_of(*out);
+    if (!b || !json_object_get(before, "metadata"))
+        note_change(c, kind, name, "created");
+    else if (a && strcmp(a, b))
+        note_change(c, kind, name, "configured");
+    json_decref(before);
+    return true;
+}
+
+static bool has_finalizer(const json_t *run)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(json_object_get(run, "metadata"), "finalizers"), i, f)
+        if (!strcmp(json_string_value(f) ? json_string_value(f) : "", DEMORUN_FINALIZER))
+            return true;
+    return false;
+}
+
+/* Add or remove our finalizer with a merge patch guarded by resourceVersion. */
+static bool set_finalizer(rctx *c, bool present)
+{
+    json_t *list = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(json_object_get(c->run, "metadata"), "finalizers"), i, f)
+        if (strcmp(json_string_value(f) ? json_string_value(f) : "", DEMORUN_FINALIZER))
+            json_array_append(list, f);
+    if (present)
+        json_array_append_new(list, json_string(DEMORUN_FINALIZER));
+    json_t *patch = json_pack("{s:{s:o, s:s}}", "metadata", "finalizers", list, "resourceVersion",
+                              rv_of(c->run));
+    char path[512];
+    snprintf(path, sizeof path, "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s", c->ns,
+             c->name);
+    json_t *out = NULL;
+    long st = kube_merge_patch(c->r->kc, path, patch, &out, c->err, sizeof c->err);
+    json_decref(patch);
+    if (st == 200 && out) {
+        json_decref(c->run);
+        c->run = out;
+        return true;
+    }
+    json_decref(out);
+    return false;
+}
+
+static int finalize(rctx *c)
+{
+    if (!has_finalizer(c->run))
+        return 0;
+    char msg[512];
+    const stmt_backend *be = stmt_backend_for(spec_str(c->run, "flink.backend", "gateway"));
+    stmt_result sr = be->remove(c->run, msg, sizeof msg);
+    if (sr != STMT_GONE) {
+        event_emit(c->r->kc, c->run, "Warning", "StatementDeleteFailed", "Cleanup", msg,
+                   c->r->identity);
+        snprintf(c->err, sizeof c->err, "deleting statements: %s", msg);
+        return -1;
+    }
+    event_emit(c->r->kc, c->run, "Normal", "StatementsDeleted", "Cleanup", msg, c->r->identity);
+    if (spec_bool(c->run, "deleteTopicsOnCleanup"))
+        /* TODO(topics): the Kafka admin client is not wired into the controller yet. */
+        event_emit(c->r->kc, c->run, "Warning", "TopicsNotDeleted", "Cleanup",
+                   "deleteTopicsOnCleanup is set but this build cannot delete Kafka topics yet; "
+                   "delete them by hand",
+                   c->r->identity);
+    if (!set_finalizer(c, false))
+        return -1;
+    note_change(c, "demorun", c->name, "finalizer-removed");
+    return 0;
+}
+
+/* The existing PostgreSQL password, or a new one (never logged). */
+static bool pg_password(rctx *c, char *out, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s-postgres", c->ns, c->name);
+    json_t *s = NULL;
+    long st = kube_get(c->r->kc, path, &s, c->err, sizeof c->err);
+    if (st == 200) {
+        const char *b64 = json_string_value(json_object_get(json_object_get(s, "data"), "password"));
+        kube_blob pw = {0};
+        bool ok = b64 && base64_decode(b64, strlen(b64), &pw) && pw.len > 0 && pw.len < n;
+        if (ok)
+            snprintf(out, n, "%s", pw.data);
+        if (pw.data)
+            memset(pw.data, 0, pw.len);
+        free(pw.data);
+        json_decref(s);
+        if (ok)
+            return true;
+    } else {
+        json_decref(s);
+        if (st != 404)
+            return false;
+    }
+    if (!random_password(out, n > 25 ? 25 : n)) {
+        snprintf(c->err, sizeof c->err, "generating a password: cannot read /dev/urandom");
+        return false;
+    }
+    return true;
+}
+
+/* The generator Job, replaced when its template changed.  Returns 1 when it
+ * was deleted (requeue), 0 applied, -1 error. */
+static int apply_job(rctx *c, json_t *job, json_t **out)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/apis/batch/v1/namespaces/%s/jobs/%s-generator", c->ns, c->name);
+    json_t *cur = NULL;
+    long st = kube_get(c->r->kc, path, &cur, c->err, sizeof c->err);
+    if (st == 200) {
+        const char *have = json_string_value(json_object_get(
+            json_object_get(json_object_get(cur, "metadata"), "annotations"),
+            GENERATOR_HASH_ANNOTATION));
+        const char *want = json_string_value(json_object_get(
+            json_object_get(json_object_get(job, "metadata"), "annotations"),
+            GENERATOR_HASH_ANNOTATION));
+        bool deleting = json_object_get(json_object_get(cur, "metadata"), "deletionTimestamp");
+        bool differs = !have || !want || strcmp(have, want) != 0;
+        json_decref(cur);
+        if (deleting)
+            return 1;
+        if (differs) {
+            if (kube_delete(c->r->kc, path, c->err, sizeof c->err) / 100 != 2)
+                return -1;
+            note_change(c, "jobs", json_string_value(json_object_get(json_object_get(job, "metadata"), "name")), "replaced");
+            event_emit(c->r->kc, c->run, "Normal", "GeneratorReplaced", "Replace",
+                       "the generator's spec changed; its Job was deleted and is recreated",
+                       c->r->identity);
+            return 1;
+        }
+    } else {
+        json_decref(cur);
+        if (st != 404)
+            return -1;
+    }
+    return apply_child(c, "/apis/batch/v1", "jobs", job, out) ? 0 : -1;
+}
+
+static long long jint(const json_t *o, const char *a, const char *b)
+{
+    return json_integer_value(json_object_get(json_object_get(o, a), b));
+}
+
+static bool job_cond(const json_t *job, const char *type)
+{
+    size_t i;
+    json_t *cd;
+    json_array_foreach(json_object_get(json_object_get(job, "status"), "conditions"), i, cd)
+    {
+        const char *t = json_string_value(json_object_get(cd, "type"));
+        const char *s = json_string_value(json_object_get(cd, "status"));
+        if (t && s && !strcmp(t, type) && !strcmp(s, "True"))
+            return true;
+    }
+    return false;
+}
+
+typedef struct {
+    const char *type, *status, *reason;
+    char msg[512];
+} cond_in;
+
+static int write_status(rctx *c, cond_in *cs, size_t ncs, const char *phase, json_t *statements)
+{
+    json_t *old = json_object_get(c->run, "status");
+    json_t *oldc = json_object_get(old, "conditions");
+    long long gen = json_integer_value(json_object_get(json_object_get(c->run, "metadata"), "generation"));
+    json_t *conds = json_array();
+    strbuf flips;
+    sb_init(&flips);
+    for (size_t i = 0; i < ncs; i++)
+        if (cond_set(conds, oldc, cs[i].type, cs[i].status, cs[i].reason, cs[i].msg, gen)) {
+            sb_printf(&flips, "%s%s=%s", flips.len ? "," : "", cs[i].type, cs[i].status);
+            if (!strcmp(cs[i].status, "True") || oldc) {
+                char note[700];
+                snprintf(note, sizeof note, "%s is %s: %s", cs[i].type, cs[i].status, cs[i].msg);
+                event_emit(c->r->kc, c->run,
+                           !strcmp(cs[i].status, "False") && !strcmp(cs[i].reason, "JobFailed")
+                               ? "Warning" : "Normal",
+                           cs[i].reason, "Reconcile", note, c->r->identity);
+            }
+        }
+    json_t *st = json_pack("{s:I, s:s, s:o, s:O}", "observedGeneration", (json_int_t)gen, "phase",
+                           phase, "conditions", conds, "statements", statements);
+    /* fields we do not own yet (validation numbers) are kept as they are */
+    json_t *val = json_object_get(old, "validation");
+    if (val)
+        json_object_set(st, "validation", val);
+    json_t *rows = json_object_get(old, "rows");
+    if (rows)
+        json_object_set(st, "rows", rows);
+    int rc = 0;
+    if (!json_equal(st, old)) {
+        json_t *patch = json_pack("{s:O}", "status", st);
+        char path[512];
+        snprintf(path, sizeof path,
+                 "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s/status", c->ns, c->name);
+        long hs = kube_merge_patch(c->r->kc, path, patch, NULL, c->err, sizeof c->err);
+        json_decref(patch);
+        if (hs != 200)
+            rc = -1;
+        else
+            note_change(c, "status", phase, flips.len ? sb_str(&flips) : "updated");
+    }
+    sb_free(&flips);
+    json_decref(st);
+    return rc;
+}
+
+static int reconcile_children(rctx *c)
+{
+    render_opts *o = &c->r->render;
+    bool in_cluster = spec_get(c->run, "postgres.inCluster") != NULL;
+    bool suspended = spec_bool(c->run, "suspend");
+    json_t *sts = NULL, *cm = NULL, *job = NULL, *dep = NULL, *tmp = NULL;
+    int rc = -1, requeue = 0;
+    json_t *statements = json_array();
+    cond_in cs[6];
+    memset(cs, 0, sizeof cs);
+
+    if (in_cluster) {
+        char pw[64];
+        if (!pg_password(c, pw, sizeof pw))
+            goto out;
+        json_t *secret = render_pg_secret(c->run, pw);
+        memset(pw, 0, sizeof pw);
+        bool ok = secret && apply_child(c, "/api/v1", "secrets", secret, &tmp);
+        json_decref(secret);
+        json_decref(tmp);
+        tmp = NULL;
+        if (!ok)
+            goto out;
+        json_t *svc = render_pg_service(c->run);
+        ok = svc && apply_child(c, "/api/v1", "services", svc, &tmp);
+        json_decref(svc);
+        json_decref(tmp);
+        tmp = NULL;
+        if (!ok)
+            goto out;
+        json_t *ss = render_pg_statefulset(c->run, o);
+        ok = ss && apply_child(c, "/apis/apps/v1", "statefulsets", ss, &sts);
+        json_decref(ss);
+        if (!ok)
+            goto out;
+    }
+    char sqlerr[512] = "";
+    json_t *cmobj = render_sql_configmap(c->run, o, sqlerr, sizeof sqlerr);
+    if (cmobj) {
+        bool ok = apply_child(c, "/api/v1", "configmaps", cmobj, &cm);
+        json_decref(cmobj);
+        if (!ok)
+            goto out;
+    }
+    json_t *jobobj = render_generator_job(c->run, o);
+    int jr = jobobj ? apply_job(c, jobobj, &job) : -1;
+    json_decref(jobobj);
+    if (jr < 0)
+        goto out;
+    if (jr > 0)
+        requeue = 1000;
+    json_t *depobj = render_sink_deployment(c->run, o);
+    bool ok = depobj && apply_child(c, "/apis/apps/v1", "deployments", depobj, &dep);
+    json_decref(depobj);
+    if (!ok)
+        goto out;
+
+    /* ---- observe ---- */
+    cond_in *pg = &cs[0], *stc = &cs[1], *gen = &cs[2], *sink = &cs[3], *val = &cs[4], *ready = &cs[5];
+    pg->type = "PostgresReady";
+    if (!in_cluster) {
+        pg->status = "Unknown";
+        pg->reason = "ExternalServer";
+        snprintf(pg->msg, sizeof pg->msg, "existing server from Secret %s; the controller does not probe it",
+                 spec_str(c->run, "postgres.existingSecretRef.name", "?"));
+    } else {
+        long long rdy = jint(sts, "status", "readyReplicas");
+        pg->status = rdy >= 1 ? "True" : "False";
+        pg->reason = rdy >= 1 ? "PodReady" : "Provisioning";
+        snprintf(pg->msg, sizeof pg->msg, "StatefulSet %s-postgres: %lld/1 replicas ready", c->name, rdy);
+    }
+    stc->type = "StatementsRunning";
+    if (!cm) {
+        stc->status = "False";
+        stc->reason = "SQLTemplateError";
+        snprintf(stc->msg, sizeof stc->msg, "%s", sqlerr);
+    } else {
+        const stmt_backend *be = stmt_backend_for(spec_str(c->run, "flink.backend", "gateway"));
+        stmt_result sr = be->ensure(c->run, json_object_get(cm, "data"), statements, stc->msg, sizeof stc->msg);
+        stc->status = sr == STMT_RUNNING ? "True" : "False";
+        stc->reason = stmt_result_reason(sr);
+    }
+    gen->type = "GeneratorComplete";
+    if (job_cond(job, "Complete")) {
+        gen->status = "True";
+        gen->reason = "JobComplete";
+    } else if (job_cond(job, "Failed")) {
+        gen->status = "False";
+        gen->reason = "JobFailed";
+    } else {
+        gen->status = "False";
+        gen->reason = suspended ? "Suspended" : requeue ? "Replacing" : "Running";
+    }
+    snprintf(gen->msg, sizeof gen->msg, "Job %s-generator: active=%lld succeeded=%lld failed=%lld",
+             c->name, jint(job, "status", "active"), jint(job, "status", "succeeded"),
+             jint(job, "status", "failed"));
+    sink->type = "SinkReady";
+    long long want = jint(dep, "spec", "replicas"), avail = jint(dep, "status", "availableReplicas");
+    bool current = jint(dep, "status", "observedGeneration") >= jint(dep, "metadata", "generation");
+    if (suspended) {
+        sink->status = "False";
+        sink->reason = "Suspended";
+    } else {
+        sink->status = current && want > 0 && avail >= want ? "True" : "False";
+        sink->reason = !strcmp(sink->status, "True") ? "Available" : "Progressing";
+    }
+    snprintf(sink->msg, sizeof sink->msg, "Deployment %s-sink: %lld/%lld replicas available", c->name, avail, want);
+    val->type = "Validated";
+    val->status = "Unknown";
+    val->reason = "ValidationNotWired";
+    snprintf(val->msg, sizeof val->msg, "comparing the target table with the generator's expectation is not wired into the controller yet");
+    ready->type = "Ready";
+    const char *missing = NULL;
+    for (int i = 0; i < 4 && !missing; i++)
+        if (i != 2 && strcmp(cs[i].status, "True"))
+            missing = cs[i].type;
+    ready->status = missing ? "False" : "True";
+    ready->reason = missing ? "Waiting" : "AllReady";
+    if (missing)
+        snprintf(ready->msg, sizeof ready->msg, "waiting for %s (%s)", missing,
+                 !strcmp(missing, "PostgresReady") ? pg->reason
+                 : !strcmp(missing, "StatementsRunning") ? stc->reason : sink->reason);
+    else
+        snprintf(ready->msg, sizeof ready->msg, "PostgreSQL, statements and sink are ready");
+
+    const char *phase = suspended                             ? "Suspended"
+                        : !strcmp(gen->reason, "JobFailed")   ? "Failed"
+                        : !strcmp(stc->reason, "StatementFailed") ? "Failed"
+                        : in_cluster && strcmp(pg->status, "True") ? "Provisioning"
+                        : !strcmp(gen->status, "True") && !strcmp(val->status, "True") ? "Completed"
+                                                              : "Running";
+    if (write_status(c, cs, 6, phase, statements) < 0)
+        goto out;
+    rc = requeue;
+out:
+    json_decref(statements);
+    json_decref(sts);
+    json_decref(cm);
+    json_decref(job);
+    json_decref(dep);
+    return rc;
+}
+
+int reconcile_demorun(reconciler *r, const char *ns, const char *name)
+{
+    rctx c = {.r = r, .ns = ns, .name = name};
+    sb_init(&c.changed);
+    int64_t t0 = now_ms();
+    char path[512];
+    snprintf(path, sizeof path, "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s", ns, name);
+    long st = kube_get(r->kc, path, &c.run, c.err, sizeof c.err);
+    int rc;
+    if (st == 404) {
+        log_info("reconcile", "run=%s/%s result=gone", ns, name);
+        json_decref(c.run);
+        sb_free(&c.changed);
+        return 0;
+    }
+    if (st != 200) {
+        rc = -1;
+    } else if (json_object_get(json_object_get(c.run, "metadata"), "deletionTimestamp")) {
+        rc = finalize(&c);
+    } else if (!has_finalizer(c.run) && !set_finalizer(&c, true)) {
+        rc = -1;
+    } else {
+        rc = reconcile_children(&c);
+    }
+    const char *phase = json_string_value(json_object_get(json_object_get(c.run, "status"), "phase"));
+    if (rc < 0) {
+        log_warn("reconcile", "run=%s/%s result=error changed=%s error=%s duration_ms=%lld", ns,
+                 name, lq(c.changed.len ? sb_str(&c.changed) : "none"), lq(c.err),
+                 (long long)(now_ms() - t0));
+        if (c.run && st == 200)
+            event_emit(r->kc, c.run, "Warning", "ReconcileFailed", "Reconcile", c.err, r->identity);
+    } else {
+        if (c.changed.len && c.run && st == 200 && strstr(sb_str(&c.changed), ":created"))
+            event_emit(r->kc, c.run, "Normal", "Applied", "Apply", sb_str(&c.changed), r->identity);
+        log_info("reconcile", "run=%s/%s result=ok phase=%s changed=%s duration_ms=%lld", ns, name,
+                 phase ? phase : "-", lq(c.changed.len ? sb_str(&c.changed) : "none"),
+                 (long long)(now_ms() - t0));
+    }
+    json_decref(c.run);
+    sb_free(&c.changed);
+    return rc;
+}

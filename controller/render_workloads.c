@@ -1,0 +1,166 @@
+/*
+ * render_workloads — the run's two programs: the generator Job (produces the
+ * orders and shipments topics) and the sink Deployment (applies the Flink
+ * output topic to PostgreSQL).  Both are configured entirely through the
+ * environment variables of their option tables (see sink/main.c); secrets
+ * arrive as secretKeyRefs, never as values.
+ *
+ * A Job's pod template is immutable, so the Job carries a hash of its
+ * template (GENERATOR_HASH_ANNOTATION): the reconciler replaces the Job when
+ * the hash it renders differs from the one on the cluster.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "render.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void env_add(json_t *env, const char *name, const char *value)
+{
+    if (value)
+        json_array_append_new(env, json_pack("{s:s, s:s}", "name", name, "value", value));
+}
+
+static void env_int(json_t *env, const char *name, long long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", v);
+    env_add(env, name, buf);
+}
+
+static void env_secret(json_t *env, const char *name, const char *secret, const char *key)
+{
+    json_array_append_new(env, json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", name, "valueFrom",
+                                         "secretKeyRef", "name", secret, "key", key));
+}
+
+static void env_kafka(json_t *env, const json_t *run)
+{
+    env_add(env, "FLINKPG_RUN", run_name(run));
+    env_add(env, "KAFKA_BOOTSTRAP_SERVERS", spec_str(run, "kafka.bootstrapServers", ""));
+    env_add(env, "KAFKA_SECURITY_PROTOCOL", spec_str(run, "kafka.securityProtocol", "PLAINTEXT"));
+    const char *cred = spec_str(run, "kafka.credentialsSecretRef.name", NULL);
+    if (cred) {
+        env_secret(env, "KAFKA_API_KEY", cred, "api-key");
+        env_secret(env, "KAFKA_API_SECRET", cred, "api-secret");
+    }
+    const char *sr = spec_str(run, "kafka.schemaRegistry.url", NULL);
+    if (sr) {
+        env_add(env, "SCHEMA_REGISTRY_URL", sr);
+        const char *src = spec_str(run, "kafka.schemaRegistry.credentialsSecretRef.name", NULL);
+        if (src) {
+            env_secret(env, "SCHEMA_REGISTRY_API_KEY", src, "api-key");
+            env_secret(env, "SCHEMA_REGISTRY_API_SECRET", src, "api-secret");
+        }
+    }
+}
+
+static json_t *pod_spec(json_t *container, const char *restart)
+{
+    json_object_set_new(container, "securityContext", render_container_security());
+    return json_pack("{s:b, s:s, s:o, s:[o]}", "automountServiceAccountToken", 0,
+                     "restartPolicy", restart, "securityContext", render_pod_security(),
+                     "containers", container);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+json_t *render_generator_job(const json_t *run, const render_opts *o)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s-generator", run_name(run));
+    json_t *env = json_array();
+    env_kafka(env, run);
+    env_add(env, "GENERATOR_ORDERS_TOPIC", spec_str(run, "kafka.topics.orders", "orders"));
+    env_add(env, "GENERATOR_SHIPMENTS_TOPIC", spec_str(run, "kafka.topics.shipments", "shipments"));
+    env_int(env, "GENERATOR_SEED", spec_int(run, "generator.seed", 1));
+    env_int(env, "GENERATOR_ORDERS", spec_int(run, "generator.orders", 1000));
+    env_int(env, "GENERATOR_RATE", spec_int(run, "generator.rate", 100));
+    json_t *knobs = spec_get(run, "generator.knobs");
+    if (knobs) {
+        char *k = json_dumps(knobs, JSON_COMPACT | JSON_SORT_KEYS);
+        env_add(env, "GENERATOR_KNOBS", k);
+        free(k);
+    }
+    json_t *container = json_pack("{s:s, s:s, s:o, s:o}", "name", "generator", "image",
+                                  spec_str(run, "generator.image", o->generator_image), "env", env,
+                                  "resources", render_resources("100m", "64Mi", "1", "256Mi"));
+    json_t *labels = render_labels(run, "generator");
+    json_t *tmpl = json_pack("{s:{s:o}, s:o}", "metadata", "labels", labels, "spec",
+                             pod_spec(container, "Never"));
+    char *text = json_dumps(tmpl, JSON_COMPACT | JSON_SORT_KEYS);
+    char hash[32];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(text ? text : ""));
+    free(text);
+    json_t *meta = render_metadata(run, name, "generator");
+    json_object_set_new(meta, "annotations", json_pack("{s:s}", GENERATOR_HASH_ANNOTATION, hash));
+    return json_pack("{s:s, s:s, s:o, s:{s:b, s:i, s:o}}", "apiVersion", "batch/v1", "kind", "Job",
+                     "metadata", meta, "spec", "suspend", spec_bool(run, "suspend"),
+                     "backoffLimit", 3, "template", tmpl);
+}
+
+json_t *render_sink_deployment(const json_t *run, const render_opts *o)
+{
+    char name[128], pgsecret[160];
+    snprintf(name, sizeof name, "%s-sink", run_name(run));
+    const char *existing = spec_str(run, "postgres.existingSecretRef.name", NULL);
+    if (existing)
+        snprintf(pgsecret, sizeof pgsecret, "%s", existing);
+    else
+        snprintf(pgsecret, sizeof pgsecret, "%s-postgres", run_name(run));
+    const char *mode = spec_str(run, "mode", "append");
+    bool confluent = !strcmp(spec_str(run, "flink.backend", "gateway"), "confluent");
+    /* Apache Flink writes retract streams as debezium-json; Confluent uses the op header. */
+    const char *encoding = strcmp(mode, "retract") ? mode : confluent ? "retract" : "debezium";
+    json_t *env = json_array();
+    env_kafka(env, run);
+    env_add(env, "SINK_TOPIC", spec_str(run, "kafka.topics.output", "orders_enriched"));
+    env_add(env, "SINK_GROUP", name);
+    env_add(env, "SINK_ENCODING", encoding);
+    env_add(env, "SINK_POLICY", spec_str(run, "sink.policy", "changelog"));
+    env_int(env, "SINK_BATCH_SIZE", spec_int(run, "sink.batchSize", 5000));
+    env_add(env, "SINK_TABLE", "orders_enriched");
+    json_t *keys = spec_get(run, "sink.keyColumns");
+    if (json_array_size(keys)) {
+        char buf[1024] = "";
+        size_t i;
+        json_t *k;
+        json_array_foreach(keys, i, k)
+        {
+            size_t l = strlen(buf);
+            snprintf(buf + l, sizeof buf - l, "%s%s", i ? "," : "", json_string_value(k));
+        }
+        env_add(env, "SINK_KEY_COLUMNS", buf);
+    }
+    if (confluent) {
+        env_add(env, "SINK_KEY_FORMAT", "registry");
+        env_add(env, "SINK_VALUE_FORMAT", "registry");
+    }
+    env_secret(env, "POSTGRES_URL", pgsecret, "uri");
+    env_add(env, "HTTP_LISTEN", "0.0.0.0:8080");
+    json_t *container = json_pack(
+        "{s:s, s:s, s:o, s:[{s:s, s:i}], s:o, s:{s:{s:s, s:s}, s:i}, s:{s:{s:s, s:s}, s:i}}",
+        "name", "sink", "image", spec_str(run, "sink.image", o->sink_image), "env", env, "ports",
+        "name", "http", "containerPort", 8080, "resources",
+        render_resources("100m", "64Mi", "1", "512Mi"), "readinessProbe", "httpGet", "path",
+        "/readyz", "port", "http", "periodSeconds", 5, "livenessProbe", "httpGet", "path",
+        "/healthz", "port", "http", "periodSeconds", 10);
+    json_t *sel = render_labels(run, "sink");
+    json_object_del(sel, "app.kubernetes.io/managed-by");
+    long long replicas = spec_bool(run, "suspend") ? 0 : spec_int(run, "sink.replicas", 1);
+    return json_pack("{s:s, s:s, s:o, s:{s:I, s:{s:O}, s:{s:{s:o}, s:o}}}", "apiVersion",
+                     "apps/v1", "kind", "Deployment", "metadata",
+                     render_metadata(run, name, "sink"), "spec", "replicas", (json_int_t)replicas,
+                     "selector", "matchLabels", sel, "template", "metadata", "labels", sel,
+                     "spec", pod_spec(container, "Always"));
+}

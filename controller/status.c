@@ -1,0 +1,94 @@
+/*
+ * status — see status.h.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "status.h"
+
+#include "../common/log.h"
+#include "render.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void time_now_rfc3339(char *out, size_t n, bool micro)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (micro)
+        snprintf(out, n, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+    else
+        snprintf(out, n, "%sZ", base);
+}
+
+static json_t *find_cond(const json_t *conds, const char *type)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(conds, i, c)
+    {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (t && !strcmp(t, type))
+            return c;
+    }
+    return NULL;
+}
+
+const char *cond_status(const json_t *conds, const char *type)
+{
+    return json_string_value(json_object_get(find_cond(conds, type), "status"));
+}
+
+bool cond_set(json_t *conds, const json_t *old, const char *type, const char *status,
+              const char *reason, const char *message, long long generation)
+{
+    json_t *prev = find_cond(old, type);
+    const char *pst = json_string_value(json_object_get(prev, "status"));
+    const char *plt = json_string_value(json_object_get(prev, "lastTransitionTime"));
+    bool changed = !pst || strcmp(pst, status) != 0;
+    char now[40];
+    time_now_rfc3339(now, sizeof now, false);
+    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", type,
+                                           "status", status, "reason", reason, "message",
+                                           message, "lastTransitionTime",
+                                           !changed && plt ? plt : now, "observedGeneration",
+                                           (json_int_t)generation));
+    return changed;
+}
+
+void event_emit(kube_client *kc, const json_t *run, const char *type, const char *reason,
+                const char *action, const char *note, const char *instance)
+{
+    char now[40], name[300], path[512], err[1024];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    time_now_rfc3339(now, sizeof now, true);
+    snprintf(name, sizeof name, "%s.%llx", run_name(run),
+             (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
+    const json_t *meta = json_object_get(run, "metadata");
+    json_t *ev = json_pack(
+        "{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+        "s:{s:s, s:s, s:s, s:s, s:s?, s:s?}}",
+        "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", name, "namespace",
+        run_namespace(run), "eventTime", now, "reportingController", "flinkpg.io/controller",
+        "reportingInstance", instance, "action", action, "reason", reason, "type", type, "note",
+        note, "regarding", "apiVersion", "flinkpg.io/v1alpha1", "kind", "DemoRun", "name",
+        run_name(run), "namespace", run_namespace(run), "uid",
+        json_string_value(json_object_get(meta, "uid")), "resourceVersion",
+        json_string_value(json_object_get(meta, "resourceVersion")));
+    if (!ev) {
+        log_warn("event_failed", "run=%s/%s reason=%s error=%s", run_namespace(run), run_name(run),
+                 reason, lq("cannot build the event"));
+        return;
+    }
+    snprintf(path, sizeof path, "/apis/events.k8s.io/v1/namespaces/%s/events", run_namespace(run));
+    long st = kube_create(kc, path, ev, NULL, err, sizeof err);
+    if (st != 201)
+        log_warn("event_failed", "run=%s/%s reason=%s error=%s", run_namespace(run), run_name(run),
+                 reason, lq(err));
+    json_decref(ev);
+}

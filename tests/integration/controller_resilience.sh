@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The controller when things go wrong, against a real kube-apiserver: a
+# resourceVersion too old (410 Gone), an API server restart mid-watch, two
+# replicas with one Lease, and the RBAC manifests as its only permissions
+# (a service-account token, in-cluster configuration).
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../controller_lib.sh"
+kube_up
+kubectl apply -f "$ROOT/manifests/rbac/namespace.yaml" -f "$ROOT/manifests/rbac/rbac.yaml" >/dev/null ||
+  { echo "FAIL RBAC manifests did not apply"; exit 1; }
+run_yaml() { sed "s/name: demo-$1/name: $2/" "$ROOT/manifests/samples/demorun-$1.yaml"; }
+reconciled() { cond_is "$1" PostgresReady True && cond_is "$1" SinkReady True; }
+
+# ---- the RBAC ClusterRole is enough (and not more): in-cluster mode with a SA token ----
+SA=$T_TMP/sa; mkdir -p "$SA"
+kubectl create token flinkpg-controller -n flinkpg-system --duration=1h >"$SA/token"
+cp "$FLINKPG_KUBE_CA" "$SA/ca.crt"; printf flinkpg-system >"$SA/namespace"
+run_yaml retract rbac-run | kubectl apply -f - >/dev/null
+LOG=$T_TMP/rbac.log
+KUBECONFIG= KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=${FLINKPG_KUBE_SERVER##*:} \
+  ctl_bg "$LOG" --serviceaccount-dir "$SA" --leader-elect --lease-duration 6 --identity rbac
+check "controller runs in-cluster mode (SA token, not the admin kubeconfig)" wait_until 10 grep -q 'event=starting .*config=in-cluster namespace=flinkpg-system' "$LOG"
+check "service-account controller reconciles a run to PostgresReady and SinkReady" wait_until 60 reconciled rbac-run
+check "service-account controller takes the Lease in its namespace" wait_until 20 bash -c \
+  "[ \"\$(kubectl get lease -n flinkpg-system flinkpg-controller -o jsonpath='{.spec.holderIdentity}')\" = rbac ]"
+check "no request was forbidden" bash -c "! grep -q ' 403 ' '$LOG'"
+check_eq "events created with the SA" "yes" "$(kubectl get events.events.k8s.io --field-selector regarding.name=rbac-run -o name | grep -q . && echo yes)"
+kubectl delete demorun rbac-run --wait=false >/dev/null
+check "service-account controller runs the finalizer" wait_until 30 bash -c "! kubectl get demorun rbac-run"
+check "service-account controller stops cleanly" ctl_stop "$CTL_PID"
+check "lease released on SIGTERM" bash -c "[ -z \"\$(kubectl get lease -n flinkpg-system flinkpg-controller -o jsonpath='{.spec.holderIdentity}')\" ]"
+as="--as=system:serviceaccount:flinkpg-system:flinkpg-controller"
+check_eq "RBAC no wider: cannot delete secrets" "no" "$(kubectl auth can-i delete secrets $as 2>/dev/null)"
+check_eq "RBAC no wider: cannot touch pods" "no" "$(kubectl auth can-i create pods $as 2>/dev/null)"
+check_eq "RBAC no wider: leases only in its own namespace" "no" "$(kubectl auth can-i update leases -n default $as 2>/dev/null)"
+check_eq "RBAC no wider: cannot delete DemoRuns" "no" "$(kubectl auth can-i delete demoruns $as 2>/dev/null)"
+
+# ---- 410 Gone: a watch from a resourceVersion that is too old ----
+run_yaml append gone-run | kubectl apply -f - >/dev/null
+LOG=$T_TMP/gone.log
+ctl_bg "$LOG" --kubeconfig "$KUBECONFIG" --debug-watch-from 1 --resync-seconds 0
+check "410 Gone seen on the DemoRun watch" wait_until 20 grep -q 'event=watch_expired resource=demoruns' "$LOG"
+check "after 410 the controller lists again and reconciles" wait_until 60 reconciled gone-run
+
+# ---- API server restart mid-watch ----
+"$ROOT/tests/peers/kube.sh" restart apiserver >"$T_TMP/restart.log" 2>&1 || { fail "API server restart"; tail "$T_TMP/restart.log"; }
+check "watch interrupted by the restart is noticed" wait_until 30 grep -q 'event=watch_interrupted\|event=watch_expired' "$LOG"
+kubectl patch demorun gone-run --type merge -p '{"spec":{"sink":{"replicas":2}}}' >/dev/null
+check "after the restart a spec change still converges (watch resumed)" wait_until 30 bash -c \
+  "[ \"\$(kubectl get deploy gone-run-sink -o jsonpath='{.spec.replicas}')\" = 2 ]"
+check "controller stops cleanly after the restart" ctl_stop "$CTL_PID"
+grep -q 'AddressSanitizer\|runtime error' "$LOG" && fail "sanitizer report (410/restart run)" || pass "no sanitizer report (410/restart run)"
+
+# ---- two replicas, one Lease: exactly one reconciles ----
+LA=$T_TMP/a.log LB=$T_TMP/b.log
+ctl_bg "$LA" --kubeconfig "$KUBECONFIG" --leader-elect --lease-namespace flinkpg-system --lease-duration 6 --identity replica-a
+PA=$CTL_PID
+wait_until 15 grep -q event=leader_elected "$LA"
+ctl_bg "$LB" --kubeconfig "$KUBECONFIG" --leader-elect --lease-namespace flinkpg-system --lease-duration 6 --identity replica-b
+PB=$CTL_PID
+run_yaml upsert lease-run | kubectl apply -f - >/dev/null
+check "leader reconciles" wait_until 60 reconciled lease-run
+sleep 3
+check_eq "exactly one replica leads" "1/0" "$(grep -c event=leader_elected "$LA")/$(grep -c event=leader_elected "$LB")"
+check_eq "the standby reconciled nothing" "0" "$(grep -c 'event=reconcile ' "$LB")"
+check_eq "Lease holder is the leader" "replica-a" "$(kubectl get lease -n flinkpg-system flinkpg-controller -o jsonpath='{.spec.holderIdentity}')"
+check "leader stops on SIGTERM and releases" ctl_stop "$PA"
+check "the standby takes over" wait_until 20 grep -q event=leader_elected "$LB"
+kubectl patch demorun lease-run --type merge -p '{"spec":{"sink":{"batchSize":77}}}' >/dev/null
+check "the new leader reconciles" wait_until 30 bash -c \
+  "[ \"\$(kubectl get deploy lease-run-sink -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"SINK_BATCH_SIZE\")].value}')\" = 77 ]"
+check "second replica stops cleanly" ctl_stop "$PB"
