@@ -36,6 +36,25 @@ static void env_secret(json_t *env, const char *name, const char *secret, const 
                                          "secretKeyRef", "name", secret, "key", key));
 }
 
+/* The Secret holding the run's PostgreSQL URI (key "uri"): the in-cluster
+ * one the controller renders, or the user's existing one. */
+static void postgres_secret(const json_t *run, char *out, size_t len)
+{
+    const char *existing = spec_str(run, "postgres.existingSecretRef.name", NULL);
+    if (existing)
+        snprintf(out, len, "%s", existing);
+    else
+        snprintf(out, len, "%s-postgres", run_name(run));
+}
+
+/* A 0..1 ratio knob as the generator's whole-percent option. */
+static void env_pct(json_t *env, const char *name, const json_t *knobs, const char *knob)
+{
+    json_t *v = json_object_get(knobs, knob);
+    if (json_is_number(v))
+        env_int(env, name, (long long)(json_number_value(v) * 100.0 + 0.5));
+}
+
 static void env_kafka(json_t *env, const json_t *run)
 {
     env_add(env, "FLINKPG_RUN", run_name(run));
@@ -81,17 +100,28 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
     snprintf(name, sizeof name, "%s-generator", run_name(run));
     json_t *env = json_array();
     env_kafka(env, run);
-    env_add(env, "GENERATOR_ORDERS_TOPIC", spec_str(run, "kafka.topics.orders", "orders"));
-    env_add(env, "GENERATOR_SHIPMENTS_TOPIC", spec_str(run, "kafka.topics.shipments", "shipments"));
-    env_int(env, "GENERATOR_SEED", spec_int(run, "generator.seed", 1));
-    env_int(env, "GENERATOR_ORDERS", spec_int(run, "generator.orders", 1000));
-    env_int(env, "GENERATOR_RATE", spec_int(run, "generator.rate", 100));
+    /* the generator's own variables (flinkpg-generator --help) */
+    env_add(env, "ORDERS_TOPIC", spec_str(run, "kafka.topics.orders", "orders"));
+    env_add(env, "SHIPMENTS_TOPIC", spec_str(run, "kafka.topics.shipments", "shipments"));
+    env_int(env, "GEN_SEED", spec_int(run, "generator.seed", 1));
+    env_int(env, "GEN_ORDERS", spec_int(run, "generator.orders", 1000));
+    env_int(env, "GEN_RATE", spec_int(run, "generator.rate", 100));
     json_t *knobs = spec_get(run, "generator.knobs");
-    if (knobs) {
-        char *k = json_dumps(knobs, JSON_COMPACT | JSON_SORT_KEYS);
-        env_add(env, "GENERATOR_KNOBS", k);
-        free(k);
+    env_pct(env, "GEN_AMEND_PCT", knobs, "updateRatio");
+    env_pct(env, "GEN_CANCEL_PCT", knobs, "deleteRatio");
+    env_pct(env, "GEN_EARLY_SHIPMENT_PCT", knobs, "lateShipmentRatio");
+    json_t *per_order = json_object_get(knobs, "shipmentsPerOrder");
+    if (json_is_integer(per_order)) {
+        if (json_integer_value(per_order) == 0)
+            env_int(env, "GEN_NO_SHIPMENT_PCT", 100);
+        else
+            env_int(env, "GEN_MAX_SHIPMENTS", json_integer_value(per_order));
     }
+    /* the expected table goes next to the target table, for validation */
+    char pgsecret[160];
+    postgres_secret(run, pgsecret, sizeof pgsecret);
+    env_add(env, "GEN_TARGET_TABLE", "orders_enriched");
+    env_secret(env, "POSTGRES_URL", pgsecret, "uri");
     json_t *container = json_pack("{s:s, s:s, s:o, s:o}", "name", "generator", "image",
                                   spec_str(run, "generator.image", o->generator_image), "env", env,
                                   "resources", render_resources("100m", "64Mi", "1", "256Mi"));
@@ -113,11 +143,7 @@ json_t *render_sink_deployment(const json_t *run, const render_opts *o)
 {
     char name[128], pgsecret[160];
     snprintf(name, sizeof name, "%s-sink", run_name(run));
-    const char *existing = spec_str(run, "postgres.existingSecretRef.name", NULL);
-    if (existing)
-        snprintf(pgsecret, sizeof pgsecret, "%s", existing);
-    else
-        snprintf(pgsecret, sizeof pgsecret, "%s-postgres", run_name(run));
+    postgres_secret(run, pgsecret, sizeof pgsecret);
     const char *mode = spec_str(run, "mode", "append");
     bool confluent = !strcmp(spec_str(run, "flink.backend", "gateway"), "confluent");
     /* Apache Flink writes retract streams as debezium-json; Confluent uses the op header. */

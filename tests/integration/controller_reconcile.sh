@@ -98,7 +98,12 @@ check_eq "sink: output topic from the spec" "retract-orders-enriched" "$(env_of 
 check_eq "sink: PostgreSQL URL from the Secret, not inline" "$r-postgres/uri" \
   "$(jp deploy/$r-sink '{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.name}/{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.key}')"
 check_eq "upsert sink: key columns" "order_id,shipment_id" "$(env_of deploy/demo-upsert-sink SINK_KEY_COLUMNS)"
-check_eq "generator: seed and orders from the spec" "42/1000" "$(env_of job/$r-generator GENERATOR_SEED)/$(env_of job/$r-generator GENERATOR_ORDERS)"
+check_eq "generator: seed and orders from the spec" "42/1000" "$(env_of job/$r-generator GEN_SEED)/$(env_of job/$r-generator GEN_ORDERS)"
+check_eq "generator: topics under the generator's own variable names" "retract-orders" "$(env_of job/$r-generator ORDERS_TOPIC)"
+check_eq "generator: knobs as the generator's percentages (update 0.2, delete 0.05, 2 per order)" "20/5/2" \
+  "$(env_of job/$r-generator GEN_AMEND_PCT)/$(env_of job/$r-generator GEN_CANCEL_PCT)/$(env_of job/$r-generator GEN_MAX_SHIPMENTS)"
+check_eq "generator: writes the expected table beside the target, URL from the Secret" "orders_enriched $r-postgres/uri" \
+  "$(env_of job/$r-generator GEN_TARGET_TABLE) $(jp job/$r-generator '{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.name}/{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.key}')"
 check "configmap: rendered SQL with the run's topics" bash -c "kubectl get cm $r-sql -o jsonpath='{.data.sources\.sql}' | grep -q \"'topic' = 'retract-orders'\""
 check "configmap: no placeholder left for PLAINTEXT" bash -c "! kubectl get cm $r-sql -o yaml | grep -q '\\\${'"
 
@@ -140,7 +145,7 @@ uids() { echo "$(jp sts/demo-append-postgres '{.metadata.uid}') $(jp deploy/demo
 u0=$(uids); job0=$(jp job/demo-append-generator '{.metadata.uid}')
 kubectl patch demorun demo-append --type merge -p '{"spec":{"generator":{"orders":2500},"sink":{"batchSize":250}}}' >/dev/null
 check "spec change: generator Job recreated with orders=2500" wait_until 30 bash -c \
-  "[ \"\$(kubectl get job demo-append-generator -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"GENERATOR_ORDERS\")].value}')\" = 2500 ]"
+  "[ \"\$(kubectl get job demo-append-generator -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"GEN_ORDERS\")].value}')\" = 2500 ]"
 check "spec change: the Job is a new object" test "$(jp job/demo-append-generator '{.metadata.uid}')" != "$job0"
 check "spec change: sink batch size updated in place" wait_until 20 bash -c \
   "[ \"\$(kubectl get deploy demo-append-sink -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"SINK_BATCH_SIZE\")].value}')\" = 250 ]"
