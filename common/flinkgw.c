@@ -796,3 +796,31 @@ bool flinkgw_job_exception(flinkgw *gw, const char *job_id, char *out, size_t ou
     json_decref(res);
     return true;
 }
+
+bool flinkgw_job_all_tasks_running(flinkgw *gw, const char *job_id, bool *all, char *err,
+                                   size_t errlen)
+{
+    *all = false;
+    if (!gw->rest_url || !valid_job_id(job_id)) {
+        snprintf(err, errlen, "no JobManager REST URL or a bad job id");
+        return false;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/jobs/%s", job_id);
+    json_t *res = gw_call("GET", gw->rest_url, path, NULL, err, errlen);
+    if (!res)
+        return false;
+    json_t *vs = json_object_get(res, "vertices");
+    size_t i;
+    json_t *v;
+    bool ok = json_is_array(vs) && json_array_size(vs) > 0;
+    json_array_foreach(vs, i, v)
+    {
+        const char *st = json_string_value(json_object_get(v, "status"));
+        if (!st || (strcmp(st, "RUNNING") && strcmp(st, "FINISHED")))
+            ok = false;
+    }
+    *all = ok;
+    json_decref(res);
+    return true;
+}

@@ -99,6 +99,10 @@ bool flinkgw_resume_from(flinkgw *gw, const char *savepoint_path, char *err, siz
 /* JobManager REST: state of a job (RUNNING, FINISHED, CANCELED, FAILED, …). */
 bool flinkgw_job_state(flinkgw *gw, const char *job_id, char *state, size_t slen, char *err,
                        size_t errlen);
+/* JobManager REST /jobs/{id}: every task (vertex) RUNNING?  A savepoint can
+ * only be taken then ("Not all required tasks are currently running"). */
+bool flinkgw_job_all_tasks_running(flinkgw *gw, const char *job_id, bool *all, char *err,
+                                   size_t errlen);
 /* JobManager REST /jobs/{id}/exceptions: the cause of the last failure, or ""
  * when the job never failed. */
 bool flinkgw_job_exception(flinkgw *gw, const char *job_id, char *out, size_t outlen, char *err,

@@ -176,7 +176,9 @@ static bool wait_job_running(flinkgw *gw, const char *job, long timeout_ms, char
     while (now_ms() < deadline) {
         if (!flinkgw_job_state(gw, job, state, sizeof state, err, errlen))
             return false;
-        if (strcmp(state, "RUNNING") == 0)
+        bool all = false;
+        if (strcmp(state, "RUNNING") == 0 &&
+            flinkgw_job_all_tasks_running(gw, job, &all, err, errlen) && all)
             return true;
         if (!strcmp(state, "FAILED") || !strcmp(state, "CANCELED") || !strcmp(state, "FINISHED")) {
             snprintf(err, errlen, "job %s is %s (see the JobManager log / REST /jobs/%s/exceptions)",
