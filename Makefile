@@ -34,12 +34,15 @@ GEN_SRC    := $(wildcard generator/*.c)
 GEN_LIB    := $(filter-out generator/main.c,$(GEN_SRC))
 CTRL_SRC   := $(wildcard controller/*.c)
 CTRL_LIB   := $(filter-out controller/main.c,$(CTRL_SRC))
+STMT_SRC   := $(wildcard statements/*.c)
+STMT_LIB   := $(filter-out statements/main.c,$(STMT_SRC))
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 
 PROGRAMS := $(BUILD)/bin/flinkpg-sink \
             $(if $(GEN_SRC),$(BUILD)/bin/flinkpg-generator) \
-            $(if $(CTRL_SRC),$(BUILD)/bin/flinkpg-controller)
+            $(if $(CTRL_SRC),$(BUILD)/bin/flinkpg-controller) \
+            $(BUILD)/bin/flinkpg-statements
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
@@ -71,6 +74,11 @@ $(BUILD)/bin/flinkpg-controller: $(CTRL_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
 	@echo "  LD   $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bin/flinkpg-statements: $(STMT_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD   $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD   $@"
@@ -78,7 +86,8 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_OBJ)
 
 # unit tests link the program libraries (everything but main.c)
 $(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(SINK_LIB:%.c=$(BUILD)/obj/%.o) \
-                 $(GEN_LIB:%.c=$(BUILD)/obj/%.o) $(CTRL_LIB:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+                 $(GEN_LIB:%.c=$(BUILD)/obj/%.o) $(CTRL_LIB:%.c=$(BUILD)/obj/%.o) \
+                 $(STMT_LIB:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD   $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -102,7 +111,7 @@ demo: deps
 
 format:
 	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(SINK_SRC) $(wildcard sink/*.h) \
-	    $(GEN_SRC) $(CTRL_SRC) $(TOOL_SRC) $(UNIT_SRC)
+	    $(GEN_SRC) $(CTRL_SRC) $(STMT_SRC) $(TOOL_SRC) $(UNIT_SRC)
 
 clean:
 	rm -rf build

@@ -612,6 +612,13 @@ static void update_lag(app *a)
         if (rd_kafka_get_watermark_offsets(a->rk, a->s.topic, a->parts[p], &lo, &hi) !=
                 RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
             continue;
+        /* At the end of a partition with nothing pending, nothing readable is
+         * left: the offsets between the stored position and the high
+         * watermark are transaction commit markers (Flink's exactly-once
+         * sinks write one per checkpoint) or aborted records, which a
+         * read_committed consumer never receives. */
+        if (a->eof[p] && a->b.nrecs == 0)
+            continue;
         int64_t pos = offsets_stored(&a->s, a->parts[p]);
         lag += hi - (pos >= 0 ? pos : lo);
     }

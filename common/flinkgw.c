@@ -1,0 +1,826 @@
+/*
+ * flinkgw — see flinkgw.h for how the SQL Gateway API works.  Every request
+ * goes through gw_call(), which turns a non-2xx answer into Flink's own
+ * message; every JSON field is checked for presence and type.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "flinkgw.h"
+
+#include "backoff.h"
+#include "httpc.h"
+#include "log.h"
+#include "strbuf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct flinkgw {
+    char *gw_url, *rest_url;
+    char *session;
+    long timeout_ms;
+};
+
+static char *trim_url(const char *u)
+{
+    char *s = strdup(u ? u : "");
+    if (s) {
+        size_t n = strlen(s);
+        while (n && s[n - 1] == '/')
+            s[--n] = 0;
+    }
+    return s;
+}
+
+flinkgw *flinkgw_new(const char *gateway_url, const char *rest_url)
+{
+    flinkgw *gw = calloc(1, sizeof *gw);
+    if (!gw)
+        return NULL;
+    gw->gw_url = trim_url(gateway_url);
+    gw->rest_url = rest_url ? trim_url(rest_url) : NULL;
+    gw->timeout_ms = 120000;
+    if (!gw->gw_url || (rest_url && !gw->rest_url)) {
+        flinkgw_free(gw);
+        return NULL;
+    }
+    return gw;
+}
+
+void flinkgw_free(flinkgw *gw)
+{
+    if (!gw)
+        return;
+    if (gw->session) {
+        char err[256];
+        if (!flinkgw_close_session(gw, err, sizeof err))
+            log_warn("flink_session_close_failed", "error=%s", lq(err));
+    }
+    free(gw->gw_url);
+    free(gw->rest_url);
+    free(gw);
+}
+
+void flinkgw_set_timeout_ms(flinkgw *gw, long ms)
+{
+    gw->timeout_ms = ms > 0 ? ms : 120000;
+}
+
+const char *flinkgw_session(const flinkgw *gw)
+{
+    return gw->session;
+}
+
+void flinkgw_result_free(flinkgw_result *r)
+{
+    if (!r)
+        return;
+    json_decref(r->columns);
+    json_decref(r->rows);
+    free(r->job_id);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- errors ---- */
+
+/* "Caused by: org.x.FooException: message" -> "FooException: message" */
+static void short_cause(const char *line, size_t len, strbuf *out)
+{
+    const char *colon = memchr(line, ':', len);
+    const char *cls_end = colon ? colon : line + len;
+    const char *cls = line;
+    for (const char *p = line; p < cls_end; p++)
+        if (*p == '.')
+            cls = p + 1;
+    sb_append(out, cls, (size_t)(line + len - cls));
+}
+
+/* The useful part of a Java stack trace: the first "Caused by:" that is not
+ * the Gateway's own wrapper and, when different, the deepest one; without a
+ * cause chain, the trace's first line. */
+static void trace_cause(const char *trace, strbuf *sb)
+{
+    const char *first = NULL, *deepest = NULL;
+    size_t first_len = 0, deepest_len = 0;
+    for (const char *p = trace; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        static const char cb[] = "Caused by: ";
+        if (len > sizeof cb - 1 && strncmp(p, cb, sizeof cb - 1) == 0) {
+            const char *c = p + sizeof cb - 1;
+            size_t cl = len - (sizeof cb - 1);
+            const char *w = strstr(c, "SqlGatewayException");
+            bool wrapper = w && w < c + cl;
+            bool exec = cl > 66 && strncmp(c, "org.apache.flink.table.gateway.service.utils.SqlExecutionException", 66) == 0;
+            if (!first && !wrapper && !exec) {
+                first = c;
+                first_len = cl;
+            }
+            deepest = c;
+            deepest_len = cl;
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    if (first) {
+        short_cause(first, first_len, sb);
+        if (deepest != first) {
+            sb_puts(sb, " (root cause: ");
+            short_cause(deepest, deepest_len, sb);
+            sb_puts(sb, ")");
+        }
+    } else if (deepest) {
+        short_cause(deepest, deepest_len, sb);
+    } else {
+        const char *p = trace;
+        if (strncmp(p, "<Exception on server side:\n", 27) == 0)
+            p += 27;
+        const char *eol = strchr(p, '\n');
+        short_cause(p, eol ? (size_t)(eol - p) : strlen(p), sb);
+    }
+}
+
+void flinkgw_error_message(const char *body, char *out, size_t outlen)
+{
+    json_error_t je;
+    json_t *root = json_loads(body ? body : "", 0, &je);
+    json_t *errs = root ? json_object_get(root, "errors") : NULL;
+    if (!json_is_array(errs) || json_array_size(errs) == 0) {
+        snprintf(out, outlen, "%.300s", body && *body ? body : "(empty response)");
+        json_decref(root);
+        return;
+    }
+    /* the trace is the longest element; the first is a summary */
+    const char *summary = json_string_value(json_array_get(errs, 0));
+    const char *trace = NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(errs, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s && (!trace || strlen(s) > strlen(trace)))
+            trace = s;
+    }
+    strbuf sb;
+    sb_init(&sb);
+    if (trace && trace != summary)
+        trace_cause(trace, &sb);
+    else
+        sb_puts(&sb, summary ? summary : "unknown error");
+    snprintf(out, outlen, "%s", sb.oom ? "out of memory" : sb_str(&sb));
+    sb_free(&sb);
+    json_decref(root);
+}
+
+/* ---- requests ---- */
+
+/* method base path body -> parsed JSON object of a 2xx answer */
+static json_t *gw_call(const char *method, const char *base, const char *path, json_t *body,
+                       char *err, size_t errlen)
+{
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    char *text = NULL;
+    if (body) {
+        text = json_dumps(body, JSON_COMPACT);
+        if (!text) {
+            snprintf(err, errlen, "%s %s: cannot encode the request body", method, url);
+            return NULL;
+        }
+    }
+    httpc_request rq = {.method = method, .url = url, .body = text, .timeout_ms = 60000};
+    httpc_response rs;
+    bool ok = httpc_do(&rq, &rs, err, errlen);
+    free(text);
+    if (!ok)
+        return NULL;
+    json_t *res = NULL;
+    if (rs.status < 200 || rs.status >= 300) {
+        char msg[1024];
+        flinkgw_error_message(sb_str(&rs.body), msg, sizeof msg);
+        snprintf(err, errlen, "%s %s: HTTP %ld: %s", method, url, rs.status, msg);
+    } else {
+        json_error_t je;
+        res = json_loads(sb_str(&rs.body), 0, &je);
+        if (!json_is_object(res)) {
+            snprintf(err, errlen, "%s %s: response is not a JSON object (%s): %.200s", method,
+                     url, je.text, sb_str(&rs.body));
+            json_decref(res);
+            res = NULL;
+        }
+    }
+    httpc_response_free(&rs);
+    return res;
+}
+
+static bool need_session(flinkgw *gw, char *err, size_t errlen)
+{
+    if (gw->session)
+        return true;
+    snprintf(err, errlen, "no SQL Gateway session is open");
+    return false;
+}
+
+bool flinkgw_open_session(flinkgw *gw, const char *name, const char *const *props, char *err,
+                          size_t errlen)
+{
+    json_t *body = json_object();
+    json_t *p = json_object();
+    if (!body || !p) {
+        json_decref(body);
+        json_decref(p);
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    if (name)
+        json_object_set_new(body, "sessionName", json_string(name));
+    for (size_t i = 0; props && props[i] && props[i + 1]; i += 2)
+        json_object_set_new(p, props[i], json_string(props[i + 1]));
+    json_object_set_new(body, "properties", p);
+    json_t *res = gw_call("POST", gw->gw_url, "/v1/sessions", body, err, errlen);
+    json_decref(body);
+    if (!res)
+        return false;
+    const char *h = json_string_value(json_object_get(res, "sessionHandle"));
+    if (!h) {
+        snprintf(err, errlen, "POST %s/v1/sessions: no sessionHandle in the answer", gw->gw_url);
+        json_decref(res);
+        return false;
+    }
+    free(gw->session);
+    gw->session = strdup(h);
+    json_decref(res);
+    if (!gw->session) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    log_info("flink_session_opened", "gateway=%s session=%s name=%s", lq(gw->gw_url),
+             gw->session, lq(name ? name : ""));
+    return true;
+}
+
+bool flinkgw_close_session(flinkgw *gw, char *err, size_t errlen)
+{
+    if (!gw->session)
+        return true;
+    char path[256];
+    snprintf(path, sizeof path, "/v1/sessions/%s", gw->session);
+    json_t *res = gw_call("DELETE", gw->gw_url, path, NULL, err, errlen);
+    free(gw->session);
+    gw->session = NULL;
+    if (!res)
+        return false;
+    json_decref(res);
+    return true;
+}
+
+bool flinkgw_submit(flinkgw *gw, const char *statement, char **operation, char *err,
+                    size_t errlen)
+{
+    *operation = NULL;
+    if (!need_session(gw, err, errlen))
+        return false;
+    json_t *body = json_pack("{s:s}", "statement", statement);
+    if (!body) {
+        snprintf(err, errlen, "cannot encode the statement as JSON (invalid UTF-8?)");
+        return false;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "/v1/sessions/%s/statements", gw->session);
+    json_t *res = gw_call("POST", gw->gw_url, path, body, err, errlen);
+    json_decref(body);
+    if (!res)
+        return false;
+    const char *h = json_string_value(json_object_get(res, "operationHandle"));
+    if (h)
+        *operation = strdup(h);
+    json_decref(res);
+    if (!*operation) {
+        snprintf(err, errlen, "POST %s%s: no operationHandle in the answer", gw->gw_url, path);
+        return false;
+    }
+    return true;
+}
+
+bool flinkgw_operation_status(flinkgw *gw, const char *operation, char *status, size_t slen,
+                              char *err, size_t errlen)
+{
+    if (!need_session(gw, err, errlen))
+        return false;
+    char path[256];
+    snprintf(path, sizeof path, "/v1/sessions/%s/operations/%s/status", gw->session, operation);
+    json_t *res = gw_call("GET", gw->gw_url, path, NULL, err, errlen);
+    if (!res)
+        return false;
+    const char *s = json_string_value(json_object_get(res, "status"));
+    if (!s) {
+        snprintf(err, errlen, "GET %s%s: no status in the answer", gw->gw_url, path);
+        json_decref(res);
+        return false;
+    }
+    snprintf(status, slen, "%s", s);
+    json_decref(res);
+    return true;
+}
+
+bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *out, char *err,
+                           size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!need_session(gw, err, errlen))
+        return false;
+    out->columns = json_array();
+    out->rows = json_array();
+    if (!out->columns || !out->rows) {
+        snprintf(err, errlen, "out of memory");
+        flinkgw_result_free(out);
+        return false;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "/v2/sessions/%s/operations/%s/result/0?rowFormat=JSON",
+             gw->session, operation);
+    int64_t deadline = now_ms() + gw->timeout_ms;
+    backoff b;
+    backoff_init(&b, 50, 1000);
+    for (;;) {
+        json_t *res = gw_call("GET", gw->gw_url, path, NULL, err, errlen);
+        if (!res) {
+            flinkgw_result_free(out);
+            return false;
+        }
+        const char *type = json_string_value(json_object_get(res, "resultType"));
+        const char *job = json_string_value(json_object_get(res, "jobID"));
+        if (job && !out->job_id)
+            out->job_id = strdup(job);
+        if (type && strcmp(type, "PAYLOAD") == 0) {
+            json_t *results = json_object_get(res, "results");
+            json_t *cols = json_object_get(results, "columns");
+            json_t *data = json_object_get(results, "data");
+            if (json_array_size(out->columns) == 0 && json_is_array(cols)) {
+                size_t i;
+                json_t *c;
+                json_array_foreach(cols, i, c)
+                {
+                    const char *n = json_string_value(json_object_get(c, "name"));
+                    json_array_append_new(out->columns, json_string(n ? n : ""));
+                }
+            }
+            size_t i;
+            json_t *row;
+            json_array_foreach(data, i, row)
+            {
+                json_t *fields = json_object_get(row, "fields");
+                if (json_is_array(fields))
+                    json_array_append(out->rows, fields);
+            }
+            backoff_reset(&b);
+        } else if (!type || (strcmp(type, "EOS") != 0 && strcmp(type, "NOT_READY") != 0)) {
+            snprintf(err, errlen, "GET %s%s: unexpected resultType %s", gw->gw_url, path,
+                     type ? type : "(none)");
+            json_decref(res);
+            flinkgw_result_free(out);
+            return false;
+        }
+        bool eos = type && strcmp(type, "EOS") == 0;
+        bool not_ready = type && strcmp(type, "NOT_READY") == 0;
+        const char *next = json_string_value(json_object_get(res, "nextResultUri"));
+        if (eos || !next) {
+            json_decref(res);
+            break;
+        }
+        snprintf(path, sizeof path, "%s", next);
+        json_decref(res);
+        if (not_ready) {
+            if (now_ms() > deadline) {
+                snprintf(err, errlen, "operation %s: results not ready after %ld ms", operation,
+                         gw->timeout_ms);
+                flinkgw_result_free(out);
+                return false;
+            }
+            sleep_ms_unless(backoff_next(&b), NULL);
+        }
+    }
+    /* an INSERT answers its job id as the only field of a "job id" column */
+    if (!out->job_id && json_array_size(out->columns) == 1 &&
+        strcmp(json_string_value(json_array_get(out->columns, 0)), "job id") == 0) {
+        const char *j = json_string_value(json_array_get(json_array_get(out->rows, 0), 0));
+        if (j)
+            out->job_id = strdup(j);
+    }
+    return true;
+}
+
+static void first_line(const char *s, char *out, size_t outlen)
+{
+    size_t n = strcspn(s, "\n");
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, s, n);
+    out[n] = 0;
+}
+
+bool flinkgw_execute(flinkgw *gw, const char *statement, flinkgw_result *out, char *err,
+                     size_t errlen)
+{
+    char *op = NULL;
+    char brief[120];
+    first_line(statement, brief, sizeof brief);
+    if (!flinkgw_submit(gw, statement, &op, err, errlen))
+        return false;
+    log_debug("flink_statement_submitted", "operation=%s statement=%s", op, lq(brief));
+    int64_t deadline = now_ms() + gw->timeout_ms;
+    char status[32] = "";
+    backoff b;
+    backoff_init(&b, 50, 1000);
+    for (;;) {
+        if (!flinkgw_operation_status(gw, op, status, sizeof status, err, errlen)) {
+            free(op);
+            return false;
+        }
+        if (strcmp(status, "INITIALIZED") && strcmp(status, "PENDING") &&
+            strcmp(status, "RUNNING"))
+            break;
+        if (now_ms() > deadline) {
+            snprintf(err, errlen, "statement still %s after %ld ms: %s", status, gw->timeout_ms,
+                     brief);
+            free(op);
+            return false;
+        }
+        sleep_ms_unless(backoff_next(&b), NULL);
+    }
+    flinkgw_result r;
+    bool ok;
+    char ferr[1536];
+    if (strcmp(status, "FINISHED") == 0) {
+        ok = flinkgw_fetch_results(gw, op, &r, ferr, sizeof ferr);
+        if (!ok)
+            snprintf(err, errlen, "%s: %s", brief, ferr);
+    } else {
+        /* ERROR: the fetch answers the exception, which is the message */
+        ok = false;
+        if (!flinkgw_fetch_results(gw, op, &r, ferr, sizeof ferr)) {
+            const char *m = strstr(ferr, ": HTTP ");
+            m = m ? strchr(m + 7, ':') : NULL;
+            snprintf(err, errlen, "Flink rejected \"%s\": %s", brief, m ? m + 2 : ferr);
+        } else {
+            flinkgw_result_free(&r);
+            snprintf(err, errlen, "Flink statement ended %s: %s", status, brief);
+        }
+    }
+    free(op);
+    if (!ok)
+        return false;
+    if (r.job_id)
+        log_info("flink_job_submitted", "job_id=%s statement=%s", r.job_id, lq(brief));
+    if (out)
+        *out = r;
+    else
+        flinkgw_result_free(&r);
+    return true;
+}
+
+/* ---- templates ---- */
+
+char *flinkgw_render(const char *text, const char *const *vars, char *err, size_t errlen)
+{
+    strbuf sb;
+    sb_init(&sb);
+    const char *p = text;
+    while (*p) {
+        const char *d = strstr(p, "${");
+        if (!d) {
+            sb_puts(&sb, p);
+            break;
+        }
+        sb_append(&sb, p, (size_t)(d - p));
+        const char *end = strchr(d + 2, '}');
+        if (!end) {
+            snprintf(err, errlen, "unterminated placeholder at \"%.20s\"", d);
+            sb_free(&sb);
+            return NULL;
+        }
+        size_t nl = (size_t)(end - d - 2);
+        const char *val = NULL;
+        for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
+            if (strlen(vars[i]) == nl && strncmp(vars[i], d + 2, nl) == 0)
+                val = vars[i + 1];
+        if (!val) {
+            snprintf(err, errlen, "unknown placeholder ${%.*s} (give it a value with --var %.*s=...)",
+                     (int)nl, d + 2, (int)nl, d + 2);
+            sb_free(&sb);
+            return NULL;
+        }
+        sb_puts(&sb, val);
+        p = end + 1;
+    }
+    if (sb.oom) {
+        snprintf(err, errlen, "out of memory");
+        sb_free(&sb);
+        return NULL;
+    }
+    return sb_steal(&sb);
+}
+
+static bool is_comment_line(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && isspace((unsigned char)line[i]))
+        i++;
+    return i + 1 < len && line[i] == '-' && line[i + 1] == '-';
+}
+
+static bool blank(const char *s)
+{
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+static bool push_statement(char ***list, size_t *n, strbuf *cur)
+{
+    const char *s = sb_str(cur);
+    if (!blank(s)) {
+        char **nl = realloc(*list, (*n + 2) * sizeof **list);
+        if (!nl)
+            return false;
+        *list = nl;
+        /* trim surrounding whitespace */
+        while (isspace((unsigned char)*s))
+            s++;
+        size_t len = strlen(s);
+        while (len && isspace((unsigned char)s[len - 1]))
+            len--;
+        (*list)[*n] = strndup(s, len);
+        if (!(*list)[*n])
+            return false;
+        (*n)++;
+        (*list)[*n] = NULL;
+    }
+    sb_reset(cur);
+    return true;
+}
+
+char **flinkgw_split(const char *text, size_t *count)
+{
+    char **list = calloc(1, sizeof *list);
+    size_t n = 0;
+    strbuf cur;
+    sb_init(&cur);
+    if (!list)
+        return NULL;
+    for (const char *p = text; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (!is_comment_line(p, len)) {
+            size_t l = len;
+            while (l && isspace((unsigned char)p[l - 1]))
+                l--;
+            if (l && p[l - 1] == ';') {
+                sb_append(&cur, p, l - 1);
+                if (!push_statement(&list, &n, &cur))
+                    goto oom;
+            } else {
+                sb_append(&cur, p, len);
+                sb_putc(&cur, '\n');
+            }
+        }
+        p = eol ? eol + 1 : p + len;
+    }
+    if (!push_statement(&list, &n, &cur) || cur.oom)
+        goto oom;
+    sb_free(&cur);
+    *count = n;
+    return list;
+oom:
+    sb_free(&cur);
+    flinkgw_free_list(list, n);
+    return NULL;
+}
+
+void flinkgw_free_list(char **list, size_t count)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free(list[i]);
+    free(list);
+}
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "opening %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    strbuf sb;
+    sb_init(&sb);
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_append(&sb, buf, n);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad || sb.oom) {
+        snprintf(err, errlen, "reading %s: %s", path, bad ? "read error" : "out of memory");
+        sb_free(&sb);
+        return NULL;
+    }
+    return sb_steal(&sb);
+}
+
+bool flinkgw_run_file(flinkgw *gw, const char *path, const char *const *vars, char **job_id,
+                      char *err, size_t errlen)
+{
+    char *text = read_file(path, err, errlen);
+    if (!text)
+        return false;
+    char rerr[512];
+    char *sql = flinkgw_render(text, vars, rerr, sizeof rerr);
+    free(text);
+    if (!sql) {
+        snprintf(err, errlen, "%s: %s", path, rerr);
+        return false;
+    }
+    size_t n = 0;
+    char **stmts = flinkgw_split(sql, &n);
+    free(sql);
+    if (!stmts) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        flinkgw_result r;
+        char eerr[1536];
+        ok = flinkgw_execute(gw, stmts[i], &r, eerr, sizeof eerr);
+        if (!ok) {
+            snprintf(err, errlen, "%s, statement %zu of %zu: %s", path, i + 1, n, eerr);
+            break;
+        }
+        if (r.job_id && job_id) {
+            free(*job_id);
+            *job_id = strdup(r.job_id);
+        }
+        flinkgw_result_free(&r);
+    }
+    log_info("flink_file_done", "file=%s statements=%zu ok=%s", lq(path), n, ok ? "true" : "false");
+    flinkgw_free_list(stmts, n);
+    return ok;
+}
+
+static bool valid_job_id(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++)
+        if (!isxdigit((unsigned char)id[n]))
+            return false;
+    return n == 32;
+}
+
+bool flinkgw_stop_job(flinkgw *gw, const char *job_id, bool with_savepoint, bool drain,
+                      char **savepoint_path, char *err, size_t errlen)
+{
+    if (savepoint_path)
+        *savepoint_path = NULL;
+    if (!valid_job_id(job_id)) {
+        snprintf(err, errlen, "\"%s\" is not a Flink job id (32 hex digits)", job_id);
+        return false;
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql, "STOP JOB '%s'%s%s", job_id, with_savepoint ? " WITH SAVEPOINT" : "",
+             drain ? " WITH DRAIN" : "");
+    flinkgw_result r;
+    if (!flinkgw_execute(gw, sql, &r, err, errlen))
+        return false;
+    if (with_savepoint) {
+        const char *sp = json_string_value(json_array_get(json_array_get(r.rows, 0), 0));
+        if (!sp) {
+            snprintf(err, errlen, "STOP JOB '%s' WITH SAVEPOINT answered no savepoint path",
+                     job_id);
+            flinkgw_result_free(&r);
+            return false;
+        }
+        if (savepoint_path)
+            *savepoint_path = strdup(sp);
+        log_info("flink_job_stopped", "job_id=%s savepoint=%s", job_id, lq(sp));
+    } else {
+        log_info("flink_job_stopped", "job_id=%s", job_id);
+    }
+    flinkgw_result_free(&r);
+    return true;
+}
+
+bool flinkgw_resume_from(flinkgw *gw, const char *savepoint_path, char *err, size_t errlen)
+{
+    if (strchr(savepoint_path, '\'')) {
+        snprintf(err, errlen, "savepoint path must not contain a quote: %s", savepoint_path);
+        return false;
+    }
+    strbuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "SET 'execution.state-recovery.path' = '%s'", savepoint_path);
+    bool ok = !sb.oom && flinkgw_execute(gw, sb_str(&sb), NULL, err, errlen);
+    sb_free(&sb);
+    return ok;
+}
+
+bool flinkgw_job_state(flinkgw *gw, const char *job_id, char *state, size_t slen, char *err,
+                       size_t errlen)
+{
+    if (!gw->rest_url) {
+        snprintf(err, errlen, "no JobManager REST URL configured");
+        return false;
+    }
+    if (!valid_job_id(job_id)) {
+        snprintf(err, errlen, "\"%s\" is not a Flink job id (32 hex digits)", job_id);
+        return false;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/jobs/%s", job_id);
+    json_t *res = gw_call("GET", gw->rest_url, path, NULL, err, errlen);
+    if (!res)
+        return false;
+    const char *s = json_string_value(json_object_get(res, "state"));
+    if (!s) {
+        snprintf(err, errlen, "GET %s%s: no state in the answer", gw->rest_url, path);
+        json_decref(res);
+        return false;
+    }
+    snprintf(state, slen, "%s", s);
+    json_decref(res);
+    return true;
+}
+
+json_t *flinkgw_jobs(flinkgw *gw, char *err, size_t errlen)
+{
+    if (!gw->rest_url) {
+        snprintf(err, errlen, "no JobManager REST URL configured");
+        return NULL;
+    }
+    json_t *res = gw_call("GET", gw->rest_url, "/jobs/overview", NULL, err, errlen);
+    if (!res)
+        return NULL;
+    json_t *jobs = json_object_get(res, "jobs");
+    if (!json_is_array(jobs)) {
+        snprintf(err, errlen, "GET %s/jobs/overview: no jobs array", gw->rest_url);
+        json_decref(res);
+        return NULL;
+    }
+    json_incref(jobs);
+    json_decref(res);
+    return jobs;
+}
+
+bool flinkgw_job_exception(flinkgw *gw, const char *job_id, char *out, size_t outlen, char *err,
+                           size_t errlen)
+{
+    if (!gw->rest_url || !valid_job_id(job_id)) {
+        snprintf(err, errlen, "no JobManager REST URL or a bad job id");
+        return false;
+    }
+    char path[80];
+    snprintf(path, sizeof path, "/jobs/%s/exceptions", job_id);
+    json_t *res = gw_call("GET", gw->rest_url, path, NULL, err, errlen);
+    if (!res)
+        return false;
+    const char *trace = json_string_value(json_object_get(res, "root-exception"));
+    strbuf sb;
+    sb_init(&sb);
+    if (trace)
+        trace_cause(trace, &sb);
+    snprintf(out, outlen, "%s", sb.oom ? "out of memory" : sb_str(&sb));
+    sb_free(&sb);
+    json_decref(res);
+    return true;
+}
+
+bool flinkgw_job_all_tasks_running(flinkgw *gw, const char *job_id, bool *all, char *err,
+                                   size_t errlen)
+{
+    *all = false;
+    if (!gw->rest_url || !valid_job_id(job_id)) {
+        snprintf(err, errlen, "no JobManager REST URL or a bad job id");
+        return false;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/jobs/%s", job_id);
+    json_t *res = gw_call("GET", gw->rest_url, path, NULL, err, errlen);
+    if (!res)
+        return false;
+    json_t *vs = json_object_get(res, "vertices");
+    size_t i;
+    json_t *v;
+    bool ok = json_is_array(vs) && json_array_size(vs) > 0;
+    json_array_foreach(vs, i, v)
+    {
+        const char *st = json_string_value(json_object_get(v, "status"));
+        if (!st || (strcmp(st, "RUNNING") && strcmp(st, "FINISHED")))
+            ok = false;
+    }
+    *all = ok;
+    json_decref(res);
+    return true;
+}

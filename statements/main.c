@@ -1,0 +1,580 @@
+/*
+ * flinkpg-statements — submit, inspect, stop, resume and delete the demo's
+ * Flink statements without the controller, on either Flink flavour:
+ *
+ *   gateway    an Apache Flink SQL Gateway (+ JobManager REST), common/flinkgw.h
+ *   confluent  Confluent Cloud's statements API (SQL API v1), common/confluent.h
+ *
+ * Subcommands (first positional argument):
+ *   submit FILE...      run template files in one session (gateway) or as one
+ *                       statement resource per SQL statement (confluent)
+ *   status ID|NAME      job state (gateway) or phase + detail (confluent)
+ *   list                jobs on the cluster / statements in the environment
+ *   stop ID|NAME        stop; --savepoint prints the savepoint path (gateway)
+ *   resume FILE...|NAME gateway: submit again from --from-savepoint;
+ *                       confluent: set spec.stopped = false
+ *   delete ID|NAME      gateway: cancel the job; confluent: delete the statement
+ *
+ * Results go to stdout as key=value lines (job_id=…, savepoint=…, state=…) so
+ * scripts can read them; logs go to stderr in logfmt.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "../common/backoff.h"
+#include "../common/config.h"
+#include "../common/confluent.h"
+#include "../common/flinkgw.h"
+#include "../common/httpc.h"
+#include "../common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cfg_opt options[] = {
+    {.name = "backend", .env = "FLINK_BACKEND", .kind = OPT_STR, .def = "gateway",
+     .group = "Flink", .help = "gateway (Apache Flink SQL Gateway) or confluent (Confluent Cloud)"},
+    {.name = "timeout-ms", .env = "FLINK_TIMEOUT_MS", .kind = OPT_INT, .def = "120000",
+     .group = "Flink", .help = "how long one statement may take to be accepted"},
+    {.name = "wait-running", .env = "FLINK_WAIT_RUNNING", .kind = OPT_BOOL, .def = "true",
+     .group = "Flink",
+     .help = "after submit/resume, wait until the job (statement) is RUNNING"},
+    {.name = "var", .env = "FLINK_SQL_VARS", .kind = OPT_LIST, .group = "Templates",
+     .short_name = 'v',
+     .help = "placeholder value name=value for ${name} in the files, repeatable "
+             "(env: comma-separated, so values with commas need the flag)"},
+    {.name = "gateway-url", .env = "FLINK_GATEWAY_URL", .kind = OPT_STR,
+     .def = "http://127.0.0.1:8083", .group = "Apache Flink (gateway)",
+     .help = "SQL Gateway REST endpoint"},
+    {.name = "rest-url", .env = "FLINK_REST_URL", .kind = OPT_STR, .def = "http://127.0.0.1:8081",
+     .group = "Apache Flink (gateway)", .help = "JobManager REST endpoint (job state, list)"},
+    {.name = "session-property", .env = "FLINK_SESSION_PROPERTIES", .kind = OPT_LIST,
+     .group = "Apache Flink (gateway)", .short_name = 'P',
+     .help = "session configuration key=value, repeatable"},
+    {.name = "from-savepoint", .env = "FLINK_FROM_SAVEPOINT", .kind = OPT_STR,
+     .group = "Apache Flink (gateway)",
+     .help = "submit/resume: start the job from this savepoint (execution.state-recovery.path)"},
+    {.name = "savepoint", .env = "FLINK_STOP_WITH_SAVEPOINT", .kind = OPT_BOOL, .def = "false",
+     .group = "Apache Flink (gateway)", .help = "stop: take a savepoint and print its path"},
+    {.name = "drain", .env = "FLINK_STOP_DRAIN", .kind = OPT_BOOL, .def = "false",
+     .group = "Apache Flink (gateway)", .help = "stop: drain (emit MAX_WATERMARK) before stopping"},
+    {.name = "confluent-url", .env = "CONFLUENT_FLINK_URL", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)",
+     .help = "base URL, instead of https://flink.<region>.<cloud>.confluent.cloud"},
+    {.name = "cloud", .env = "CONFLUENT_CLOUD", .kind = OPT_STR, .def = "aws",
+     .group = "Confluent Cloud (confluent)", .help = "aws, gcp or azure"},
+    {.name = "region", .env = "CONFLUENT_REGION", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)", .help = "cloud region, e.g. us-east-1"},
+    {.name = "org", .env = "CONFLUENT_ORG_ID", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)", .help = "organization id"},
+    {.name = "environment", .env = "CONFLUENT_ENV_ID", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)", .help = "environment id, e.g. env-abc123"},
+    {.name = "compute-pool", .env = "CONFLUENT_COMPUTE_POOL", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)", .help = "compute pool id, e.g. lfcp-abc123"},
+    {.name = "principal", .env = "CONFLUENT_PRINCIPAL", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)", .help = "service account the statements run as"},
+    {.name = "catalog", .env = "CONFLUENT_CATALOG", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)", .help = "sql.current-catalog (the environment's name)"},
+    {.name = "database", .env = "CONFLUENT_DATABASE", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)", .help = "sql.current-database (the Kafka cluster's name)"},
+    {.name = "flink-api-key", .env = "FLINK_API_KEY", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)", .help = "Flink API key"},
+    {.name = "flink-api-secret", .env = "FLINK_API_SECRET", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)", .help = "Flink API secret; never logged", .secret = true},
+    {.name = "name", .env = "FLINK_STATEMENT_NAME", .kind = OPT_STR,
+     .group = "Confluent Cloud (confluent)",
+     .help = "submit: name of the INSERT statement; DDL statements get <name>-ddl-<n>"},
+    {.name = "log-level", .env = "LOG_LEVEL", .kind = OPT_STR, .def = "info",
+     .group = "Operations", .help = "debug, info, warn or error"},
+    {.name = "run-name", .env = "FLINKPG_RUN", .kind = OPT_STR, .def = "",
+     .group = "Operations", .help = "name of the DemoRun, put on every log line"},
+};
+
+static const char *example =
+    "  # Apache Flink: the retract demo, in one session, printing job_id=...\n"
+    "  flinkpg-statements submit sql/flink/sources.sql sql/flink/retract.sql \\\n"
+    "      --gateway-url http://127.0.0.1:18083 --rest-url http://127.0.0.1:18081 \\\n"
+    "      -v orders_topic=orders -v shipments_topic=shipments -v output_topic=demo-retract \\\n"
+    "      -v bootstrap=127.0.0.1:19092 -v kafka_options= -v job_name=flinkpg-demo-retract\n"
+    "  flinkpg-statements status <job-id>\n"
+    "  flinkpg-statements stop <job-id> --savepoint          # prints savepoint=file:/...\n"
+    "  flinkpg-statements resume --from-savepoint file:/... sql/flink/sources.sql \\\n"
+    "      sql/flink/retract.sql -v ...                       # same job_name\n"
+    "  # Confluent Cloud (FLINK_API_KEY / FLINK_API_SECRET in the environment or .env):\n"
+    "  flinkpg-statements --backend confluent --region us-east-1 --org <org-id> \\\n"
+    "      --environment env-abc --compute-pool lfcp-abc --catalog my-env --database my-cluster \\\n"
+    "      submit sql/confluent/retract.sql --name flinkpg-demo-retract -v ...\n"
+    "  flinkpg-statements --backend confluent ... status flinkpg-demo-retract\n"
+    "  flinkpg-statements --backend confluent ... stop flinkpg-demo-retract\n"
+    "  flinkpg-statements --backend confluent ... delete flinkpg-demo-retract";
+
+static int usage(const char *msg)
+{
+    fprintf(stderr, "flinkpg-statements: %s (see --help)\n", msg);
+    return 2;
+}
+
+/* "a=b" list -> NULL-terminated alternating array; NULL on a malformed item */
+static char **pairs(cfg_opt *o, const char *flag, char *err, size_t errlen)
+{
+    char **out = calloc(o->nlist * 2 + 2, sizeof *out);
+    if (!out) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < o->nlist; i++) {
+        char *eq = strchr(o->list[i], '=');
+        if (!eq || eq == o->list[i]) {
+            snprintf(err, errlen, "--%s needs name=value, got \"%s\"", flag, o->list[i]);
+            for (size_t j = 0; j < 2 * i; j++)
+                free(out[j]);
+            free(out);
+            return NULL;
+        }
+        out[2 * i] = strndup(o->list[i], (size_t)(eq - o->list[i]));
+        out[2 * i + 1] = strdup(eq + 1);
+    }
+    return out;
+}
+
+static void free_pairs(char **p)
+{
+    for (size_t i = 0; p && p[i]; i++)
+        free(p[i]);
+    free(p);
+}
+
+static char *slurp(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "opening %s: %m", path);
+        return NULL;
+    }
+    strbuf sb;
+    sb_init(&sb);
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_append(&sb, buf, n);
+    bool bad = ferror(f) || sb.oom;
+    fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "reading %s failed", path);
+        sb_free(&sb);
+        return NULL;
+    }
+    return sb_steal(&sb);
+}
+
+/* ---- gateway ---- */
+
+static bool wait_job_running(flinkgw *gw, const char *job, long timeout_ms, char *err,
+                             size_t errlen)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    char state[32] = "";
+    while (now_ms() < deadline) {
+        if (!flinkgw_job_state(gw, job, state, sizeof state, err, errlen))
+            return false;
+        bool all = false;
+        if (strcmp(state, "RUNNING") == 0 &&
+            flinkgw_job_all_tasks_running(gw, job, &all, err, errlen) && all)
+            return true;
+        if (!strcmp(state, "FAILED") || !strcmp(state, "CANCELED") || !strcmp(state, "FINISHED")) {
+            snprintf(err, errlen, "job %s is %s (see the JobManager log / REST /jobs/%s/exceptions)",
+                     job, state, job);
+            return false;
+        }
+        sleep_ms_unless(300, NULL);
+    }
+    char cause[768] = "", cerr[256];
+    if (!flinkgw_job_exception(gw, job, cause, sizeof cause, cerr, sizeof cerr))
+        cause[0] = 0;
+    snprintf(err, errlen, "job %s still %s after %ld ms%s%s", job, state, timeout_ms,
+             *cause ? "; last failure: " : "", cause);
+    return false;
+}
+
+static int gateway_main(cfg_spec *c, const char *cmd, char **args, int nargs)
+{
+    char err[2048];
+    flinkgw *gw = flinkgw_new(cfg_str(c, "gateway-url"), cfg_str(c, "rest-url"));
+    if (!gw)
+        return usage("out of memory");
+    flinkgw_set_timeout_ms(gw, (long)cfg_int(c, "timeout-ms"));
+    int rc = 1;
+    char **vars = NULL, **props = NULL;
+    if (!strcmp(cmd, "submit") || !strcmp(cmd, "resume")) {
+        if (nargs < 1) {
+            rc = usage("submit/resume needs at least one SQL file");
+            goto out;
+        }
+        const char *sp = cfg_str(c, "from-savepoint");
+        if (!strcmp(cmd, "resume") && (!sp || !*sp)) {
+            rc = usage("resume on the gateway needs --from-savepoint PATH (printed by stop --savepoint)");
+            goto out;
+        }
+        if (!(vars = pairs(cfg_find(c, "var"), "var", err, sizeof err)) ||
+            !(props = pairs(cfg_find(c, "session-property"), "session-property", err, sizeof err))) {
+            rc = usage(err);
+            goto out;
+        }
+        /* every placeholder is checked before anything reaches Flink */
+        for (int i = 0; i < nargs; i++) {
+            char *text = slurp(args[i], err, sizeof err);
+            char rerr[512];
+            if (!text)
+                goto fail;
+            char *sql = flinkgw_render(text, (const char *const *)vars, rerr, sizeof rerr);
+            free(text);
+            if (!sql) {
+                snprintf(err, sizeof err, "%s: %s", args[i], rerr);
+                goto fail;
+            }
+            free(sql);
+        }
+        if (!flinkgw_open_session(gw, "flinkpg-statements", (const char *const *)props, err,
+                                  sizeof err))
+            goto fail;
+        if (sp && *sp && !flinkgw_resume_from(gw, sp, err, sizeof err))
+            goto fail;
+        char *job = NULL;
+        for (int i = 0; i < nargs; i++)
+            if (!flinkgw_run_file(gw, args[i], (const char *const *)vars, &job, err, sizeof err)) {
+                free(job);
+                goto fail;
+            }
+        if (!job) {
+            printf("job_id=\n");
+            rc = 0;
+            goto out;
+        }
+        printf("job_id=%s\n", job);
+        fflush(stdout);
+        if (cfg_bool(c, "wait-running") &&
+            !wait_job_running(gw, job, (long)cfg_int(c, "timeout-ms"), err, sizeof err)) {
+            free(job);
+            goto fail;
+        }
+        free(job);
+        rc = 0;
+    } else if (!strcmp(cmd, "status")) {
+        if (nargs != 1) {
+            rc = usage("status needs one job id");
+            goto out;
+        }
+        char state[32];
+        if (!flinkgw_job_state(gw, args[0], state, sizeof state, err, sizeof err))
+            goto fail;
+        printf("job_id=%s\nstate=%s\n", args[0], state);
+        rc = 0;
+    } else if (!strcmp(cmd, "list")) {
+        json_t *jobs = flinkgw_jobs(gw, err, sizeof err);
+        if (!jobs)
+            goto fail;
+        size_t i;
+        json_t *j;
+        json_array_foreach(jobs, i, j)
+        {
+            const char *id = json_string_value(json_object_get(j, "jid"));
+            const char *name = json_string_value(json_object_get(j, "name"));
+            const char *st = json_string_value(json_object_get(j, "state"));
+            printf("%s %-10s %s\n", id ? id : "?", st ? st : "?", name ? name : "");
+        }
+        json_decref(jobs);
+        rc = 0;
+    } else if (!strcmp(cmd, "stop") || !strcmp(cmd, "delete")) {
+        if (nargs != 1) {
+            rc = usage("stop/delete needs one job id");
+            goto out;
+        }
+        bool with_sp = !strcmp(cmd, "stop") && cfg_bool(c, "savepoint");
+        char *path = NULL;
+        if (!flinkgw_open_session(gw, "flinkpg-statements", NULL, err, sizeof err) ||
+            !flinkgw_stop_job(gw, args[0], with_sp, cfg_bool(c, "drain"), &path, err, sizeof err))
+            goto fail;
+        if (path)
+            printf("savepoint=%s\n", path);
+        printf("job_id=%s\nstate=stopped\n", args[0]);
+        free(path);
+        rc = 0;
+    } else {
+        rc = usage("unknown subcommand; use submit, status, list, stop, resume or delete");
+    }
+    goto out;
+fail:
+    log_error("flink_failed", "command=%s error=%s", cmd, lq(err));
+    fprintf(stderr, "flinkpg-statements %s: %s\n", cmd, err);
+    rc = 1;
+out:
+    free_pairs(vars);
+    free_pairs(props);
+    flinkgw_free(gw);
+    return rc;
+}
+
+/* ---- confluent ---- */
+
+static bool phase_in(const char *phase, const char *list)
+{
+    if (!phase)
+        return false;
+    size_t n = strlen(phase);
+    for (const char *p = list; (p = strstr(p, phase)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0))
+            return true;
+    return false;
+}
+
+/* polls until the phase is one of `until` (space-separated); FAILED is an error */
+static confluent_rc wait_phase(confluent *cf, const char *name, const char *until, long timeout_ms,
+                               char *phase_out, size_t plen, char *err, size_t errlen)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        confluent_statement s;
+        confluent_rc rc = confluent_get(cf, name, &s, err, errlen);
+        if (rc != CF_OK)
+            return rc;
+        snprintf(phase_out, plen, "%s", s.phase ? s.phase : "");
+        bool done = phase_in(s.phase, until);
+        bool failed = phase_in(s.phase, "FAILED FAILING");
+        if (failed)
+            snprintf(err, errlen, "statement %s is %s: %s", name, s.phase,
+                     s.detail ? s.detail : "(no detail)");
+        confluent_statement_free(&s);
+        if (failed)
+            return CF_ERROR;
+        if (done)
+            return CF_OK;
+        if (now_ms() > deadline) {
+            snprintf(err, errlen, "statement %s still %s after %ld ms", name, phase_out, timeout_ms);
+            return CF_ERROR;
+        }
+        sleep_ms_unless(500, NULL);
+    }
+}
+
+static int confluent_submit(cfg_spec *c, confluent *cf, char **args, int nargs, char *err,
+                            size_t errlen)
+{
+    const char *name = cfg_str(c, "name");
+    if (!name || !*name) {
+        snprintf(err, errlen, "--name is required for submit on confluent");
+        return 2;
+    }
+    if (!confluent_valid_name(name, err, errlen))
+        return 2;
+    char *vars_err = NULL;
+    (void)vars_err;
+    char **vars = pairs(cfg_find(c, "var"), "var", err, errlen);
+    if (!vars)
+        return 2;
+    const char *props[8];
+    size_t np = 0;
+    if (cfg_str(c, "catalog") && *cfg_str(c, "catalog")) {
+        props[np++] = "sql.current-catalog";
+        props[np++] = cfg_str(c, "catalog");
+    }
+    if (cfg_str(c, "database") && *cfg_str(c, "database")) {
+        props[np++] = "sql.current-database";
+        props[np++] = cfg_str(c, "database");
+    }
+    props[np] = NULL;
+    /* every statement of every file, in order */
+    char **all = NULL;
+    size_t nall = 0;
+    int rc = 1;
+    for (int i = 0; i < nargs; i++) {
+        char *text = slurp(args[i], err, errlen);
+        if (!text)
+            goto out;
+        char rerr[512];
+        char *sql = flinkgw_render(text, (const char *const *)vars, rerr, sizeof rerr);
+        free(text);
+        if (!sql) {
+            snprintf(err, errlen, "%s: %s", args[i], rerr);
+            rc = 2;
+            goto out;
+        }
+        size_t n = 0;
+        char **st = flinkgw_split(sql, &n);
+        free(sql);
+        if (!st) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        char **grown = realloc(all, (nall + n + 1) * sizeof *all);
+        if (!grown) {
+            flinkgw_free_list(st, n);
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        all = grown;
+        memcpy(all + nall, st, n * sizeof *st);
+        nall += n;
+        free(st);
+    }
+    long timeout = (long)cfg_int(c, "timeout-ms");
+    for (size_t i = 0; i < nall; i++) {
+        bool last = i + 1 == nall;
+        char sname[128];
+        if (last)
+            snprintf(sname, sizeof sname, "%s", name);
+        else
+            snprintf(sname, sizeof sname, "%.80s-ddl-%zu", name, i + 1);
+        confluent_statement s;
+        confluent_rc r = confluent_create(cf, sname, all[i], cfg_str(c, "compute-pool"),
+                                          cfg_str(c, "principal"), props, &s, err, errlen);
+        if (r != CF_OK)
+            goto out;
+        confluent_statement_free(&s);
+        char phase[32];
+        /* DDL must complete before the next statement can see its table */
+        if ((!last || cfg_bool(c, "wait-running")) &&
+            wait_phase(cf, sname, last ? "RUNNING COMPLETED" : "COMPLETED", timeout, phase,
+                       sizeof phase, err, errlen) != CF_OK)
+            goto out;
+        printf("statement=%s\n", sname);
+        fflush(stdout);
+    }
+    rc = 0;
+out:
+    flinkgw_free_list(all, nall);
+    free_pairs(vars);
+    return rc;
+}
+
+static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
+{
+    char err[2048];
+    confluent_opts o = {.base_url = cfg_str(c, "confluent-url"),
+                        .cloud = cfg_str(c, "cloud"),
+                        .region = cfg_str(c, "region"),
+                        .org = cfg_str(c, "org"),
+                        .env = cfg_str(c, "environment"),
+                        .api_key = cfg_str(c, "flink-api-key"),
+                        .api_secret = cfg_str(c, "flink-api-secret")};
+    confluent *cf = confluent_new(&o, err, sizeof err);
+    if (!cf)
+        return usage(err);
+    int rc = 1;
+    confluent_rc r = CF_OK;
+    if (!strcmp(cmd, "submit")) {
+        if (nargs < 1) {
+            confluent_free(cf);
+            return usage("submit needs at least one SQL file");
+        }
+        rc = confluent_submit(c, cf, args, nargs, err, sizeof err);
+        if (rc == 2) {
+            confluent_free(cf);
+            return usage(err);
+        }
+        r = rc ? CF_ERROR : CF_OK;
+    } else if (!strcmp(cmd, "list")) {
+        char *token = NULL;
+        do {
+            json_t *items;
+            char *next = NULL;
+            r = confluent_list(cf, 100, token, &items, &next, err, sizeof err);
+            free(token);
+            token = next;
+            if (r != CF_OK)
+                break;
+            size_t i;
+            json_t *it;
+            json_array_foreach(items, i, it)
+            {
+                const char *n = json_string_value(json_object_get(it, "name"));
+                const char *ph = json_string_value(
+                    json_object_get(json_object_get(it, "status"), "phase"));
+                printf("%s %s\n", n ? n : "?", ph ? ph : "?");
+            }
+            json_decref(items);
+        } while (token);
+        free(token);
+    } else if (nargs != 1) {
+        confluent_free(cf);
+        return usage("status, stop, resume and delete need one statement name");
+    } else if (!strcmp(cmd, "status")) {
+        confluent_statement s;
+        r = confluent_get(cf, args[0], &s, err, sizeof err);
+        if (r == CF_OK) {
+            printf("statement=%s\nphase=%s\nstopped=%s\ndetail=%s\n", args[0],
+                   s.phase ? s.phase : "", s.stopped ? "true" : "false", s.detail ? s.detail : "");
+            confluent_statement_free(&s);
+        }
+    } else if (!strcmp(cmd, "stop") || !strcmp(cmd, "resume")) {
+        bool stop = !strcmp(cmd, "stop");
+        r = confluent_set_stopped(cf, args[0], stop, err, sizeof err);
+        char phase[32] = "";
+        if (r == CF_OK && cfg_bool(c, "wait-running"))
+            r = wait_phase(cf, args[0], stop ? "STOPPED" : "RUNNING", (long)cfg_int(c, "timeout-ms"),
+                           phase, sizeof phase, err, sizeof err);
+        if (r == CF_OK)
+            printf("statement=%s\nstopped=%s\n%s%s%s", args[0], stop ? "true" : "false",
+                   *phase ? "phase=" : "", phase, *phase ? "\n" : "");
+    } else if (!strcmp(cmd, "delete")) {
+        r = confluent_delete(cf, args[0], err, sizeof err);
+        if (r == CF_OK)
+            printf("statement=%s\ndeleted=true\n", args[0]);
+    } else {
+        confluent_free(cf);
+        return usage("unknown subcommand; use submit, status, list, stop, resume or delete");
+    }
+    if (r != CF_OK) {
+        log_error("confluent_failed", "command=%s error=%s", cmd, lq(err));
+        fprintf(stderr, "flinkpg-statements %s: %s\n", cmd, err);
+        rc = r == CF_NOT_FOUND ? 3 : 1;
+    } else {
+        rc = 0;
+    }
+    confluent_free(cf);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    char err[1024];
+    cfg_spec c = {.prog = "flinkpg-statements",
+                  .summary = "submit, inspect, stop, resume and delete Flink statements "
+                             "(SQL Gateway or Confluent Cloud)\n"
+                             "usage: flinkpg-statements [options] submit|status|list|stop|resume|delete [ARGS]",
+                  .usage_example = example,
+                  .opts = options,
+                  .nopts = sizeof options / sizeof options[0]};
+    cfg_result cr = cfg_parse(&c, argc, argv, err, sizeof err);
+    if (cr == CFG_HELP) {
+        cfg_free(&c);
+        return 0;
+    }
+    if (cr == CFG_ERROR) {
+        cfg_free(&c);
+        return usage(err);
+    }
+    log_init("statements", cfg_str(&c, "run-name"));
+    log_level lvl;
+    if (!log_parse_level(cfg_str(&c, "log-level"), &lvl)) {
+        cfg_free(&c);
+        return usage("--log-level must be debug, info, warn or error");
+    }
+    log_set_level(lvl);
+    if (c.nargs < 1) {
+        cfg_free(&c);
+        return usage("a subcommand is required: submit, status, list, stop, resume or delete");
+    }
+    if (!httpc_global_init(err, sizeof err)) {
+        cfg_free(&c);
+        return usage(err);
+    }
+    const char *backend = cfg_str(&c, "backend");
+    int rc;
+    if (!strcmp(backend, "gateway"))
+        rc = gateway_main(&c, c.args[0], c.args + 1, c.nargs - 1);
+    else if (!strcmp(backend, "confluent"))
+        rc = confluent_main(&c, c.args[0], c.args + 1, c.nargs - 1);
+    else
+        rc = usage("--backend must be gateway or confluent");
+    cfg_free(&c);
+    return rc;
+}

@@ -1,0 +1,105 @@
+/*
+ * Unit tests of the pieces of the REST clients that need no server: template
+ * rendering and splitting (sql/flink/README.md's rule), Flink error
+ * extraction, Confluent statement-name validation.
+ */
+#include "../../common/confluent.h"
+#include "../../common/flinkgw.h"
+#include "unit.h"
+
+#include <stdlib.h>
+
+static void test_render(void)
+{
+    const char *vars[] = {"topic", "orders", "opts", "'a' = 'b;c',", NULL};
+    char err[256] = "";
+    char *s = flinkgw_render("T ${topic} ${opts} ${topic}", vars, err, sizeof err);
+    CHECK_STR("render substitutes every placeholder", "T orders 'a' = 'b;c', orders", s);
+    free(s);
+    s = flinkgw_render("x ${nope} y", vars, err, sizeof err);
+    CHECK("render refuses an unknown placeholder", s == NULL);
+    CHECK("the error names it", strstr(err, "${nope}") != NULL);
+    s = flinkgw_render("x ${open", vars, err, sizeof err);
+    CHECK("render refuses an unterminated placeholder", s == NULL);
+    s = flinkgw_render("no placeholders", NULL, err, sizeof err);
+    CHECK_STR("render without vars", "no placeholders", s);
+    free(s);
+}
+
+static void test_split(void)
+{
+    const char *sql = "-- header; with a semicolon;\n"
+                      "SET 'a' = 'b';\n"
+                      "\n"
+                      "CREATE TABLE t (\n"
+                      "  x INT -- trailing comment stays\n"
+                      "  , j STRING\n"
+                      ") WITH (\n"
+                      "    -- a comment line inside\n"
+                      "  'jaas' = 'x required u=\"a\" p=\"b\";'\n"
+                      ");  \n"
+                      "INSERT INTO t SELECT 1, 'a'\n";
+    size_t n = 0;
+    char **st = flinkgw_split(sql, &n);
+    CHECK("split finds three statements", st && n == 3);
+    if (st && n == 3) {
+        CHECK_STR("first statement, no ';'", "SET 'a' = 'b'", st[0]);
+        CHECK("a ';' inside a line does not split", strstr(st[1], "p=\"b\";'") != NULL);
+        CHECK("comment lines are dropped", strstr(st[1], "comment line inside") == NULL);
+        CHECK("the last statement needs no ';'", strncmp(st[2], "INSERT INTO t", 13) == 0);
+    }
+    flinkgw_free_list(st, n);
+    st = flinkgw_split("-- only a comment\n\n", &n);
+    CHECK("only comments: no statements", st && n == 0);
+    flinkgw_free_list(st, n);
+}
+
+static void test_errors(void)
+{
+    char out[512];
+    const char *body =
+        "{\"errors\":[\"Internal server error.\",\"<Exception on server side:\\n"
+        "org.apache.flink.table.gateway.api.utils.SqlGatewayException: Failed to fetchResults.\\n"
+        "\\tat x.y(Z.java:1)\\n"
+        "Caused by: org.apache.flink.table.gateway.api.utils.SqlGatewayException: Failed to fetchResults.\\n"
+        "Caused by: org.apache.flink.table.gateway.service.utils.SqlExecutionException: Failed to execute the operation 7b.\\n"
+        "Caused by: org.apache.flink.table.api.ValidationException: SQL validation failed. Object 'nosuch' not found\\n"
+        "Caused by: org.apache.calcite.sql.validate.SqlValidatorException: Object 'nosuch' not found\\n"
+        "\\t... 3 more\\n>\"]}";
+    flinkgw_error_message(body, out, sizeof out);
+    CHECK_STR("Flink error: first real cause and the root cause",
+              "ValidationException: SQL validation failed. Object 'nosuch' not found (root cause: "
+              "SqlValidatorException: Object 'nosuch' not found)",
+              out);
+    flinkgw_error_message("{\"errors\":[\"Session 'x' does not exist\"]}", out, sizeof out);
+    CHECK_STR("Flink error without a trace", "Session 'x' does not exist", out);
+    flinkgw_error_message("not json", out, sizeof out);
+    CHECK_STR("non-JSON error body is shown as is", "not json", out);
+}
+
+static void test_names(void)
+{
+    char err[256];
+    CHECK("valid name", confluent_valid_name("flinkpg-demo-upsert-1", err, sizeof err));
+    CHECK("uppercase refused", !confluent_valid_name("Demo", err, sizeof err));
+    CHECK("the error says why", strstr(err, "lowercase") != NULL);
+    CHECK("underscore refused", !confluent_valid_name("a_b", err, sizeof err));
+    CHECK("leading dash refused", !confluent_valid_name("-ab", err, sizeof err));
+    CHECK("trailing dash refused", !confluent_valid_name("ab-", err, sizeof err));
+    CHECK("empty refused", !confluent_valid_name("", err, sizeof err));
+    char longname[102];
+    memset(longname, 'a', 101);
+    longname[101] = 0;
+    CHECK("101 characters refused", !confluent_valid_name(longname, err, sizeof err));
+    longname[100] = 0;
+    CHECK("100 characters accepted", confluent_valid_name(longname, err, sizeof err));
+}
+
+int main(void)
+{
+    test_render();
+    test_split();
+    test_errors();
+    test_names();
+    return UNIT_DONE();
+}
