@@ -617,7 +617,7 @@ static void update_lag(app *a)
          * watermark are transaction commit markers (Flink's exactly-once
          * sinks write one per checkpoint) or aborted records, which a
          * read_committed consumer never receives. */
-        if (a->eof[p] && a->b.nrecs == 0)
+        if (a->eof[p] && a->cur.b.nrecs == 0 && !a->inflight)
             continue;
         int64_t pos = offsets_stored(&a->s, a->parts[p]);
         lag += hi - (pos >= 0 ? pos : lo);
