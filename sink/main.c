@@ -109,7 +109,8 @@ static void render_metrics(strbuf *out, void *ctx)
                 (double)atomic_load(&s->latency_sum_us) / 1e6);
     prom_sample(out, "flinkpg_sink_batch_seconds_count", NULL, (double)cum);
     prom_header(out, "flinkpg_sink_lag", "gauge",
-                "Records in the topic not yet committed to PostgreSQL (all assigned partitions)");
+                "Records in the topic not yet committed to PostgreSQL (all assigned partitions; "
+                "-1 until first measured)");
     prom_sample(out, "flinkpg_sink_lag", NULL, (double)atomic_load(&s->lag));
     prom_header(out, "flinkpg_sink_postgres_up", "gauge", "1 while connected to PostgreSQL");
     prom_sample(out, "flinkpg_sink_postgres_up", NULL, atomic_load(&s->pg_up));
@@ -830,6 +831,7 @@ int main(int argc, char **argv)
     batch_init(&a.cur.b);
     batch_init(&a.fly.b);
     pthread_mutex_init(&a.mu, NULL);
+    atomic_store(&g_stats.lag, -1); /* unknown, not "caught up", until measured */
     pthread_cond_init(&a.cv, NULL);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;

@@ -8,6 +8,8 @@
 #                                (kill -USR1 takes its brokers down, -USR2 back up)
 #   sink ARGS...                 the sink binary under test (ASan build by default)
 #   sink_bg LOG ARGS...          the same in the background; SINK_PID is its pid
+#   tables_differ A B            rows in one table and not the other (0 = equal)
+#   batch_log_gaps GROUP         committed batches that do not tile their partition (0 = none)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${FLINKPG_BIN:-$ROOT/build/asan/bin}
@@ -57,6 +59,17 @@ cleanup() {
   if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T_TMP" >&2; else rm -rf "$T_TMP"; fi
 }
 trap cleanup EXIT
+
+# Table equality and the batch log, shared by the crash and outage tests.
+tables_differ() {  # A B: rows in one and not the other, both ways
+  q "SELECT count(*) FROM ((SELECT * FROM $1 EXCEPT SELECT * FROM $2) UNION ALL (SELECT * FROM $2 EXCEPT SELECT * FROM $1)) d"
+}
+batch_log_gaps() {  # GROUP: batches whose first offset does not follow the previous one
+  q "SELECT count(*) FROM (
+       SELECT first_offset, lag(last_offset) OVER (PARTITION BY partition ORDER BY first_offset) AS prev
+       FROM flinkpg_sink_batches WHERE group_id = '$1') r
+     WHERE prev IS NOT NULL AND first_offset <> prev + 1"
+}
 
 # A fresh database per test file, so tests never see each other's tables.
 new_db() {
