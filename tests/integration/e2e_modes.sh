@@ -37,11 +37,11 @@ check "the generator wrote the expected table" test "$(psql -X -A -t -c 'SELECT 
 # the wire format sql/flink/sources.sql reads: key a JSON object holding the id,
 # timestamps ISO-8601 UTC with a Z (the tables above converging proves Flink parsed them)
 check "every generated key is {\"order_id\":N} or {\"shipment_id\":N}" \
-  awk -F'\t' '!(($1 == "orders" && $2 ~ /^[{]"order_id":[0-9]+[}]$/) || ($1 == "shipments" && $2 ~ /^[{]"shipment_id":[0-9]+[}]$/)) { print; bad = 1 } END { exit bad }' "$E2E_TMP/events.tsv"
+  awk -F'\t' -v o="$ORDERS_TOPIC" -v s="$SHIPMENTS_TOPIC" '!(($1 == o && $2 ~ /^[{]"order_id":[0-9]+[}]$/) || ($1 == s && $2 ~ /^[{]"shipment_id":[0-9]+[}]$/)) { print; bad = 1 } END { exit bad }' "$E2E_TMP/events.tsv"
 check "every generated timestamp is ISO-8601 UTC with a Z" \
   awk -F'\t' '{ s = $3; while (match(s, /"(created|updated)_at":"[^"]*"/)) { t = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH); if (t !~ /"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?Z"$/) { print t; bad = 1 } } } END { exit bad }' "$E2E_TMP/events.tsv"
 tomb=$(awk -F'\t' '$3 == "" { print $1 }' "$E2E_TMP/events.tsv" | sort -u | tr '\n' ' ')
-check_eq "tombstones (null values) on both input topics" "orders shipments " "$tomb"
+check_eq "tombstones (null values) on both input topics" "$ORDERS_TOPIC $SHIPMENTS_TOPIC " "$tomb"
 e2e_log "generated; waiting for the tables to converge"
 
 v=$(e2e_wait_exact up_changelog 180); check_eq "upsert topic, changelog policy: exact ($v)" 0 $?
