@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# End to end across Flink's failure handling, on real Kafka and Flink:
+# End to end across Flink's failure handling, on real Kafka and Flink, while
+# flinkpg-generator is still producing (paced with --rate, in the background):
 #   - retract job stopped with a savepoint mid-stream (flinkpg-statements stop
 #     --savepoint), more input arrives while it is down, resumed from the
-#     savepoint under the same job name: the table is still exact;
+#     savepoint under the same job name: sql/validate.sql says PASS;
 #   - upsert job whose TaskManager is SIGKILLed mid-stream and started again:
 #     Flink restores its last checkpoint and replays, its Kafka transactions
 #     since then are aborted, and the sink (read_committed, offsets in
@@ -13,33 +14,35 @@ trap 'e2e_cleanup; "$ROOT/tests/peers/flink.sh" tm-start >/dev/null 2>&1; e2e_pe
 t0=$SECONDS
 e2e_peers_up
 new_db
-e2e_expected_table >/dev/null
 e2e_target rc_savepoint keyed
 e2e_target rc_tmkill keyed
 RT=$E2E_ID-retract UP=$E2E_ID-upsert
 e2e_topic "$RT"
 e2e_topic "$UP"
-
-e2e_produce 1
+e2e_inputs
 e2e_submit retract "$RT" "$E2E_ID-sp" || exit 1
 SP_JOB=$JOB_ID
 e2e_submit upsert "$UP" "$E2E_ID-kill" || exit 1
 KILL_JOB=$JOB_ID
 e2e_sink rc_savepoint "$RT" rc_savepoint debezium changelog
 e2e_sink rc_tmkill "$UP" rc_tmkill upsert changelog
-sleep 4
+e2e_generate_bg --rate 40     # about 1000 events: some 25 s of input
+sleep 5
+check "the generator is still producing when the retract job is stopped" e2e_generate_running
 
 "$BIN/flinkpg-statements" stop "$SP_JOB" --savepoint >"$E2E_TMP/stop.out" 2>"$E2E_TMP/stop.err"
 sp=$(sed -n 's/^savepoint=//p' "$E2E_TMP/stop.out")
 check "the retract job stops with a savepoint ($sp)" test -n "$sp"
 
-e2e_produce 2          # arrives while the retract job is down and the upsert job runs
+check "the generator is still producing after the savepoint (input arrives while the job is down)" e2e_generate_running
 "$ROOT/tests/peers/flink.sh" tm-kill >/dev/null 2>&1
 e2e_log "TaskManager killed mid-stream"
+check "the generator was still producing when the TaskManager was killed" e2e_generate_running
 sleep 3
 check "the TaskManager starts again" "$ROOT/tests/peers/flink.sh" tm-start
 e2e_submit retract "$RT" "$E2E_ID-sp" --from-savepoint "$sp" || exit 1
 check "the retract job resumed from the savepoint" bash -c "curl -fsS '$FLINK_REST_URL/jobs/$JOB_ID/checkpoints' | grep -q '\"is_savepoint\":true'"
+check "the generator finished and wrote the expected table" e2e_generate_wait
 
 v=$(e2e_wait_exact rc_savepoint 180); check_eq "stop with savepoint + resume: exact ($v)" 0 $?
 v=$(e2e_wait_exact rc_tmkill 180); check_eq "TaskManager killed and restarted: exact ($v)" 0 $?

@@ -40,7 +40,10 @@ check "an unreachable gateway is reported with libcurl's message" grep -qi 'refu
 
 # a real job: the upsert statement over a few events, stopped with a
 # savepoint and resumed from it
-E2E_N=5 e2e_produce 1
+# (flinkpg-generator's first 30 events; its expected table goes to a fresh database)
+new_db
+e2e_inputs
+E2E_ORDERS=5 e2e_generate --count 30
 e2e_submit upsert "$E2E_ID-out" "$E2E_ID-sp" || exit 1
 check "submit printed a job id" test -n "$JOB_ID"
 st status "$JOB_ID" >"$T_TMP/out" 2>&1
