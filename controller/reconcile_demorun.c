@@ -475,6 +475,9 @@ int reconcile_demorun(reconciler *r, const char *ns, const char *name)
         rc = reconcile_children(&c);
     }
     const char *phase = json_string_value(json_object_get(json_object_get(c.run, "status"), "phase"));
+    /* what was applied is reported even when a later step (statements) failed */
+    if (c.changed.len && c.run && st == 200 && strstr(sb_str(&c.changed), ":created"))
+        event_emit(r->kc, c.run, "Normal", "Applied", "Apply", sb_str(&c.changed), r->identity);
     if (rc < 0) {
         log_warn("reconcile", "run=%s/%s result=error changed=%s error=%s duration_ms=%lld", ns,
                  name, lq(c.changed.len ? sb_str(&c.changed) : "none"), lq(c.err),
@@ -482,8 +485,6 @@ int reconcile_demorun(reconciler *r, const char *ns, const char *name)
         if (c.run && st == 200)
             event_emit(r->kc, c.run, "Warning", "ReconcileFailed", "Reconcile", c.err, r->identity);
     } else {
-        if (c.changed.len && c.run && st == 200 && strstr(sb_str(&c.changed), ":created"))
-            event_emit(r->kc, c.run, "Normal", "Applied", "Apply", sb_str(&c.changed), r->identity);
         log_info("reconcile", "run=%s/%s result=ok phase=%s changed=%s duration_ms=%lld", ns, name,
                  phase ? phase : "-", lq(c.changed.len ? sb_str(&c.changed) : "none"),
                  (long long)(now_ms() - t0));
