@@ -64,6 +64,9 @@ static cfg_opt options[] = {
      .help = "sink image when a DemoRun names none"},
     {.name = "sql-dir", .env = "FLINKPG_SQL_DIR", .kind = OPT_STR, .def = "/usr/share/flinkpg/sql",
      .group = "Reconcile", .help = "folder with the SQL templates (flink/, confluent/)"},
+    {.name = "confluent-url", .env = "CONFLUENT_FLINK_URL", .kind = OPT_STR, .group = "Flink",
+     .help = "Confluent Cloud statements API base URL, instead of "
+             "https://flink.<region>.<cloud>.confluent.cloud (tests: a stand-in)"},
     {.name = "resync-seconds", .env = "RESYNC_SECONDS", .kind = OPT_INT, .def = "60",
      .group = "Reconcile", .help = "reconcile every known DemoRun this often"},
     {.name = "watch-timeout", .env = "WATCH_TIMEOUT_SECONDS", .kind = OPT_INT, .def = "300",
@@ -291,7 +294,8 @@ int main(int argc, char **argv)
                                .generator_image = cfg_str(&spec, "generator-image"),
                                .sink_image = cfg_str(&spec, "sink-image"),
                                .sql_dir = cfg_str(&spec, "sql-dir")},
-                    .identity = ident};
+                    .identity = ident,
+                    .confluent_url = cfg_str(&spec, "confluent-url")};
     r.kc = rc ? NULL : kube_client_new(&kcfg, err, sizeof err);
     if (!rc && !r.kc) {
         log_error("startup_failed", "error=%s", lq(err));

@@ -24,7 +24,8 @@
 typedef struct {
     kube_client *kc;
     render_opts render;
-    const char *identity; /* reportingInstance of events */
+    const char *identity;      /* reportingInstance of events */
+    const char *confluent_url; /* --confluent-url: overrides the Confluent Cloud endpoint */
 } reconciler;
 
 /* Returns 0 when done, >0 to requeue after that many ms, <0 on error (the

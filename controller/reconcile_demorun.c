@@ -113,7 +113,8 @@ static int finalize(rctx *c)
         return 0;
     char msg[512];
     const stmt_backend *be = stmt_backend_for(spec_str(c->run, "flink.backend", "gateway"));
-    stmt_result sr = be->remove(c->run, msg, sizeof msg);
+    stmt_ctx sx = {.kc = c->r->kc, .confluent_url = c->r->confluent_url, .run = c->run};
+    stmt_result sr = be->remove(&sx, msg, sizeof msg);
     if (sr != STMT_GONE) {
         event_emit(c->r->kc, c->run, "Warning", "StatementDeleteFailed", "Cleanup", msg,
                    c->r->identity);
@@ -240,7 +241,8 @@ static int write_status(rctx *c, cond_in *cs, size_t ncs, const char *phase, jso
                 char note[700];
                 snprintf(note, sizeof note, "%s is %s: %s", cs[i].type, cs[i].status, cs[i].msg);
                 event_emit(c->r->kc, c->run,
-                           !strcmp(cs[i].status, "False") && !strcmp(cs[i].reason, "JobFailed")
+                           !strcmp(cs[i].status, "False") && (!strcmp(cs[i].reason, "JobFailed") ||
+                                                              !strcmp(cs[i].reason, "StatementFailed"))
                                ? "Warning" : "Normal",
                            cs[i].reason, "Reconcile", note, c->r->identity);
             }
@@ -280,6 +282,7 @@ static int reconcile_children(rctx *c)
     json_t *sts = NULL, *cm = NULL, *job = NULL, *dep = NULL, *tmp = NULL;
     int rc = -1, requeue = 0;
     json_t *statements = json_array();
+    stmt_result sr = STMT_NOT_WIRED;
     cond_in cs[6];
     memset(cs, 0, sizeof cs);
 
@@ -350,9 +353,36 @@ static int reconcile_children(rctx *c)
         snprintf(stc->msg, sizeof stc->msg, "%s", sqlerr);
     } else {
         const stmt_backend *be = stmt_backend_for(spec_str(c->run, "flink.backend", "gateway"));
-        stmt_result sr = be->ensure(c->run, json_object_get(cm, "data"), statements, stc->msg, sizeof stc->msg);
+        stmt_ctx sx = {.kc = c->r->kc, .confluent_url = c->r->confluent_url, .run = c->run};
+        sr = be->ensure(&sx, json_object_get(cm, "data"), statements, stc->msg, sizeof stc->msg);
         stc->status = sr == STMT_RUNNING ? "True" : "False";
         stc->reason = stmt_result_reason(sr);
+        if (sr == STMT_FAILED) { /* a failure is worth a Warning even without a status flip */
+            /* (a flip from True is announced by write_status) */
+            const char *was = NULL, *was_st = NULL;
+            size_t i;
+            json_t *cd;
+            json_array_foreach(json_object_get(json_object_get(c->run, "status"), "conditions"), i, cd)
+            {
+                const char *t = json_string_value(json_object_get(cd, "type"));
+                if (t && !strcmp(t, "StatementsRunning")) {
+                    was = json_string_value(json_object_get(cd, "reason"));
+                    was_st = json_string_value(json_object_get(cd, "status"));
+                }
+            }
+            if ((!was || strcmp(was, "StatementFailed")) && !(was_st && !strcmp(was_st, "True")))
+                event_emit(c->r->kc, c->run, "Warning", "StatementFailed", "Reconcile", stc->msg,
+                           c->r->identity);
+        }
+        /* nothing new reported (unreachable): keep what the status knew */
+        if (sr == STMT_ERROR && !json_array_size(statements)) {
+            json_t *old = json_object_get(json_object_get(c->run, "status"), "statements");
+            if (json_is_array(old))
+                json_array_extend(statements, old);
+        }
+        /* a statement on its way: look again soon */
+        if (sr == STMT_PENDING && (!requeue || requeue > 2000))
+            requeue = 2000;
     }
     gen->type = "GeneratorComplete";
     if (job_cond(job, "Complete")) {
@@ -405,6 +435,11 @@ static int reconcile_children(rctx *c)
                                                               : "Running";
     if (write_status(c, cs, 6, phase, statements) < 0)
         goto out;
+    if (sr == STMT_ERROR) {
+        /* the status says so; the work queue retries with its backoff */
+        snprintf(c->err, sizeof c->err, "statements: %s", stc->msg);
+        goto out;
+    }
     rc = requeue;
 out:
     json_decref(statements);
@@ -440,6 +475,9 @@ int reconcile_demorun(reconciler *r, const char *ns, const char *name)
         rc = reconcile_children(&c);
     }
     const char *phase = json_string_value(json_object_get(json_object_get(c.run, "status"), "phase"));
+    /* what was applied is reported even when a later step (statements) failed */
+    if (c.changed.len && c.run && st == 200 && strstr(sb_str(&c.changed), ":created"))
+        event_emit(r->kc, c.run, "Normal", "Applied", "Apply", sb_str(&c.changed), r->identity);
     if (rc < 0) {
         log_warn("reconcile", "run=%s/%s result=error changed=%s error=%s duration_ms=%lld", ns,
                  name, lq(c.changed.len ? sb_str(&c.changed) : "none"), lq(c.err),
@@ -447,8 +485,6 @@ int reconcile_demorun(reconciler *r, const char *ns, const char *name)
         if (c.run && st == 200)
             event_emit(r->kc, c.run, "Warning", "ReconcileFailed", "Reconcile", c.err, r->identity);
     } else {
-        if (c.changed.len && c.run && st == 200 && strstr(sb_str(&c.changed), ":created"))
-            event_emit(r->kc, c.run, "Normal", "Applied", "Apply", sb_str(&c.changed), r->identity);
         log_info("reconcile", "run=%s/%s result=ok phase=%s changed=%s duration_ms=%lld", ns, name,
                  phase ? phase : "-", lq(c.changed.len ? sb_str(&c.changed) : "none"),
                  (long long)(now_ms() - t0));

@@ -1,35 +1,25 @@
 /*
- * statements — see statements.h.  Only the placeholder backend lives here
- * for now: it submits nothing and says so.  Wiring a real client means
- * adding a stmt_backend next to it and returning it from stmt_backend_for().
+ * statements — see statements.h: backend selection, the result reasons, and
+ * what both backends share (names, Secrets, rendering the ConfigMap's SQL).
+ * The backends: stmt_confluent.c, stmt_gateway.c.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "statements.h"
 
+#include "../common/flinkgw.h"
+#include "../common/strbuf.h"
+#include "render.h"
+
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-static stmt_result unwired_ensure(const json_t *run, const json_t *sql, json_t *statements,
-                                  char *msg, size_t msglen)
-{
-    (void)run, (void)sql, (void)statements;
-    snprintf(msg, msglen, "this build of flinkpg-controller has no statement client for this "
-                          "backend yet: the SQL is rendered into the ConfigMap but not submitted");
-    return STMT_NOT_WIRED;
-}
-
-static stmt_result unwired_remove(const json_t *run, char *msg, size_t msglen)
-{
-    (void)run;
-    snprintf(msg, msglen, "no statements were submitted by this build; nothing to delete");
-    return STMT_GONE;
-}
-
-static const stmt_backend gateway_unwired = {"gateway", unwired_ensure, unwired_remove};
-static const stmt_backend confluent_unwired = {"confluent", unwired_ensure, unwired_remove};
 
 const stmt_backend *stmt_backend_for(const char *backend)
 {
-    return backend && !strcmp(backend, "confluent") ? &confluent_unwired : &gateway_unwired;
+    return backend && !strcmp(backend, "confluent") ? &stmt_confluent_backend
+                                                    : &stmt_gateway_backend;
 }
 
 const char *stmt_result_reason(stmt_result r)
@@ -43,4 +33,158 @@ const char *stmt_result_reason(stmt_result r)
     case STMT_GONE: return "Deleted";
     }
     return "Unknown";
+}
+
+void stmt_name_prefix(const json_t *run, char *out, size_t n)
+{
+    char full[600];
+    snprintf(full, sizeof full, "flinkpg-%s-%s", run_namespace(run), run_name(run));
+    size_t len = 0;
+    for (const char *p = full; *p && len + 1 < sizeof full; p++)
+        full[len++] = *p == '.' || *p == '_' ? '-' : (char)tolower((unsigned char)*p);
+    full[len] = 0;
+    if (len <= 80) {
+        snprintf(out, n, "%s", full);
+        return;
+    }
+    uint32_t h = 2166136261u; /* FNV-1a of the whole name: distinct long names stay distinct */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)full[i]) * 16777619u;
+    size_t cut = 71;
+    while (cut > 0 && full[cut - 1] == '-')
+        cut--;
+    snprintf(out, n, "%.*s-%08x", (int)cut, full, (unsigned)h);
+}
+
+void stmt_name(const json_t *run, const char *file, size_t index, char *out, size_t n)
+{
+    char prefix[96];
+    stmt_name_prefix(run, prefix, sizeof prefix);
+    snprintf(out, n, "%s-%s-%zu", prefix, file, index);
+}
+
+bool stmt_secret_key(const stmt_ctx *x, const char *secret, const char *key, char *out, size_t n,
+                     bool *missing, char *msg, size_t msglen)
+{
+    char path[512], err[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", run_namespace(x->run), secret);
+    json_t *s = NULL;
+    long st = kube_get(x->kc, path, &s, err, sizeof err);
+    if (missing)
+        *missing = st == 404;
+    if (st != 200) {
+        json_decref(s);
+        snprintf(msg, msglen, "reading Secret %s: %s", secret, err);
+        return false;
+    }
+    const char *b64 = json_string_value(json_object_get(json_object_get(s, "data"), key));
+    kube_blob v = {0};
+    bool ok = b64 && base64_decode(b64, strlen(b64), &v) && v.len > 0 && v.len < n;
+    if (ok)
+        snprintf(out, n, "%.*s", (int)v.len, v.data);
+    else
+        snprintf(msg, msglen, "Secret %s has no usable key %s", secret, key);
+    if (v.data)
+        memset(v.data, 0, v.len);
+    free(v.data);
+    json_decref(s);
+    return ok;
+}
+
+char *stmt_kafka_options(const stmt_ctx *x, char *msg, size_t msglen)
+{
+    const char *proto = spec_str(x->run, "kafka.securityProtocol", "PLAINTEXT");
+    if (strncmp(proto, "SASL", 4))
+        return strdup("");
+    const char *sec = spec_str(x->run, "kafka.credentialsSecretRef.name", NULL);
+    if (!sec) {
+        snprintf(msg, msglen, "spec.kafka.credentialsSecretRef is required with %s", proto);
+        return NULL;
+    }
+    char user[512], pass[512];
+    if (!stmt_secret_key(x, sec, "api-key", user, sizeof user, NULL, msg, msglen) ||
+        !stmt_secret_key(x, sec, "api-secret", pass, sizeof pass, NULL, msg, msglen)) {
+        memset(pass, 0, sizeof pass);
+        return NULL;
+    }
+    strbuf sb;
+    sb_init(&sb);
+    sb_printf(&sb,
+              "'properties.security.protocol' = '%s',\n  'properties.sasl.mechanism' = 'PLAIN',\n"
+              "  'properties.sasl.jaas.config' = 'org.apache.kafka.common.security.plain."
+              "PlainLoginModule required username=\"%s\" password=\"%s\";',",
+              proto, user, pass);
+    memset(pass, 0, sizeof pass);
+    if (sb.oom) {
+        sb_free(&sb);
+        snprintf(msg, msglen, "out of memory");
+        return NULL;
+    }
+    return sb_steal(&sb);
+}
+
+char **stmt_render_all(const json_t *run, const json_t *sql, const char *kafka_options,
+                       const char ***files, size_t *count, char *msg, size_t msglen)
+{
+    const char *names[] = {"sources", spec_str(run, "mode", "append")};
+    char **all = NULL;
+    const char **fl = NULL;
+    size_t nall = 0;
+    for (size_t f = 0; f < 2; f++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s.sql", names[f]);
+        const char *text = json_string_value(json_object_get(sql, key));
+        if (!text) {
+            snprintf(msg, msglen, "the SQL ConfigMap has no %s", key);
+            goto fail;
+        }
+        /* only ${kafka_options} can be left by render_sql.c; anything else is
+         * reported by flinkgw_render as an unknown placeholder */
+        const char *vars[] = {"kafka_options", kafka_options ? kafka_options : "", NULL};
+        char rerr[512];
+        char *r = flinkgw_render(text, kafka_options ? vars : vars + 2, rerr, sizeof rerr);
+        if (!r) {
+            snprintf(msg, msglen, "%s: %s", key, rerr);
+            goto fail;
+        }
+        size_t n = 0;
+        char **st = flinkgw_split(r, &n);
+        memset(r, 0, strlen(r));
+        free(r);
+        char **g1 = st ? realloc(all, (nall + n + 1) * sizeof *all) : NULL;
+        if (g1)
+            all = g1;
+        const char **g2 = g1 ? realloc(fl, (nall + n + 1) * sizeof *fl) : NULL;
+        if (g2)
+            fl = g2;
+        if (!g2) {
+            flinkgw_free_list(st, n);
+            snprintf(msg, msglen, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+            all[nall] = st[i];
+            fl[nall++] = names[f];
+        }
+        free(st);
+    }
+    if (!nall) {
+        snprintf(msg, msglen, "the SQL ConfigMap holds no statement");
+        goto fail;
+    }
+    *files = fl;
+    *count = nall;
+    return all;
+fail:
+    stmt_free_all(all, fl, nall);
+    return NULL;
+}
+
+void stmt_free_all(char **list, const char **files, size_t count)
+{
+    for (size_t i = 0; list && i < count; i++)
+        if (list[i])
+            memset(list[i], 0, strlen(list[i]));
+    flinkgw_free_list(list, count);
+    free(files);
 }

@@ -113,7 +113,7 @@ for m in append upsert retract; do
   check "$r: PostgresReady becomes True" wait_until 60 cond_is $r PostgresReady True
   check "$r: SinkReady becomes True" wait_until 60 cond_is $r SinkReady True
   check "$r: GeneratorComplete becomes True (Job succeeded)" wait_until 60 cond_is $r GeneratorComplete True
-  check_eq "$r: StatementsRunning honestly False (no client wired)" "False/BackendNotWired" \
+  check_eq "$r: StatementsRunning honestly False (the sample's Gateway is not reachable here)" "False/BackendUnreachable" \
     "$(cond $r StatementsRunning)/$(jp demorun/$r '{.status.conditions[?(@.type=="StatementsRunning")].reason}')"
   check_eq "$r: Validated Unknown until validation is wired" "Unknown" "$(cond $r Validated)"
   check_eq "$r: Ready False while statements are not running" "False" "$(cond $r Ready)"
@@ -171,7 +171,8 @@ check "other runs untouched by the delete" kubectl get sts demo-append-postgres 
 port=$(grep -o 'event=http_listening port=[0-9]*' "$LOG" | head -1 | sed 's/.*=//')
 check "metrics: reconciles counted" bash -c "curl -sf 127.0.0.1:$port/metrics | grep -q 'flinkpg_controller_reconciles_total{result=\"ok\"}'"
 check "readyz: 200 once the watches are synced" curl -sf "127.0.0.1:$port/readyz"
-check "one log line per reconcile names the run" grep -q 'event=reconcile run=default/demo-append result=ok' "$LOG"
+check "one log line per reconcile names the run" grep -q 'event=reconcile run=default/demo-append result=' "$LOG"
+check "an unreachable Gateway is a reconcile error, retried with backoff" grep -q 'event=reconcile run=default/demo-append result=error.*statements: asking the JobManager' "$LOG"
 check "no secret in the log" bash -c "! grep -q \"\$(kubectl get secret demo-append-postgres -o jsonpath='{.data.password}' | base64 -d)\" '$LOG'"
 check "controller exits 0 on SIGTERM (ASan clean)" ctl_stop "$CTL_PID"
 grep -q 'ERROR: AddressSanitizer\|runtime error' "$LOG" && fail "sanitizer report in the controller log" || pass "no sanitizer report in the controller log"

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "../../common/backoff.h"
+#include "../../common/confluent.h"
 #include "../../controller/kubeconfig.h"
+#include "../../controller/statements.h"
 #include "../../controller/watch.h"
 #include "../../controller/workqueue.h"
 #include "unit.h"
@@ -226,8 +228,33 @@ static void test_workqueue(void)
     wq_free(q);
 }
 
+static void test_statement_names(void)
+{
+    char a[128], b[128], c[128], err[256];
+    json_t *run = json_pack("{s:{s:s, s:s}}", "metadata", "namespace", "team.a", "name", "Demo_1");
+    stmt_name(run, "sources", 2, a, sizeof a);
+    CHECK("names: lowercase, '.' and '_' made '-'", !strcmp(a, "flinkpg-team-a-demo-1-sources-2"));
+    CHECK("names: valid for Confluent", confluent_valid_name(a, err, sizeof err));
+    json_decref(run);
+    char longname[254];
+    memset(longname, 'x', 253);
+    longname[253] = 0;
+    run = json_pack("{s:{s:s, s:s}}", "metadata", "namespace", "ns", "name", longname);
+    stmt_name(run, "retract", 12, a, sizeof a);
+    stmt_name(run, "retract", 12, b, sizeof b);
+    CHECK("names: long runs stay at most 100 characters", strlen(a) <= 100);
+    CHECK("names: deterministic", !strcmp(a, b));
+    CHECK("names: long name still valid", confluent_valid_name(a, err, sizeof err));
+    longname[252] = 'y';
+    json_object_set_new(json_object_get(run, "metadata"), "name", json_string(longname));
+    stmt_name(run, "retract", 12, c, sizeof c);
+    CHECK("names: long names differing at the end stay distinct", strcmp(a, c) != 0);
+    json_decref(run);
+}
+
 int main(void)
 {
+    test_statement_names();
     test_kubeconfig();
     test_frames();
     test_workqueue();

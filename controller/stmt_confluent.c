@@ -1,0 +1,215 @@
+/*
+ * stmt_confluent — the confluent backend of statements.h over
+ * common/confluent: one statement resource per SQL statement of the run,
+ * named <prefix>-<file>-<n> (stmt_name), created in order, each DDL waiting
+ * for COMPLETED before the next is created (later reconciles continue).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "statements.h"
+
+#include "../common/confluent.h"
+#include "../common/log.h"
+#include "render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A client for the run, its credentials read from the Secret.  *gone is set
+ * when the Secret does not exist. */
+static confluent *client_for(const stmt_ctx *x, bool *gone, char *msg, size_t msglen)
+{
+    const char *sec = spec_str(x->run, "flink.confluent.credentialsSecretRef.name", NULL);
+    if (!sec) {
+        snprintf(msg, msglen, "spec.flink.confluent.credentialsSecretRef is missing");
+        return NULL;
+    }
+    char key[512], secret[512];
+    if (!stmt_secret_key(x, sec, "api-key", key, sizeof key, gone, msg, msglen) ||
+        !stmt_secret_key(x, sec, "api-secret", secret, sizeof secret, gone, msg, msglen)) {
+        memset(secret, 0, sizeof secret);
+        return NULL;
+    }
+    confluent_opts o = {.base_url = x->confluent_url && *x->confluent_url ? x->confluent_url : NULL,
+                        .cloud = spec_str(x->run, "flink.confluent.cloud", "aws"),
+                        .region = spec_str(x->run, "flink.confluent.region", NULL),
+                        .org = spec_str(x->run, "flink.confluent.organization", NULL),
+                        .env = spec_str(x->run, "flink.confluent.environment", NULL),
+                        .api_key = key,
+                        .api_secret = secret,
+                        /* the work queue retries with its own backoff: keep one reconcile short */
+                        .max_attempts = 4,
+                        .backoff_base_ms = 200,
+                        .backoff_cap_ms = 2000};
+    confluent *c = confluent_new(&o, msg, msglen);
+    memset(secret, 0, sizeof secret);
+    return c;
+}
+
+static bool phase_is(const char *p, const char *a, const char *b, const char *c)
+{
+    return p && ((a && !strcmp(p, a)) || (b && !strcmp(p, b)) || (c && !strcmp(p, c)));
+}
+
+static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *statements, char *msg,
+                             size_t msglen)
+{
+    confluent *cf = client_for(x, NULL, msg, msglen);
+    if (!cf)
+        return STMT_ERROR;
+    const char **files = NULL;
+    size_t n = 0;
+    /* Confluent manages the Kafka connection: no ${kafka_options} there */
+    char **all = stmt_render_all(x->run, sql, "", &files, &n, msg, msglen);
+    if (!all) {
+        confluent_free(cf);
+        return STMT_FAILED;
+    }
+    const char *props[] = {"sql.current-catalog", spec_str(x->run, "flink.confluent.catalog", NULL),
+                           "sql.current-database", spec_str(x->run, "flink.confluent.database", NULL),
+                           NULL};
+    if (!props[1])
+        props[0] = NULL;
+    else if (!props[3])
+        props[2] = NULL;
+    stmt_result res = STMT_RUNNING;
+    size_t idx[2] = {0, 0}, running = 0, done = 0;
+    char why[1400] = "";
+    for (size_t i = 0; i < n && res == STMT_RUNNING; i++) {
+        size_t *k = &idx[strcmp(files[i], "sources") ? 1 : 0];
+        char name[128], err[1024];
+        stmt_name(x->run, files[i], ++*k, name, sizeof name);
+        confluent_statement s;
+        confluent_rc rc = confluent_get(cf, name, &s, err, sizeof err);
+        if (rc == CF_NOT_FOUND) {
+            rc = confluent_create(cf, name, all[i], spec_str(x->run, "flink.confluent.computePool", NULL),
+                                  spec_str(x->run, "flink.confluent.principal", NULL),
+                                  props[0] ? props : NULL, &s, err, sizeof err);
+            if (rc == CF_OK)
+                log_info("statement_created", "run=%s/%s statement=%s", run_namespace(x->run),
+                         run_name(x->run), name);
+        }
+        if (rc != CF_OK) {
+            snprintf(why, sizeof why, "statement %s: %s", name, err);
+            /* refused (bad request, credentials): retrying the same will not help */
+            bool refused = rc == CF_AUTH || (rc == CF_ERROR && strstr(err, "HTTP 4") &&
+                                             !strstr(err, "HTTP 429"));
+            res = refused ? STMT_FAILED : STMT_ERROR;
+            break;
+        }
+        const char *ph = s.phase ? s.phase : "PENDING";
+        const char *uid = json_string_value(
+            json_object_get(json_object_get(s.raw, "metadata"), "uid"));
+        json_array_append_new(statements,
+                              json_pack("{s:s, s:s, s:s}", "name", name, "id", uid ? uid : name,
+                                        "phase", ph));
+        if (phase_is(ph, "FAILED", "FAILING", "DEGRADED")) {
+            snprintf(why, sizeof why, "statement %s is %s: %s", name, ph,
+                     s.detail && *s.detail ? s.detail : "(no detail)");
+            res = STMT_FAILED;
+        } else if (phase_is(ph, "COMPLETED", NULL, NULL)) {
+            done++;
+        } else if (phase_is(ph, "RUNNING", NULL, NULL)) {
+            running++;
+        } else {
+            /* PENDING, STOPPING, STOPPED, DELETING: the next one waits */
+            snprintf(why, sizeof why, "statement %s is %s%s%s", name, ph,
+                     s.detail && *s.detail ? ": " : "", s.detail ? s.detail : "");
+            res = STMT_PENDING;
+        }
+        confluent_statement_free(&s);
+    }
+    if (res == STMT_RUNNING)
+        snprintf(msg, msglen, "%zu statement(s) at %s: %zu running, %zu completed", n,
+                 confluent_url(cf), running, done);
+    else
+        snprintf(msg, msglen, "%s", why);
+    stmt_free_all(all, files, n);
+    confluent_free(cf);
+    return res;
+}
+
+/* Is name one of this run's: <prefix>-<file>-<digits>? */
+static bool ours(const char *prefix, const char *name)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(name, prefix, pl) || name[pl] != '-')
+        return false;
+    const char *rest = name + pl + 1;
+    static const char *files[] = {"sources", "append", "upsert", "retract"};
+    for (size_t i = 0; i < 4; i++) {
+        size_t fl = strlen(files[i]);
+        if (!strncmp(rest, files[i], fl) && rest[fl] == '-' && rest[fl + 1]) {
+            const char *d = rest + fl + 1;
+            while (*d >= '0' && *d <= '9')
+                d++;
+            if (!*d)
+                return true;
+        }
+    }
+    return false;
+}
+
+static stmt_result cf_remove(const stmt_ctx *x, char *msg, size_t msglen)
+{
+    bool gone = false;
+    confluent *cf = client_for(x, &gone, msg, msglen);
+    if (!cf) {
+        json_t *recorded = json_object_get(json_object_get(x->run, "status"), "statements");
+        if (gone && !json_array_size(recorded)) {
+            /* never submitted, and no credentials to look with */
+            snprintf(msg, msglen, "no statements recorded and the credentials Secret is gone; "
+                                  "nothing to delete");
+            return STMT_GONE;
+        }
+        return STMT_ERROR;
+    }
+    char prefix[96];
+    stmt_name_prefix(x->run, prefix, sizeof prefix);
+    /* every statement of the run, listed (a status write may have been lost) */
+    json_t *names = json_array();
+    char *token = NULL, err[1024];
+    stmt_result res = STMT_GONE;
+    do {
+        json_t *items = NULL;
+        char *next = NULL;
+        confluent_rc rc = confluent_list(cf, 100, token, &items, &next, err, sizeof err);
+        free(token);
+        token = next;
+        if (rc != CF_OK) {
+            snprintf(msg, msglen, "listing statements: %s", err);
+            res = STMT_ERROR;
+            break;
+        }
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it)
+        {
+            const char *nm = json_string_value(json_object_get(it, "name"));
+            if (nm && ours(prefix, nm))
+                json_array_append_new(names, json_string(nm));
+        }
+        json_decref(items);
+    } while (token);
+    free(token);
+    size_t deleted = 0;
+    /* the sink INSERT before the source tables: from the end */
+    for (size_t i = json_array_size(names); res == STMT_GONE && i-- > 0;) {
+        const char *nm = json_string_value(json_array_get(names, i));
+        if (confluent_delete(cf, nm, err, sizeof err) != CF_OK) {
+            snprintf(msg, msglen, "deleting statement %s: %s", nm, err);
+            res = STMT_ERROR;
+        } else {
+            deleted++;
+            log_info("statement_deleted", "run=%s/%s statement=%s", run_namespace(x->run),
+                     run_name(x->run), nm);
+        }
+    }
+    if (res == STMT_GONE)
+        snprintf(msg, msglen, "deleted %zu statement(s) at %s", deleted, confluent_url(cf));
+    json_decref(names);
+    confluent_free(cf);
+    return res;
+}
+
+const stmt_backend stmt_confluent_backend = {"confluent", cf_ensure, cf_remove};

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The controller submits a DemoRun's Flink statements (confluent backend)
+# against tests/tools/confluent_standin (written from Confluent's published
+# "SQL API v1" spec; Confluent Cloud cannot run here) on a real
+# kube-apiserver: statements created in order and observed on the stand-in,
+# StatementsRunning True once they run, a FAILED statement reported with its
+# detail, 429/503 retried, the credentials never logged, and deletion that
+# removes the statements before the finalizer lets the DemoRun go.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../controller_lib.sh"
+kube_up
+
+pf=$T_TMP/standin.port
+"$TOOLS/confluent_standin" --port 0 --port-file "$pf" --key FKEY --secret 'cf-s3cr3t-VALUE' 2>"$T_TMP/standin.log" &
+T_PIDS+=($!)
+for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
+[ -s "$pf" ] || { echo "FAIL stand-in did not start: $(cat "$T_TMP/standin.log")"; exit 1; }
+URL=http://127.0.0.1:$(cat "$pf")
+ORG=0b1c2d3e-0000-4000-8000-123456789abc
+API=$URL/sql/v1/organizations/$ORG/environments/env-abc/statements
+inject() { curl -fsS -X POST "$URL/_standin/inject?status=$1&count=$2${3:+&retry_after=$3}" >/dev/null; }
+on_standin() { # "name phase" of the statements on the stand-in of run prefix $1 (<prefix>-<file>-<n>)
+  curl -fsS -u FKEY:cf-s3cr3t-VALUE "$API?page_size=100" |
+    jq -r --arg p "$1" '.data[] | select(.name | test("^" + $p + "(sources|append|upsert|retract)-[0-9]+$")) | "\(.name) \(.status.phase)"' | sort
+}
+
+kubectl create secret generic flink-creds --from-literal=api-key=FKEY \
+  --from-literal=api-secret=cf-s3cr3t-VALUE >/dev/null
+run() { # name [extra yaml under spec.flink]
+  cat <<Y
+apiVersion: flinkpg.io/v1alpha1
+kind: DemoRun
+metadata: {name: $1}
+spec:
+  mode: append
+  kafka: {bootstrapServers: "k:9092", topics: {orders: $1-o, shipments: $1-s, output: $1-out}}
+  flink:
+    backend: confluent
+    confluent: {region: us-east-1, cloud: aws, organization: $ORG, environment: env-abc,
+                computePool: lfcp-pool1, principal: sa-x1, catalog: demo-env, database: demo-cluster,
+                credentialsSecretRef: {name: flink-creds}}
+$2
+  postgres: {inCluster: {}}
+Y
+}
+LOG=$T_TMP/controller.log
+ctl_bg "$LOG" --kubeconfig "$KUBECONFIG" --resync-seconds 3 --confluent-url "$URL"
+run demo-cf | kubectl apply -f - >/dev/null
+P=flinkpg-default-demo-cf-
+stmt_reason() { jp "demorun/$1" '{.status.conditions[?(@.type=="StatementsRunning")].reason}'; }
+
+check "StatementsRunning becomes True once the stand-in says RUNNING" wait_until 60 cond_is demo-cf StatementsRunning True
+check_eq "the statements exist on the stand-in, named after the run, DDL completed, INSERT running" \
+  "${P}append-1 COMPLETED
+${P}append-2 COMPLETED
+${P}append-3 COMPLETED
+${P}append-4 RUNNING
+${P}sources-1 COMPLETED
+${P}sources-2 COMPLETED" "$(on_standin $P)"
+check_eq "status.statements lists them in order with their phases" "${P}sources-1=COMPLETED ${P}sources-2=COMPLETED ${P}append-1=COMPLETED ${P}append-2=COMPLETED ${P}append-3=COMPLETED ${P}append-4=RUNNING" \
+  "$(jp demorun/demo-cf '{range .status.statements[*]}{.name}={.phase} {end}' | sed 's/ $//')"
+check "the catalog and database were sent as properties" bash -c \
+  "curl -fsS -u FKEY:cf-s3cr3t-VALUE '$API/${P}append-4' | jq -e '.spec.properties[\"sql.current-database\"] == \"demo-cluster\"'"
+check "the INSERT carries the run's topics" bash -c \
+  "curl -fsS -u FKEY:cf-s3cr3t-VALUE '$API/${P}append-4' | jq -r .spec.statement | grep -q 'INSERT INTO .demo-cf-out'"
+check "created through the compute pool and principal of the spec" bash -c \
+  "curl -fsS -u FKEY:cf-s3cr3t-VALUE '$API/${P}append-4' | jq -e '.spec.compute_pool_id == \"lfcp-pool1\" and .spec.principal == \"sa-x1\"'"
+check "each statement created once (resyncs only read)" bash -c "sleep 4; [ \$(grep -c 'event=statement_created run=default/demo-cf ' '$LOG') = 6 ]"
+
+# ---- 429 / 503 from the API are retried ----
+inject 429 2 1
+check "429 twice: retried, honouring Retry-After" wait_until 20 bash -c "[ \$(grep -c 'event=confluent_retry.*status=429' '$LOG') -ge 2 ]"
+inject 503 1
+check "503 retried" wait_until 20 grep -q 'event=confluent_retry.*status=503' "$LOG"
+sleep 4
+check_eq "after the retries StatementsRunning is still True" "True/Running" "$(cond demo-cf StatementsRunning)/$(stmt_reason demo-cf)"
+inject 503 1000
+check "a backend that keeps failing: StatementsRunning False, BackendUnreachable" wait_until 60 bash -c \
+  "[ \"\$(kubectl get demorun demo-cf -o jsonpath='{.status.conditions[?(@.type==\"StatementsRunning\")].reason}')\" = BackendUnreachable ]"
+check "the reconcile is an error retried by the work queue" grep -q 'event=reconcile run=default/demo-cf result=error.*statements:' "$LOG"
+inject 503 0
+check "back to Running when the API answers again" wait_until 60 cond_is demo-cf StatementsRunning True
+
+# ---- a FAILED statement ----
+run demo-cf-fail '    statementOverrides:
+    - name: append
+      sql: "INSERT INTO `demo-cf-fail-out` SELECT * FROM FAIL_ME;"' | kubectl apply -f - >/dev/null
+check "a FAILED statement: StatementsRunning False with reason StatementFailed" wait_until 60 bash -c \
+  "[ \"\$(kubectl get demorun demo-cf-fail -o jsonpath='{.status.conditions[?(@.type==\"StatementsRunning\")].reason}')\" = StatementFailed ]"
+check "the message carries the statement and the API's detail" bash -c \
+  "kubectl get demorun demo-cf-fail -o jsonpath='{.status.conditions[?(@.type==\"StatementsRunning\")].message}' | grep -q \"flinkpg-default-demo-cf-fail-append-1 is FAILED: SQL validation failed: Object 'FAIL_ME' not found\""
+check "phase Failed" wait_until 20 bash -c "[ \"\$(kubectl get demorun demo-cf-fail -o jsonpath='{.status.phase}')\" = Failed ]"
+check "a Warning event StatementFailed" wait_until 20 bash -c \
+  "kubectl get events.events.k8s.io --field-selector regarding.name=demo-cf-fail -o jsonpath='{range .items[*]}{.type}/{.reason} {end}' | grep -q Warning/StatementFailed"
+{ echo "\$ kubectl describe demorun demo-cf"; kubectl describe demorun demo-cf; } >"${FLINKPG_CTL_STMT_SNAPSHOT:-$T_TMP/describe.txt}"
+
+# ---- delete: statements first, then the finalizer ----
+inject 503 1000
+kubectl delete demorun demo-cf --wait=false >/dev/null
+sleep 6
+check "while the API cannot delete, the finalizer holds the DemoRun" kubectl get demorun demo-cf
+check "a StatementDeleteFailed warning says why" wait_until 20 bash -c \
+  "kubectl get events.events.k8s.io --field-selector regarding.name=demo-cf -o jsonpath='{.items[*].reason}' | grep -q StatementDeleteFailed"
+inject 503 0
+check "delete: the DemoRun goes once its statements are deleted" wait_until 60 bash -c "! kubectl get demorun demo-cf"
+check_eq "delete: no statement of the run left on the stand-in" "" "$(on_standin $P)"
+check "delete: the other run's statements untouched" test -n "$(on_standin ${P}fail-)"
+check "delete: statements deleted before the finalizer was removed (log order)" bash -c \
+  "awk '/statement_deleted run=default\/demo-cf /{d=NR} /run=default\/demo-cf result=ok.*finalizer-removed/{f=NR} END{exit !(d && f && d < f)}' '$LOG'"
+kubectl delete demorun demo-cf-fail --wait=false >/dev/null
+check "delete of the failed run removes its statements too" wait_until 60 bash -c "! kubectl get demorun demo-cf-fail"
+check_eq "nothing left on the stand-in" "" "$(on_standin 'flinkpg-.*')"
+
+check "the Flink API secret is in no log line" bash -c "! grep -q 'cf-s3cr3t-VALUE' '$LOG'"
+check "nor in any event" bash -c "! kubectl get events.events.k8s.io -o yaml | grep -q 'cf-s3cr3t-VALUE'"
+check "controller exits 0 on SIGTERM (ASan clean)" ctl_stop "$CTL_PID"
+grep -q 'ERROR: AddressSanitizer\|runtime error' "$LOG" && fail "sanitizer report in the controller log" || pass "no sanitizer report in the controller log"
