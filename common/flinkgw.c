@@ -12,7 +12,6 @@
 #include "strbuf.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,33 +607,10 @@ void flinkgw_free_list(char **list, size_t count)
     free(list);
 }
 
-static char *read_file(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "opening %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    strbuf sb;
-    sb_init(&sb);
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_append(&sb, buf, n);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad || sb.oom) {
-        snprintf(err, errlen, "reading %s: %s", path, bad ? "read error" : "out of memory");
-        sb_free(&sb);
-        return NULL;
-    }
-    return sb_steal(&sb);
-}
-
 bool flinkgw_run_file(flinkgw *gw, const char *path, const char *const *vars, char **job_id,
                       char *err, size_t errlen)
 {
-    char *text = read_file(path, err, errlen);
+    char *text = sb_read_file(path, err, errlen);
     if (!text)
         return false;
     char rerr[512];

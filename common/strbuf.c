@@ -1,6 +1,8 @@
 /* strbuf — see strbuf.h. */
+#define _POSIX_C_SOURCE 200809L
 #include "strbuf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,4 +91,30 @@ char *sb_steal(strbuf *sb)
     char *d = sb->data;
     sb_init(sb);
     return d;
+}
+
+char *sb_read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "opening %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    strbuf sb;
+    sb_init(&sb);
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_append(&sb, buf, n);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad || sb.oom) {
+        snprintf(err, errlen, "reading %s: %s", path, bad ? "read error" : "out of memory");
+        sb_free(&sb);
+        return NULL;
+    }
+    char *text = sb_steal(&sb);
+    if (!text && !(text = strdup("")))
+        snprintf(err, errlen, "reading %s: out of memory", path);
+    return text;
 }

@@ -26,5 +26,8 @@ void sb_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2
 const char *sb_str(strbuf *sb);
 /* Take ownership of the bytes; the buffer is left empty. */
 char *sb_steal(strbuf *sb);
+/* A whole file as a NUL-terminated string (malloc'd; "" for an empty file),
+ * or NULL with a message naming the file in err. */
+char *sb_read_file(const char *path, char *err, size_t errlen);
 
 #endif

@@ -13,7 +13,6 @@
 
 #include "../common/strbuf.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,29 +50,6 @@ char *sql_substitute(const char *tmpl, const char *const *vars)
         return NULL;
     }
     return sb_steal(&out);
-}
-
-static char *slurp(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "SQL template %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    strbuf sb;
-    sb_init(&sb);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_append(&sb, buf, n);
-    bool bad = ferror(f) || sb.oom;
-    fclose(f);
-    if (bad) {
-        snprintf(err, errlen, "SQL template %s: read error", path);
-        sb_free(&sb);
-        return NULL;
-    }
-    return sb_steal(&sb);
 }
 
 /* The override named name, or NULL. */
@@ -117,7 +93,7 @@ json_t *render_sql_configmap(const json_t *run, const render_opts *o, char *err,
         } else {
             char path[1024];
             snprintf(path, sizeof path, "%s/%s/%s.sql", o->sql_dir, flavour, files[i]);
-            tmpl = slurp(path, err, errlen);
+            tmpl = sb_read_file(path, err, errlen);
         }
         char *text = tmpl ? sql_substitute(tmpl, vars) : NULL;
         free(tmpl);

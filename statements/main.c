@@ -26,6 +26,7 @@
 #include "../common/httpc.h"
 #include "../common/log.h"
 
+#include "../common/strbuf.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,29 +144,6 @@ static void free_pairs(char **p)
     free(p);
 }
 
-static char *slurp(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "opening %s: %m", path);
-        return NULL;
-    }
-    strbuf sb;
-    sb_init(&sb);
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_append(&sb, buf, n);
-    bool bad = ferror(f) || sb.oom;
-    fclose(f);
-    if (bad) {
-        snprintf(err, errlen, "reading %s failed", path);
-        sb_free(&sb);
-        return NULL;
-    }
-    return sb_steal(&sb);
-}
-
 /* ---- gateway ---- */
 
 static bool wait_job_running(flinkgw *gw, const char *job, long timeout_ms, char *err,
@@ -221,7 +199,7 @@ static int gateway_main(cfg_spec *c, const char *cmd, char **args, int nargs)
         }
         /* every placeholder is checked before anything reaches Flink */
         for (int i = 0; i < nargs; i++) {
-            char *text = slurp(args[i], err, sizeof err);
+            char *text = sb_read_file(args[i], err, sizeof err);
             char rerr[512];
             if (!text)
                 goto fail;
@@ -386,7 +364,7 @@ static int confluent_submit(cfg_spec *c, confluent *cf, char **args, int nargs, 
     size_t nall = 0;
     int rc = 1;
     for (int i = 0; i < nargs; i++) {
-        char *text = slurp(args[i], err, errlen);
+        char *text = sb_read_file(args[i], err, errlen);
         if (!text)
             goto out;
         char rerr[512];
