@@ -275,6 +275,7 @@ cmd_stop() {
   peer_kill "$GW_PID" "flink sql-gateway" 20
   peer_kill "$TM_PID" "flink taskmanager" 30
   peer_kill "$JM_PID" "flink jobmanager" 30
+  peer_kill_orphans "$DIR" "flink"
 }
 
 cmd_status() {

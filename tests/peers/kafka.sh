@@ -150,6 +150,7 @@ cmd_start() {
 
 cmd_stop() {
   peer_kill "$PIDFILE" "kafka broker" 30
+  peer_kill_orphans "$DIR" "kafka"
 }
 
 cmd_status() {

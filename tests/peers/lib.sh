@@ -109,6 +109,25 @@ peer_spawn() {
   echo "$pid" >"$pidfile"
 }
 
+# peer_kill_orphans DIR LABEL: stop JVMs of this peer that no pid file knows any
+# more (their state directory was wiped under them): they are found by DIR on
+# their command line, and would otherwise keep the peer's ports.
+peer_kill_orphans() {
+  local dir="$1" label="$2" pid pids=() i
+  for pid in $(pgrep -f -- "$dir/" 2>/dev/null); do
+    [ "$pid" = "$$" ] && continue
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '^java ' && pids+=("$pid")
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  peer_log "$label: stopping ${#pids[@]} process(es) without a pid file: ${pids[*]}"
+  kill -TERM "${pids[@]}" 2>/dev/null
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "${pids[@]}" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
 # peer_kill PIDFILE LABEL [GRACE_SECONDS]: TERM the process group, wait, then KILL.
 peer_kill() {
   local pidfile="$1" label="$2" grace="${3:-30}" pid i
