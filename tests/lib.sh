@@ -28,8 +28,9 @@ check_eq() {
 }
 
 check() {
-  local name=$1; shift
-  if "$@" >"$T_TMP/check.out" 2>&1; then pass "$name"; else fail "$name: $(tail -n 5 "$T_TMP/check.out")"; fi
+  local name=$1 rc; shift
+  "$@" >"$T_TMP/check.out" 2>&1; rc=$?
+  if [ $rc -eq 0 ]; then pass "$name"; else fail "$name (exit $rc): $(tail -n 5 "$T_TMP/check.out")"; fi
 }
 
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 -c "$1"; }
