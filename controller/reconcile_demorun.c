@@ -18,6 +18,7 @@
 #include "../common/strbuf.h"
 #include "statements.h"
 #include "status.h"
+#include "topics.h"
 #include "validation.h"
 
 #include <stdio.h>
@@ -108,6 +109,53 @@ static bool set_finalizer(rctx *c, bool present)
     return false;
 }
 
+/* The finalizer's topic deletion.  A failed attempt is counted in an
+ * annotation and retried with the work queue's backoff (false); after
+ * TOPIC_DELETE_ATTEMPTS a Warning says the topics are left, and the DemoRun
+ * is let go (true). */
+#define TOPIC_DELETE_ATTEMPTS 5
+#define TOPIC_ATTEMPTS_ANNOTATION "flinkpg.io/topic-delete-attempts"
+static bool cleanup_topics(rctx *c, const stmt_ctx *sx)
+{
+    char msg[600];
+    if (topics_delete(sx, 5000, msg, sizeof msg)) {
+        event_emit(c->r->kc, c->run, "Normal", "TopicsDeleted", "Cleanup", msg, c->r->identity);
+        return true;
+    }
+    const char *a = json_string_value(json_object_get(
+        json_object_get(json_object_get(c->run, "metadata"), "annotations"),
+        TOPIC_ATTEMPTS_ANNOTATION));
+    int attempts = (a ? atoi(a) : 0) + 1;
+    char note[800];
+    if (attempts >= TOPIC_DELETE_ATTEMPTS) {
+        snprintf(note, sizeof note,
+                 "gave up deleting the Kafka topics after %d attempts, delete them by hand: %s",
+                 attempts, msg);
+        event_emit(c->r->kc, c->run, "Warning", "TopicsNotDeleted", "Cleanup", note,
+                   c->r->identity);
+        return true;
+    }
+    snprintf(note, sizeof note, "attempt %d of %d: %s", attempts, TOPIC_DELETE_ATTEMPTS, msg);
+    event_emit(c->r->kc, c->run, "Warning", "TopicDeleteFailed", "Cleanup", note, c->r->identity);
+    char n[16], path[512];
+    snprintf(n, sizeof n, "%d", attempts);
+    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+                              TOPIC_ATTEMPTS_ANNOTATION, n);
+    snprintf(path, sizeof path, "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s", c->ns,
+             c->name);
+    json_t *out = NULL;
+    long st = kube_merge_patch(c->r->kc, path, patch, &out, c->err, sizeof c->err);
+    json_decref(patch);
+    if (st == 200 && out) {
+        json_decref(c->run);
+        c->run = out;
+    } else {
+        json_decref(out);
+    }
+    snprintf(c->err, sizeof c->err, "deleting topics (%s)", note);
+    return false;
+}
+
 static int finalize(rctx *c)
 {
     if (!has_finalizer(c->run))
@@ -123,12 +171,8 @@ static int finalize(rctx *c)
         return -1;
     }
     event_emit(c->r->kc, c->run, "Normal", "StatementsDeleted", "Cleanup", msg, c->r->identity);
-    if (spec_bool(c->run, "deleteTopicsOnCleanup"))
-        /* TODO(topics): the Kafka admin client is not wired into the controller yet. */
-        event_emit(c->r->kc, c->run, "Warning", "TopicsNotDeleted", "Cleanup",
-                   "deleteTopicsOnCleanup is set but this build cannot delete Kafka topics yet; "
-                   "delete them by hand",
-                   c->r->identity);
+    if (spec_bool(c->run, "deleteTopicsOnCleanup") && !cleanup_topics(c, &sx))
+        return -1;
     if (!set_finalizer(c, false))
         return -1;
     note_change(c, "demorun", c->name, "finalizer-removed");
