@@ -18,6 +18,8 @@
 #include "../common/strbuf.h"
 #include "statements.h"
 #include "status.h"
+#include "topics.h"
+#include "validation.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +109,53 @@ static bool set_finalizer(rctx *c, bool present)
     return false;
 }
 
+/* The finalizer's topic deletion.  A failed attempt is counted in an
+ * annotation and retried with the work queue's backoff (false); after
+ * TOPIC_DELETE_ATTEMPTS a Warning says the topics are left, and the DemoRun
+ * is let go (true). */
+#define TOPIC_DELETE_ATTEMPTS 5
+#define TOPIC_ATTEMPTS_ANNOTATION "flinkpg.io/topic-delete-attempts"
+static bool cleanup_topics(rctx *c, const stmt_ctx *sx)
+{
+    char msg[600];
+    if (topics_delete(sx, 5000, msg, sizeof msg)) {
+        event_emit(c->r->kc, c->run, "Normal", "TopicsDeleted", "Cleanup", msg, c->r->identity);
+        return true;
+    }
+    const char *a = json_string_value(json_object_get(
+        json_object_get(json_object_get(c->run, "metadata"), "annotations"),
+        TOPIC_ATTEMPTS_ANNOTATION));
+    int attempts = (a ? atoi(a) : 0) + 1;
+    char note[800];
+    if (attempts >= TOPIC_DELETE_ATTEMPTS) {
+        snprintf(note, sizeof note,
+                 "gave up deleting the Kafka topics after %d attempts, delete them by hand: %s",
+                 attempts, msg);
+        event_emit(c->r->kc, c->run, "Warning", "TopicsNotDeleted", "Cleanup", note,
+                   c->r->identity);
+        return true;
+    }
+    snprintf(note, sizeof note, "attempt %d of %d: %s", attempts, TOPIC_DELETE_ATTEMPTS, msg);
+    event_emit(c->r->kc, c->run, "Warning", "TopicDeleteFailed", "Cleanup", note, c->r->identity);
+    char n[16], path[512];
+    snprintf(n, sizeof n, "%d", attempts);
+    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+                              TOPIC_ATTEMPTS_ANNOTATION, n);
+    snprintf(path, sizeof path, "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s", c->ns,
+             c->name);
+    json_t *out = NULL;
+    long st = kube_merge_patch(c->r->kc, path, patch, &out, c->err, sizeof c->err);
+    json_decref(patch);
+    if (st == 200 && out) {
+        json_decref(c->run);
+        c->run = out;
+    } else {
+        json_decref(out);
+    }
+    snprintf(c->err, sizeof c->err, "deleting topics (%s)", note);
+    return false;
+}
+
 static int finalize(rctx *c)
 {
     if (!has_finalizer(c->run))
@@ -122,12 +171,8 @@ static int finalize(rctx *c)
         return -1;
     }
     event_emit(c->r->kc, c->run, "Normal", "StatementsDeleted", "Cleanup", msg, c->r->identity);
-    if (spec_bool(c->run, "deleteTopicsOnCleanup"))
-        /* TODO(topics): the Kafka admin client is not wired into the controller yet. */
-        event_emit(c->r->kc, c->run, "Warning", "TopicsNotDeleted", "Cleanup",
-                   "deleteTopicsOnCleanup is set but this build cannot delete Kafka topics yet; "
-                   "delete them by hand",
-                   c->r->identity);
+    if (spec_bool(c->run, "deleteTopicsOnCleanup") && !cleanup_topics(c, &sx))
+        return -1;
     if (!set_finalizer(c, false))
         return -1;
     note_change(c, "demorun", c->name, "finalizer-removed");
@@ -226,7 +271,10 @@ typedef struct {
     char msg[512];
 } cond_in;
 
-static int write_status(rctx *c, cond_in *cs, size_t ncs, const char *phase, json_t *statements)
+/* validation: NULL keeps status.validation and status.rows as they are, JSON
+ * null removes them, an object (validation_json) replaces them. */
+static int write_status(rctx *c, cond_in *cs, size_t ncs, const char *phase, json_t *statements,
+                        json_t *validation)
 {
     json_t *old = json_object_get(c->run, "status");
     json_t *oldc = json_object_get(old, "conditions");
@@ -242,23 +290,40 @@ static int write_status(rctx *c, cond_in *cs, size_t ncs, const char *phase, jso
                 snprintf(note, sizeof note, "%s is %s: %s", cs[i].type, cs[i].status, cs[i].msg);
                 event_emit(c->r->kc, c->run,
                            !strcmp(cs[i].status, "False") && (!strcmp(cs[i].reason, "JobFailed") ||
-                                                              !strcmp(cs[i].reason, "StatementFailed"))
+                                                              !strcmp(cs[i].reason, "StatementFailed") ||
+                                                              !strcmp(cs[i].reason, "Fail"))
                                ? "Warning" : "Normal",
                            cs[i].reason, "Reconcile", note, c->r->identity);
             }
         }
     json_t *st = json_pack("{s:I, s:s, s:o, s:O}", "observedGeneration", (json_int_t)gen, "phase",
                            phase, "conditions", conds, "statements", statements);
-    /* fields we do not own yet (validation numbers) are kept as they are */
-    json_t *val = json_object_get(old, "validation");
-    if (val)
-        json_object_set(st, "validation", val);
-    json_t *rows = json_object_get(old, "rows");
-    if (rows)
-        json_object_set(st, "rows", rows);
+    bool drop = false;
+    if (json_is_object(validation)) {
+        char rows[64];
+        snprintf(rows, sizeof rows, "%lld/%lld",
+                 (long long)json_integer_value(json_object_get(validation, "rowsPresent")),
+                 (long long)json_integer_value(json_object_get(validation, "rowsExpected")));
+        json_object_set(st, "validation", validation);
+        json_object_set_new(st, "rows", json_string(rows));
+    } else if (!validation) {
+        json_t *val = json_object_get(old, "validation");
+        if (val)
+            json_object_set(st, "validation", val);
+        json_t *rows = json_object_get(old, "rows");
+        if (rows)
+            json_object_set(st, "rows", rows);
+    } else {
+        drop = json_object_get(old, "validation") || json_object_get(old, "rows");
+    }
     int rc = 0;
-    if (!json_equal(st, old)) {
+    if (drop || !json_equal(st, old)) {
         json_t *patch = json_pack("{s:O}", "status", st);
+        if (drop) { /* a merge patch removes a field only when told null */
+            json_t *ps = json_object_get(patch, "status");
+            json_object_set_new(ps, "validation", json_null());
+            json_object_set_new(ps, "rows", json_null());
+        }
         char path[512];
         snprintf(path, sizeof path,
                  "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s/status", c->ns, c->name);
@@ -274,6 +339,67 @@ static int write_status(rctx *c, cond_in *cs, size_t ncs, const char *phase, jso
     return rc;
 }
 
+/* The Validated condition (status.h) and the numbers for status.validation
+ * (see write_status for what the return value means). */
+static json_t *validate_step(rctx *c, const cond_in *gen, const cond_in *sink, cond_in *val,
+                             long long generation)
+{
+    const json_t *old = json_object_get(c->run, "status");
+    if (strcmp(gen->status, "True")) {
+        val->status = "Unknown";
+        val->reason = "WaitingForGenerator";
+        snprintf(val->msg, sizeof val->msg,
+                 "the target table is compared with the generator's expectation once the "
+                 "generator's Job is complete");
+        return json_null(); /* numbers from an earlier generator would mislead */
+    }
+    if (strcmp(sink->status, "True")) {
+        val->status = "Unknown";
+        val->reason = "WaitingForSink";
+        snprintf(val->msg, sizeof val->msg, "waiting for the sink (%s) before comparing tables",
+                 sink->reason);
+        return NULL;
+    }
+    /* a PASS for this generation stands: the run is finished, stop querying */
+    size_t i;
+    json_t *cd;
+    json_array_foreach(json_object_get(old, "conditions"), i, cd)
+    {
+        const char *t = json_string_value(json_object_get(cd, "type"));
+        const char *st = json_string_value(json_object_get(cd, "status"));
+        const char *verdict =
+            json_string_value(json_object_get(json_object_get(old, "validation"), "verdict"));
+        if (t && !strcmp(t, "Validated") && st && !strcmp(st, "True") && verdict &&
+            !strcmp(verdict, "PASS") &&
+            json_integer_value(json_object_get(cd, "observedGeneration")) == generation) {
+            val->status = "True";
+            val->reason = "Pass";
+            snprintf(val->msg, sizeof val->msg, "%s",
+                     json_string_value(json_object_get(cd, "message"))
+                         ? json_string_value(json_object_get(cd, "message"))
+                         : "");
+            return NULL;
+        }
+    }
+    validate_result vr;
+    char err[470];
+    if (!run_validate(c->r->kc, c->run, &vr, err, sizeof err)) {
+        val->status = "Unknown";
+        val->reason = "ValidationError";
+        snprintf(val->msg, sizeof val->msg, "%s (retried on the next resync)", err);
+        log_info("validate", "run=%s/%s result=error error=%s", c->ns, c->name, lq(err));
+        return NULL;
+    }
+    char nums[400];
+    validate_format(&vr, nums, sizeof nums);
+    log_info("validate", "run=%s/%s %s", c->ns, c->name, nums);
+    val->status = vr.pass ? "True" : "False";
+    val->reason = vr.pass ? "Pass" : "Fail";
+    snprintf(val->msg, sizeof val->msg, "%s against %s: %s", VALIDATION_TARGET, VALIDATION_EXPECTED,
+             nums);
+    return validation_json(&vr);
+}
+
 static int reconcile_children(rctx *c)
 {
     render_opts *o = &c->r->render;
@@ -281,7 +407,9 @@ static int reconcile_children(rctx *c)
     bool suspended = spec_bool(c->run, "suspend");
     json_t *sts = NULL, *cm = NULL, *job = NULL, *dep = NULL, *tmp = NULL;
     int rc = -1, requeue = 0;
-    json_t *statements = json_array();
+    json_t *statements = json_array(), *validation = NULL;
+    long long gen_no =
+        json_integer_value(json_object_get(json_object_get(c->run, "metadata"), "generation"));
     stmt_result sr = STMT_NOT_WIRED;
     cond_in cs[6];
     memset(cs, 0, sizeof cs);
@@ -410,9 +538,7 @@ static int reconcile_children(rctx *c)
     }
     snprintf(sink->msg, sizeof sink->msg, "Deployment %s-sink: %lld/%lld replicas available", c->name, avail, want);
     val->type = "Validated";
-    val->status = "Unknown";
-    val->reason = "ValidationNotWired";
-    snprintf(val->msg, sizeof val->msg, "comparing the target table with the generator's expectation is not wired into the controller yet");
+    validation = validate_step(c, gen, sink, val, gen_no);
     ready->type = "Ready";
     const char *missing = NULL;
     for (int i = 0; i < 4 && !missing; i++)
@@ -433,7 +559,7 @@ static int reconcile_children(rctx *c)
                         : in_cluster && strcmp(pg->status, "True") ? "Provisioning"
                         : !strcmp(gen->status, "True") && !strcmp(val->status, "True") ? "Completed"
                                                               : "Running";
-    if (write_status(c, cs, 6, phase, statements) < 0)
+    if (write_status(c, cs, 6, phase, statements, validation) < 0)
         goto out;
     if (sr == STMT_ERROR) {
         /* the status says so; the work queue retries with its backoff */
@@ -443,6 +569,7 @@ static int reconcile_children(rctx *c)
     rc = requeue;
 out:
     json_decref(statements);
+    json_decref(validation);
     json_decref(sts);
     json_decref(cm);
     json_decref(job);

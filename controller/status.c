@@ -1,5 +1,27 @@
 /*
  * status — see status.h.
+ *
+ * The DemoRun's conditions (computed in reconcile_demorun.c):
+ *
+ *   PostgresReady      the in-cluster StatefulSet has a ready replica; Unknown
+ *                      (ExternalServer) for spec.postgres.existingSecretRef
+ *   StatementsRunning  the Flink statements run (statements.h)
+ *   GeneratorComplete  the generator's Job is Complete (False/JobFailed when failed)
+ *   SinkReady          the sink Deployment has all its replicas available
+ *   Validated          orders_enriched compared with expected_orders_enriched
+ *                      (validation.h), only once GeneratorComplete and SinkReady
+ *                      are True: True/Pass, False/Fail (the numbers in the
+ *                      message and in status.validation / status.rows),
+ *                      Unknown/ValidationError (PostgreSQL unreachable, a table
+ *                      missing: retried on every resync), Unknown/WaitingFor*.
+ *                      A FAIL is re-checked on every resync while the sink
+ *                      catches up; a PASS for the current generation stands and
+ *                      PostgreSQL is no longer queried.
+ *   Ready              the run's parts are up: PostgresReady, StatementsRunning
+ *                      and SinkReady True.  It does not wait for the generator
+ *                      nor for Validated (a run is Ready while it is still
+ *                      producing); phase Completed is GeneratorComplete and
+ *                      Validated both True.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "status.h"

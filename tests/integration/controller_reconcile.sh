@@ -115,7 +115,8 @@ for m in append upsert retract; do
   check "$r: GeneratorComplete becomes True (Job succeeded)" wait_until 60 cond_is $r GeneratorComplete True
   check_eq "$r: StatementsRunning honestly False (the sample's Gateway is not reachable here)" "False/BackendUnreachable" \
     "$(cond $r StatementsRunning)/$(jp demorun/$r '{.status.conditions[?(@.type=="StatementsRunning")].reason}')"
-  check_eq "$r: Validated Unknown until validation is wired" "Unknown" "$(cond $r Validated)"
+  check "$r: Validated Unknown/ValidationError (the in-cluster PostgreSQL is not reachable from here)" wait_until 20 bash -c \
+    "[ \"\$(kubectl get demorun $r -o jsonpath='{.status.conditions[?(@.type==\"Validated\")].status}/{.status.conditions[?(@.type==\"Validated\")].reason}')\" = Unknown/ValidationError ]"
   check_eq "$r: Ready False while statements are not running" "False" "$(cond $r Ready)"
   check "$r: phase Running" wait_until 20 bash -c "[ \"\$(kubectl get demorun $r -o jsonpath='{.status.phase}')\" = Running ]"
   check_eq "$r: observedGeneration" "$(jp demorun/$r '{.metadata.generation}')" "$(jp demorun/$r '{.status.observedGeneration}')"

@@ -1,0 +1,80 @@
+/* validation — see validation.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "validation.h"
+
+#include "kubeconfig.h"
+#include "render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The URI, NUL-terminated in out->data (caller wipes and frees). */
+static bool secret_uri(kube_client *kc, const json_t *run, kube_blob *out, char *err,
+                       size_t errlen)
+{
+    const char *existing = spec_str(run, "postgres.existingSecretRef.name", NULL);
+    char name[300], path[600];
+    if (existing)
+        snprintf(name, sizeof name, "%s", existing);
+    else
+        snprintf(name, sizeof name, "%s-postgres", run_name(run));
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", run_namespace(run), name);
+    json_t *s = NULL;
+    char kerr[512];
+    long st = kube_get(kc, path, &s, kerr, sizeof kerr);
+    if (st != 200) {
+        snprintf(err, errlen, "reading Secret %s: %s", name, st == 404 ? "not found" : kerr);
+        json_decref(s);
+        return false;
+    }
+    const char *b64 = json_string_value(json_object_get(json_object_get(s, "data"), "uri"));
+    bool ok = b64 && base64_decode(b64, strlen(b64), out) && out->len > 0;
+    json_decref(s);
+    if (!ok) {
+        snprintf(err, errlen, "Secret %s has no usable key \"uri\"", name);
+        return false;
+    }
+    return true;
+}
+
+bool run_validate(kube_client *kc, const json_t *run, validate_result *out, char *err,
+                  size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    kube_blob uri = {0};
+    if (!secret_uri(kc, run, &uri, err, errlen)) {
+        if (uri.data)
+            memset(uri.data, 0, uri.len);
+        free(uri.data);
+        return false;
+    }
+    /* base64_decode NUL-terminates the blob */
+    const char *const keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *const vals[] = {uri.data, "5", "flinkpg-controller", NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    memset(uri.data, 0, uri.len);
+    free(uri.data);
+    bool ok = false;
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        /* libpq's message names host and port, never the password */
+        snprintf(err, errlen, "connecting to PostgreSQL: %s",
+                 conn ? PQerrorMessage(conn) : "out of memory");
+    } else {
+        ok = validate_tables(conn, VALIDATION_TARGET, VALIDATION_EXPECTED, out, err, errlen);
+    }
+    PQfinish(conn);
+    size_t n = strlen(err);
+    while (!ok && n && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+    return ok;
+}
+
+json_t *validation_json(const validate_result *r)
+{
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "verdict", r->pass ? "PASS" : "FAIL",
+                     "rowsExpected", (json_int_t)r->rows_expected, "rowsPresent",
+                     (json_int_t)r->rows_present, "missing", (json_int_t)r->missing, "unexpected",
+                     (json_int_t)r->unexpected, "wrongValues", (json_int_t)r->wrong_values,
+                     "duplicateKeys", (json_int_t)r->duplicate_keys);
+}

@@ -1,0 +1,27 @@
+/*
+ * validation — the controller's look at a run's result: read the `uri` key of
+ * the run's PostgreSQL Secret (<run>-postgres, or spec.postgres.existingSecretRef),
+ * connect once with a short connect_timeout, and compare the sink's table with
+ * the generator's expectation (common/validate.h: orders_enriched against
+ * expected_orders_enriched).  The URI is never logged nor put in err.
+ */
+#ifndef FLINKPG_VALIDATION_H
+#define FLINKPG_VALIDATION_H
+
+#include "../common/validate.h"
+#include "kubeclient.h"
+
+#include <jansson.h>
+
+#define VALIDATION_TARGET "orders_enriched"
+#define VALIDATION_EXPECTED "expected_orders_enriched"
+
+/* False with a reason in err (Secret missing, PostgreSQL unreachable, tables
+ * not there yet); the caller reports Validated=Unknown and retries later. */
+bool run_validate(kube_client *kc, const json_t *run, validate_result *out, char *err,
+                  size_t errlen);
+
+/* status.validation as the CRD describes it. */
+json_t *validation_json(const validate_result *r);
+
+#endif
