@@ -464,10 +464,21 @@ static int reconcile_children(rctx *c)
     cond_in *pg = &cs[0], *stc = &cs[1], *gen = &cs[2], *sink = &cs[3], *val = &cs[4], *ready = &cs[5];
     pg->type = "PostgresReady";
     if (!in_cluster) {
-        pg->status = "Unknown";
-        pg->reason = "ExternalServer";
-        snprintf(pg->msg, sizeof pg->msg, "existing server from Secret %s; the controller does not probe it",
-                 spec_str(c->run, "postgres.existingSecretRef.name", "?"));
+        /* an existing server: ready when it answers (the same connection the
+         * validation uses; the URI stays out of messages) */
+        char perr[400];
+        const char *secret = spec_str(c->run, "postgres.existingSecretRef.name", "?");
+        if (run_pg_reachable(c->r->kc, c->run, perr, sizeof perr)) {
+            pg->status = "True";
+            pg->reason = "ExternalServerReachable";
+            snprintf(pg->msg, sizeof pg->msg, "existing server from Secret %s answers", secret);
+        } else {
+            pg->status = "False";
+            pg->reason = "ExternalServerUnreachable";
+            snprintf(pg->msg, sizeof pg->msg, "existing server from Secret %s: %s", secret, perr);
+            if (!requeue)
+                requeue = 10000; /* look again soon, not only at the next resync */
+        }
     } else {
         long long rdy = jint(sts, "status", "readyReplicas");
         pg->status = rdy >= 1 ? "True" : "False";

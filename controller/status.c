@@ -3,8 +3,9 @@
  *
  * The DemoRun's conditions (computed in reconcile_demorun.c):
  *
- *   PostgresReady      the in-cluster StatefulSet has a ready replica; Unknown
- *                      (ExternalServer) for spec.postgres.existingSecretRef
+ *   PostgresReady      the in-cluster StatefulSet has a ready replica; for
+ *                      spec.postgres.existingSecretRef: the server answers a query
+ *                      (ExternalServerReachable / ExternalServerUnreachable)
  *   StatementsRunning  the Flink statements run (statements.h)
  *   GeneratorComplete  the generator's Job is Complete (False/JobFailed when failed)
  *   SinkReady          the sink Deployment has all its replicas available

@@ -38,16 +38,15 @@ static bool secret_uri(kube_client *kc, const json_t *run, kube_blob *out, char 
     return true;
 }
 
-bool run_validate(kube_client *kc, const json_t *run, validate_result *out, char *err,
-                  size_t errlen)
+/* Connect to the run's PostgreSQL (NULL with err on failure). */
+static PGconn *run_connect(kube_client *kc, const json_t *run, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
     kube_blob uri = {0};
     if (!secret_uri(kc, run, &uri, err, errlen)) {
         if (uri.data)
             memset(uri.data, 0, uri.len);
         free(uri.data);
-        return false;
+        return NULL;
     }
     /* base64_decode NUL-terminates the blob */
     const char *const keys[] = {"dbname", "connect_timeout", "application_name", NULL};
@@ -55,14 +54,41 @@ bool run_validate(kube_client *kc, const json_t *run, validate_result *out, char
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     memset(uri.data, 0, uri.len);
     free(uri.data);
-    bool ok = false;
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
         /* libpq's message names host and port, never the password */
         snprintf(err, errlen, "connecting to PostgreSQL: %s",
                  conn ? PQerrorMessage(conn) : "out of memory");
-    } else {
-        ok = validate_tables(conn, VALIDATION_TARGET, VALIDATION_EXPECTED, out, err, errlen);
+        size_t n = strlen(err);
+        while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
+            err[--n] = '\0';
+        PQfinish(conn);
+        return NULL;
     }
+    return conn;
+}
+
+bool run_pg_reachable(kube_client *kc, const json_t *run, char *err, size_t errlen)
+{
+    PGconn *conn = run_connect(kc, run, err, errlen);
+    if (!conn)
+        return false;
+    PGresult *r = PQexec(conn, "SELECT 1");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(err, errlen, "PostgreSQL answered the connection but not a query");
+    PQclear(r);
+    PQfinish(conn);
+    return ok;
+}
+
+bool run_validate(kube_client *kc, const json_t *run, validate_result *out, char *err,
+                  size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    PGconn *conn = run_connect(kc, run, err, errlen);
+    if (!conn)
+        return false;
+    bool ok = validate_tables(conn, VALIDATION_TARGET, VALIDATION_EXPECTED, out, err, errlen);
     PQfinish(conn);
     size_t n = strlen(err);
     while (!ok && n && (err[n - 1] == '\n' || err[n - 1] == ' '))

@@ -21,6 +21,10 @@
 bool run_validate(kube_client *kc, const json_t *run, validate_result *out, char *err,
                   size_t errlen);
 
+/* Whether the run's PostgreSQL answers a query (the PostgresReady condition
+ * of a run on an existing server); false with the reason in err. */
+bool run_pg_reachable(kube_client *kc, const json_t *run, char *err, size_t errlen);
+
 /* status.validation as the CRD describes it. */
 json_t *validation_json(const validate_result *r);
 

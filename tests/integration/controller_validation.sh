@@ -26,9 +26,13 @@ LOG=$T_TMP/controller.log
 ctl_bg "$LOG" --kubeconfig "$KUBECONFIG" --resync-seconds 2 --http-listen 127.0.0.1:0
 reason() { jp "demorun/$1" "{.status.conditions[?(@.type==\"$2\")].reason}"; }
 msg() { jp "demorun/$1" "{.status.conditions[?(@.type==\"$2\")].message}"; }
+reason_is() { [ "$(reason "$1" "$2")" = "$3" ]; }
 
 check "GeneratorComplete True (kwok completes the Job)" wait_until 60 cond_is val GeneratorComplete True
 check "SinkReady True" wait_until 60 cond_is val SinkReady True
+check "existing server that answers: PostgresReady True/ExternalServerReachable" \
+  wait_until 30 reason_is val PostgresReady ExternalServerReachable
+check_eq "existing server that answers: PostgresReady status" "True" "$(cond val PostgresReady)"
 # ---- the tables do not exist yet: Unknown, with PostgreSQL's reason ----
 check "no tables yet: Validated Unknown/ValidationError" wait_until 20 bash -c \
   "[ \"\$(kubectl get demorun val -o jsonpath='{.status.conditions[?(@.type==\"Validated\")].reason}')\" = ValidationError ]"
@@ -81,6 +85,8 @@ kubectl get demorun val -o json | sed 's/"name": "val"/"name": "valdown"/; s/"pg
 check "unreachable PostgreSQL: Validated Unknown/ValidationError" wait_until 60 bash -c \
   "[ \"\$(kubectl get demorun valdown -o jsonpath='{.status.conditions[?(@.type==\"Validated\")].status}/{.status.conditions[?(@.type==\"Validated\")].reason}')\" = Unknown/ValidationError ]"
 check "unreachable PostgreSQL: the message says connecting failed" bash -c "grep -q 'connecting to PostgreSQL' <<<'$(msg valdown Validated)'"
+check_eq "unreachable PostgreSQL: PostgresReady False/ExternalServerUnreachable" "False/ExternalServerUnreachable" \
+  "$(cond valdown PostgresReady)/$(jp demorun/valdown '{.status.conditions[?(@.type=="PostgresReady")].reason}')"
 check "the password is in no log line, status or event" bash -c \
   "! grep -q '$PW' '$LOG' && ! kubectl get demoruns,events.events.k8s.io -o yaml | grep -q '$PW'"
 check "controller exits 0 on SIGTERM (ASan clean)" ctl_stop "$CTL_PID"
