@@ -213,6 +213,22 @@ static json_t *gw_call(const char *method, const char *base, const char *path, j
     return res;
 }
 
+/* GET base+path and copy the string member `field` of the answer into out */
+static bool gw_get_string(const char *base, const char *path, const char *field, char *out,
+                          size_t outlen, char *err, size_t errlen)
+{
+    json_t *res = gw_call("GET", base, path, NULL, err, errlen);
+    if (!res)
+        return false;
+    const char *s = json_string_value(json_object_get(res, field));
+    if (s)
+        snprintf(out, outlen, "%s", s);
+    else
+        snprintf(err, errlen, "GET %s%s: no %s in the answer", base, path, field);
+    json_decref(res);
+    return s != NULL;
+}
+
 static bool need_session(flinkgw *gw, char *err, size_t errlen)
 {
     if (gw->session)
@@ -309,18 +325,7 @@ bool flinkgw_operation_status(flinkgw *gw, const char *operation, char *status, 
         return false;
     char path[256];
     snprintf(path, sizeof path, "/v1/sessions/%s/operations/%s/status", gw->session, operation);
-    json_t *res = gw_call("GET", gw->gw_url, path, NULL, err, errlen);
-    if (!res)
-        return false;
-    const char *s = json_string_value(json_object_get(res, "status"));
-    if (!s) {
-        snprintf(err, errlen, "GET %s%s: no status in the answer", gw->gw_url, path);
-        json_decref(res);
-        return false;
-    }
-    snprintf(status, slen, "%s", s);
-    json_decref(res);
-    return true;
+    return gw_get_string(gw->gw_url, path, "status", status, slen, err, errlen);
 }
 
 bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *out, char *err,
@@ -716,18 +721,7 @@ bool flinkgw_job_state(flinkgw *gw, const char *job_id, char *state, size_t slen
     }
     char path[64];
     snprintf(path, sizeof path, "/jobs/%s", job_id);
-    json_t *res = gw_call("GET", gw->rest_url, path, NULL, err, errlen);
-    if (!res)
-        return false;
-    const char *s = json_string_value(json_object_get(res, "state"));
-    if (!s) {
-        snprintf(err, errlen, "GET %s%s: no state in the answer", gw->rest_url, path);
-        json_decref(res);
-        return false;
-    }
-    snprintf(state, slen, "%s", s);
-    json_decref(res);
-    return true;
+    return gw_get_string(gw->rest_url, path, "state", state, slen, err, errlen);
 }
 
 json_t *flinkgw_jobs(flinkgw *gw, char *err, size_t errlen)

@@ -107,17 +107,41 @@ char *stmt_kafka_options(const stmt_ctx *x, char *msg, size_t msglen)
         memset(pass, 0, sizeof pass);
         return NULL;
     }
+    char *out = stmt_sasl_options(proto, user, pass);
+    memset(pass, 0, sizeof pass);
+    if (!out)
+        snprintf(msg, msglen, "out of memory");
+    return out;
+}
+
+/* v as it must appear inside a JAAS double-quoted value that itself sits in
+ * a SQL string literal: '\\' and '"' backslash-escaped (JAAS), '\'' doubled (SQL) */
+static void sasl_escape(strbuf *sb, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            sb_putc(sb, '\\');
+        if (*v == '\'')
+            sb_putc(sb, '\'');
+        sb_putc(sb, *v);
+    }
+}
+
+char *stmt_sasl_options(const char *proto, const char *user, const char *pass)
+{
     strbuf sb;
     sb_init(&sb);
     sb_printf(&sb,
               "'properties.security.protocol' = '%s',\n  'properties.sasl.mechanism' = 'PLAIN',\n"
               "  'properties.sasl.jaas.config' = 'org.apache.kafka.common.security.plain."
-              "PlainLoginModule required username=\"%s\" password=\"%s\";',",
-              proto, user, pass);
-    memset(pass, 0, sizeof pass);
+              "PlainLoginModule required username=\"",
+              proto);
+    sasl_escape(&sb, user);
+    sb_puts(&sb, "\" password=\"");
+    sasl_escape(&sb, pass);
+    sb_puts(&sb, "\";',");
     if (sb.oom) {
         sb_free(&sb);
-        snprintf(msg, msglen, "out of memory");
         return NULL;
     }
     return sb_steal(&sb);

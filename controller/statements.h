@@ -74,6 +74,10 @@ bool stmt_secret_key(const stmt_ctx *x, const char *secret, const char *key, cha
  * Kafka secret: wipe and free it.  NULL with msg set on failure. */
 char *stmt_kafka_options(const stmt_ctx *x, char *msg, size_t msglen);
 
+/* The same text from its parts, the credentials escaped for the JAAS value
+ * and the SQL literal around it (a quote in a secret cannot end either). */
+char *stmt_sasl_options(const char *proto, const char *user, const char *pass);
+
 /* Render every statement of the ConfigMap's sources.sql then <mode>.sql
  * with ${kafka_options} (which may be NULL: then it must not appear).
  * files[i] receives the file ("sources" or the mode) of statement i.  Free
