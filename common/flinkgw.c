@@ -486,37 +486,59 @@ bool flinkgw_execute(flinkgw *gw, const char *statement, flinkgw_result *out, ch
 
 /* ---- templates ---- */
 
+static bool is_comment_line(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && isspace((unsigned char)line[i]))
+        i++;
+    return i + 1 < len && line[i] == '-' && line[i + 1] == '-';
+}
+
+/* Comment lines are copied as they are: a placeholder named in a comment is
+ * documentation, and a multi-line value substituted there would turn its
+ * second line into SQL. */
 char *flinkgw_render(const char *text, const char *const *vars, char *err, size_t errlen)
 {
     strbuf sb;
     sb_init(&sb);
-    const char *p = text;
-    while (*p) {
-        const char *d = strstr(p, "${");
-        if (!d) {
-            sb_puts(&sb, p);
-            break;
+    for (const char *line = text; *line;) {
+        const char *eol = strchr(line, '\n');
+        const char *next = eol ? eol + 1 : line + strlen(line);
+        if (is_comment_line(line, (size_t)(next - line))) {
+            sb_append(&sb, line, (size_t)(next - line));
+            line = next;
+            continue;
         }
-        sb_append(&sb, p, (size_t)(d - p));
-        const char *end = strchr(d + 2, '}');
-        if (!end) {
-            snprintf(err, errlen, "unterminated placeholder at \"%.20s\"", d);
-            sb_free(&sb);
-            return NULL;
+        const char *p = line;
+        for (;;) {
+            const char *d = strstr(p, "${");
+            if (!d || d >= next) {
+                sb_append(&sb, p, (size_t)(next - p));
+                break;
+            }
+            sb_append(&sb, p, (size_t)(d - p));
+            const char *end = strchr(d + 2, '}');
+            if (!end || end >= next) {
+                snprintf(err, errlen, "unterminated placeholder at \"%.20s\"", d);
+                sb_free(&sb);
+                return NULL;
+            }
+            size_t nl = (size_t)(end - d - 2);
+            const char *val = NULL;
+            for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
+                if (strlen(vars[i]) == nl && strncmp(vars[i], d + 2, nl) == 0)
+                    val = vars[i + 1];
+            if (!val) {
+                snprintf(err, errlen,
+                         "unknown placeholder ${%.*s} (give it a value with --var %.*s=...)",
+                         (int)nl, d + 2, (int)nl, d + 2);
+                sb_free(&sb);
+                return NULL;
+            }
+            sb_puts(&sb, val);
+            p = end + 1;
         }
-        size_t nl = (size_t)(end - d - 2);
-        const char *val = NULL;
-        for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
-            if (strlen(vars[i]) == nl && strncmp(vars[i], d + 2, nl) == 0)
-                val = vars[i + 1];
-        if (!val) {
-            snprintf(err, errlen, "unknown placeholder ${%.*s} (give it a value with --var %.*s=...)",
-                     (int)nl, d + 2, (int)nl, d + 2);
-            sb_free(&sb);
-            return NULL;
-        }
-        sb_puts(&sb, val);
-        p = end + 1;
+        line = next;
     }
     if (sb.oom) {
         snprintf(err, errlen, "out of memory");
@@ -524,14 +546,6 @@ char *flinkgw_render(const char *text, const char *const *vars, char *err, size_
         return NULL;
     }
     return sb_steal(&sb);
-}
-
-static bool is_comment_line(const char *line, size_t len)
-{
-    size_t i = 0;
-    while (i < len && isspace((unsigned char)line[i]))
-        i++;
-    return i + 1 < len && line[i] == '-' && line[i + 1] == '-';
 }
 
 static bool blank(const char *s)

@@ -27,9 +27,10 @@
  * it when the session sets 'execution.state-recovery.path' (the Flink 1.20 name
  * of the older 'execution.savepoint.path') before the INSERT.
  *
- * Templates (sql/flink/README.md): drop lines whose first non-blank
- * characters are "--", substitute ${name} placeholders, split on a ';' that
- * ends a line.  An unknown placeholder is an error, never sent to Flink.
+ * Templates (sql/flink/README.md): substitute ${name} placeholders outside
+ * comment lines (first non-blank characters "--"), drop the comment lines,
+ * split on a ';' that ends a line.  An unknown placeholder is an error,
+ * never sent to Flink.
  */
 #ifndef FLINKPG_FLINKGW_H
 #define FLINKPG_FLINKGW_H

@@ -24,6 +24,17 @@ static void test_render(void)
     s = flinkgw_render("no placeholders", NULL, err, sizeof err);
     CHECK_STR("render without vars", "no placeholders", s);
     free(s);
+    const char *ml[] = {"opts", "'a' = 'b',\n  'c' = 'd;',", NULL};
+    s = flinkgw_render("-- ${opts} documented here, ${unknown} too\nWITH (\n  ${opts}\n  'x' = 'y'\n);\n",
+                       ml, err, sizeof err);
+    CHECK_STR("render leaves comment lines alone (a multi-line value cannot spill out of one)",
+              "-- ${opts} documented here, ${unknown} too\nWITH (\n  'a' = 'b',\n  'c' = 'd;',\n  'x' = 'y'\n);\n",
+              s);
+    size_t n = 0;
+    char **st = s ? flinkgw_split(s, &n) : NULL;
+    CHECK("which then splits into one statement", st && n == 1 && !strncmp(st[0], "WITH (", 6));
+    flinkgw_free_list(st, n);
+    free(s);
 }
 
 static void test_split(void)
