@@ -14,6 +14,7 @@
 
 static char g_component[32] = "flinkpg";
 static char g_run[128] = "";
+static bool g_no_run; /* log_init(component, NULL): events name their own run */
 static atomic_int g_level = LOG_INFO;
 
 static const char *level_names[] = {"debug", "info", "warn", "error"};
@@ -21,6 +22,7 @@ static const char *level_names[] = {"debug", "info", "warn", "error"};
 void log_init(const char *component, const char *run)
 {
     snprintf(g_component, sizeof g_component, "%s", component ? component : "flinkpg");
+    g_no_run = run == NULL;
     snprintf(g_run, sizeof g_run, "%s", run ? run : "");
 }
 
@@ -101,10 +103,10 @@ void log_event(log_level level, const char *event, const char *fmt, ...)
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof line,
-                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s component=%s run=%s event=%s",
+                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s component=%s%s%s event=%s",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      ts.tv_nsec / 1000000, level_names[level], g_component,
-                     g_run[0] ? g_run : "-", event);
+                     g_no_run ? "" : " run=", g_no_run ? "" : g_run[0] ? g_run : "-", event);
     if (fmt && fmt[0] && n > 0 && (size_t)n < sizeof line - 2) {
         line[n++] = ' ';
         va_list ap;

@@ -17,6 +17,8 @@
 
 typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
+/* run: the run every line belongs to ("" prints run=-); NULL for a process
+ * serving many runs (the controller), whose events carry their own run= */
 void log_init(const char *component, const char *run);
 void log_set_level(log_level level);
 /* Parses "debug", "info", "warn", "error"; returns false for anything else. */
