@@ -154,6 +154,17 @@ check_eq "spec change: StatefulSet, Deployment, Secret (and password) not recrea
 check "spec change: observedGeneration follows" wait_until 20 bash -c \
   "[ \"\$(kubectl get demorun demo-append -o jsonpath='{.status.observedGeneration}')\" = \"\$(kubectl get demorun demo-append -o jsonpath='{.metadata.generation}')\" ]"
 
+# ---- what a running pipeline is built from cannot change (CEL transition rules) ----
+immutable() { # name want-substring patch
+  local out
+  if out=$(kubectl patch demorun demo-append --type merge -p "$3" 2>&1); then fail "change accepted: $1"
+  elif grep -qF -- "$2" <<<"$out"; then pass "change rejected, message names the field: $1"
+  else fail "change rejected without naming $2: $1"$'\n'"  got: $out"; fi
+}
+immutable "spec.mode" "spec.mode is immutable" '{"spec":{"mode":"retract"}}'
+immutable "spec.kafka.topics" "spec.kafka.topics is immutable" '{"spec":{"kafka":{"topics":{"output":"elsewhere"}}}}'
+immutable "spec.flink" "spec.flink is immutable" '{"spec":{"flink":{"gateway":{"url":"http://other:8083"}}}}'
+
 # ---- suspend ----
 kubectl patch demorun demo-retract --type merge -p '{"spec":{"suspend":true}}' >/dev/null
 check "suspend: sink scaled to zero" wait_until 20 bash -c "[ \"\$(kubectl get deploy demo-retract-sink -o jsonpath='{.spec.replicas}')\" = 0 ]"
