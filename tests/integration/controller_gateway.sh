@@ -7,7 +7,9 @@
 #     name, its id in status.statements, and StatementsRunning True;
 #   - fed by flinkpg-generator and read by flinkpg-sink (run here: the pods are
 #     kwok's and run nothing), the job the controller submitted fills a table
-#     that sql/validate.sql says equals the expected one;
+#     that sql/validate.sql says equals the expected one, and the controller
+#     (PostgreSQL through spec.postgres.existingSecretRef) reports Validated
+#     PASS and Ready in the DemoRun's status;
 #   - resyncs and a controller restart do not submit the job again;
 #   - deleting the DemoRun cancels its job before the DemoRun goes;
 #   - a job cancelled by hand shows as StatementsRunning False/StatementFailed.
@@ -22,7 +24,9 @@ new_db
 e2e_inputs
 OUT=$E2E_ID-out
 e2e_topic "$OUT"
-e2e_target gw_target keyed
+e2e_target orders_enriched keyed
+kubectl create secret generic pgtest \
+  --from-literal=uri="postgresql://$PGUSER:gw$$@127.0.0.1:$PGPORT/$PGDATABASE" >/dev/null
 
 kubectl create secret generic kcreds --from-literal=api-key=flinkpg \
   --from-literal=api-secret=flinkpg-secret >/dev/null
@@ -39,7 +43,7 @@ spec:
     credentialsSecretRef: {name: kcreds}
     topics: {orders: $ORDERS_TOPIC, shipments: $SHIPMENTS_TOPIC, output: $OUT}
   flink: {backend: gateway, gateway: {url: "$FLINK_GATEWAY_URL", restUrl: "$FLINK_REST_URL"}}
-  postgres: {inCluster: {}}
+  postgres: {existingSecretRef: {name: pgtest}}
   sink: {keyColumns: [order_id, shipment_id]}
 Y
 }
@@ -63,10 +67,19 @@ check "the SQL ConfigMap keeps the credentials as a placeholder" bash -c \
   "kubectl get configmap gw-up-sql -o yaml | grep -q '\${kafka_options}' && ! kubectl get configmap gw-up-sql -o yaml | grep -q flinkpg-secret"
 
 # the job the controller submitted, fed and drained by our programs
-e2e_sink gw "$OUT" gw_target upsert changelog
+e2e_sink gw "$OUT" orders_enriched upsert changelog
 E2E_ORDERS=60 e2e_generate
-v=$(e2e_wait_exact gw_target 150)
+q "CREATE VIEW expected_orders_enriched AS SELECT * FROM expected" # the controller's names
+v=$(e2e_wait_exact orders_enriched 150)
 check "the controller's job fills a table equal to the expected one ($v)" e2e_is_exact "$v"
+rows=$(e2e_field "$v" rows_expected)
+check "the controller reports Validated True" wait_until 30 cond_is gw-up Validated True
+check_eq "with the same numbers in status.validation" "$rows/$rows/0/0/0/0/PASS" \
+  "$(jp demorun/gw-up '{.status.validation.rowsExpected}/{.status.validation.rowsPresent}/{.status.validation.missing}/{.status.validation.unexpected}/{.status.validation.wrongValues}/{.status.validation.duplicateKeys}/{.status.validation.verdict}')"
+check "and the run is Ready" wait_until 30 cond_is gw-up Ready True
+kubectl get demoruns >"$T_TMP/get.txt"
+check "kubectl get demoruns: ROWS $rows/$rows, VERDICT PASS" grep -Eq "^gw-up +upsert +[A-Za-z]+ +$rows/$rows +PASS" "$T_TMP/get.txt"
+{ echo "\$ kubectl get demoruns"; cat "$T_TMP/get.txt"; echo; echo "\$ kubectl describe demorun gw-up"; kubectl describe demorun gw-up; } >"${FLINKPG_CTL_GW_SNAPSHOT:-$T_TMP/snapshot.txt}"
 check_eq "the job still runs" RUNNING "$(job_state "$JOB")"
 
 sleep 7 # two resyncs
@@ -101,7 +114,7 @@ check_eq "not resubmitted" 1 "$(submitted gw-two)"
 kubectl delete demorun gw-two --wait=false >/dev/null
 check "a run whose job is gone is deleted too" wait_until 60 bash -c "! kubectl get demorun gw-two"
 
-check "no Kafka secret in the controller log" bash -c "! grep -q flinkpg-secret '$LOG'"
+check "no Kafka secret or PostgreSQL password in the controller log" bash -c "! grep -q 'flinkpg-secret\|gw$$@' '$LOG'"
 check "controller exits 0 on SIGTERM (ASan clean)" ctl_stop "$CTL_PID"
 grep -q 'ERROR: AddressSanitizer\|runtime error' "$LOG" && fail "sanitizer report in the controller log" ||
   pass "no sanitizer report in the controller log"
