@@ -813,8 +813,7 @@ static void teardown(app *a)
     free(a->s.q_offsets);
     free(a->s.q_batches);
     free(a->s.sql_copy);
-    free(a->s.sql_merge_delete);
-    free(a->s.sql_merge_insert);
+    free(a->s.sql_merge);
     free(a->s.stored);
     free(a->cur.msgs);
     free(a->fly.msgs);

@@ -131,63 +131,90 @@ static size_t batch_ranges(const batch *b, range **out)
     return n;
 }
 
+/* One statement for every partition of the batch (one round trip): the
+ * fenced offset update -- a stored row moves only from the value this process
+ * last saw; a missing row is inserted only when it expected none -- and the
+ * batch log.  It answers the partitions it advanced; one missing means
+ * another consumer moved it. */
 bool offsets_commit(sink_ctx *s, const batch *b, bool *fenced, char *err, size_t errlen)
 {
     *fenced = false;
     range *rs;
     size_t n = batch_ranges(b, &rs);
-    strbuf upd, log;
-    sb_init(&upd);
-    sb_init(&log);
-    /* a row that exists must hold exactly what we expect; a missing row is
-     * inserted only when we expect none */
-    sb_printf(&upd,
-              "INSERT INTO %s AS o (group_id, topic, partition, next_offset) "
-              "VALUES ($1, $2, $3, $4) "
-              "ON CONFLICT (group_id, topic, partition) DO UPDATE "
-              "SET next_offset = EXCLUDED.next_offset, updated_at = now() "
-              "WHERE o.next_offset = $5::bigint",
-              s->q_offsets);
-    sb_printf(&log,
-              "INSERT INTO %s (group_id, topic, partition, first_offset, last_offset, records) "
-              "VALUES ($1, $2, $3, $4, $5, $6)",
-              s->q_batches);
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
-        char part[16], next[24], expect[24], first[24], last[24], count[16];
+    if (!n) {
+        free(rs);
+        return true;
+    }
+    strbuf sql, a_part, a_next, a_expect, a_first, a_count;
+    strbuf *arrays[] = {&a_part, &a_next, &a_expect, &a_first, &a_count};
+    sb_init(&sql);
+    for (size_t k = 0; k < 5; k++) {
+        sb_init(arrays[k]);
+        sb_putc(arrays[k], '{');
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *sep = i ? "," : "";
         int64_t stored = offsets_stored(s, rs[i].partition);
-        snprintf(part, sizeof part, "%" PRId32, rs[i].partition);
-        snprintf(next, sizeof next, "%" PRId64, rs[i].last + 1);
-        snprintf(expect, sizeof expect, "%" PRId64, stored);
-        snprintf(first, sizeof first, "%" PRId64, rs[i].first);
-        snprintf(last, sizeof last, "%" PRId64, rs[i].last);
-        snprintf(count, sizeof count, "%d", rs[i].records);
-        const char *p[6] = {s->group, s->topic, part, next, stored < 0 ? NULL : expect, NULL};
-        PGresult *r = PQexecParams(s->conn, sb_str(&upd), 5, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        sb_printf(&a_part, "%s%" PRId32, sep, rs[i].partition);
+        sb_printf(&a_next, "%s%" PRId64, sep, rs[i].last + 1);
+        if (stored < 0)
+            sb_printf(&a_expect, "%sNULL", sep);
+        else
+            sb_printf(&a_expect, "%s%" PRId64, sep, stored);
+        sb_printf(&a_first, "%s%" PRId64, sep, rs[i].first);
+        sb_printf(&a_count, "%s%d", sep, rs[i].records);
+    }
+    for (size_t k = 0; k < 5; k++)
+        sb_putc(arrays[k], '}');
+    sb_printf(&sql,
+              "WITH v AS (SELECT * FROM unnest($3::int[], $4::bigint[], $5::bigint[], "
+              "$6::bigint[], $7::int[]) AS v(p, next_offset, expect, first_offset, records)), "
+              "up AS (UPDATE %s o SET next_offset = v.next_offset, updated_at = now() FROM v "
+              "WHERE o.group_id = $1 AND o.topic = $2 AND o.partition = v.p "
+              "AND o.next_offset = v.expect RETURNING o.partition), "
+              "ins AS (INSERT INTO %s (group_id, topic, partition, next_offset) "
+              "SELECT $1, $2, v.p, v.next_offset FROM v WHERE v.expect IS NULL "
+              "ON CONFLICT (group_id, topic, partition) DO NOTHING RETURNING partition), "
+              "lg AS (INSERT INTO %s (group_id, topic, partition, first_offset, last_offset, "
+              "records) SELECT $1, $2, v.p, v.first_offset, v.next_offset - 1, v.records FROM v) "
+              "SELECT partition FROM up UNION ALL SELECT partition FROM ins",
+              s->q_offsets, s->q_offsets, s->q_batches);
+    bool ok = !sql.oom && !a_part.oom && !a_next.oom && !a_expect.oom && !a_first.oom &&
+              !a_count.oom;
+    if (!ok)
+        snprintf(err, errlen, "storing offsets: out of memory");
+    PGresult *r = NULL;
+    if (ok) {
+        const char *p[7] = {s->group,          s->topic,         sb_str(&a_part),
+                            sb_str(&a_next),   sb_str(&a_expect), sb_str(&a_first),
+                            sb_str(&a_count)};
+        r = PQexecParams(s->conn, sb_str(&sql), 7, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             snprintf(err, errlen, "storing offsets: %s", PQerrorMessage(s->conn));
             ok = false;
-        } else if (strcmp(PQcmdTuples(r), "1") != 0) {
+        }
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        bool done = false;
+        for (int row = 0; row < PQntuples(r) && !done; row++)
+            done = atol(PQgetvalue(r, row, 0)) == rs[i].partition;
+        if (!done) {
+            int64_t stored = offsets_stored(s, rs[i].partition);
+            char expect[24] = "none";
+            if (stored >= 0)
+                snprintf(expect, sizeof expect, "%" PRId64, stored);
             snprintf(err, errlen,
                      "partition %" PRId32 " was advanced by another consumer (expected "
                      "next_offset %s)",
-                     rs[i].partition, stored < 0 ? "none" : expect);
+                     rs[i].partition, expect);
             *fenced = true;
             ok = false;
         }
-        PQclear(r);
-        if (!ok)
-            break;
-        const char *lp[6] = {s->group, s->topic, part, first, last, count};
-        r = PQexecParams(s->conn, sb_str(&log), 6, NULL, lp, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            snprintf(err, errlen, "logging batch: %s", PQerrorMessage(s->conn));
-            ok = false;
-        }
-        PQclear(r);
     }
-    sb_free(&upd);
-    sb_free(&log);
+    PQclear(r);
+    sb_free(&sql);
+    for (size_t k = 0; k < 5; k++)
+        sb_free(arrays[k]);
     free(rs);
     return ok;
 }

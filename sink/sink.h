@@ -89,7 +89,7 @@ typedef struct {
     /* per connection */
     PGconn *conn;
     bool prepared;
-    char *sql_merge_delete, *sql_merge_insert, *sql_copy;
+    char *sql_merge, *sql_copy;
 
     /* partition → the next_offset PostgreSQL holds for it (-1: no row yet);
      * the fence: a commit that finds another value was raced */

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Operations: PostgreSQL restarted (and down for seconds) mid-run, SIGTERM,
-# and the /metrics, /healthz, /readyz endpoints.
+# Operations: PostgreSQL restarted (and down for seconds) mid-run, a Kafka
+# outage, an offset moved under a running sink (the fence), SIGTERM, and the
+# /metrics, /healthz, /readyz endpoints.
 source "$(dirname "$0")/../lib.sh"
 new_db
-start_mockkafka outage:6 term:8 metrics kafkaout:4
+start_mockkafka outage:6 term:8 metrics kafkaout:4 fence:1
 PEERS="$ROOT/tests/peers/postgres.sh"
 
 # --- PostgreSQL outage mid-run: recovered without loss ---
@@ -34,6 +35,30 @@ check_eq "no expected row missing or different" 0 \
   "$(q "SELECT count(*) FROM (SELECT * FROM outage_expected EXCEPT SELECT * FROM outage) x")"
 check_eq "no unexpected row" 0 "$(q "SELECT count(*) FROM (SELECT * FROM outage EXCEPT SELECT * FROM outage_expected) x")"
 check_eq "batch log: no gap, no repeat" 0 "$(batch_log_gaps outage)"
+
+# --- the fence: another consumer advances a partition under a running sink ---
+# (what two consumers racing through a rebalance look like from one of them)
+q "CREATE TABLE fence (id bigint PRIMARY KEY, name text)"
+recs() { seq "$1" "$2" | awk '{printf "{\"v\":{\"id\":%d,\"name\":\"n%d\"},\"p\":0}\n", $1, $1}'; }
+fnext() { q "SELECT coalesce(max(next_offset), -1) FROM flinkpg_sink_offsets WHERE group_id = 'fence'" 2>/dev/null || echo -1; }
+recs 0 999 | kproduce -t fence 2>/dev/null || fail "produce fence"
+sink_bg "$T_TMP/fence.log" -t fence -g fence -T fence -e append --batch-size 100
+pid=$SINK_PID
+for _ in $(seq 1 300); do [ "$(fnext)" = 1000 ] && break; sleep 0.1; done
+check_eq "fence: the first 1000 records committed" 1000 "$(fnext)"
+q "UPDATE flinkpg_sink_offsets SET next_offset = 1500 WHERE group_id = 'fence'" # 1000..1499 done elsewhere
+recs 1000 1999 | kproduce -t fence 2>/dev/null || fail "produce fence 2"
+for _ in $(seq 1 300); do [ "$(fnext)" = 2000 ] && break; sleep 0.1; done
+check_eq "fence: the sink goes on to the end" 2000 "$(fnext)"
+kill -TERM "$pid"; wait "$pid"
+check_eq "fence: the sink exits 0" 0 $?
+check "fence: its commit was refused and named the partition" \
+  grep -q 'partition 0 was advanced by another consumer (expected next_offset 1000)' "$T_TMP/fence.log"
+check "fence: it resumed from PostgreSQL" grep -q 'event=batch_not_committed.*action=resume_from_postgres' "$T_TMP/fence.log"
+check_eq "fence: what the other consumer took is not applied again" "1500 0" \
+  "$(q "SELECT count(*), count(*) FILTER (WHERE id BETWEEN 1000 AND 1499) FROM fence" | tr '|' ' ')"
+check_eq "fence: the batch log holds 0-999 and 1500-1999, 1500 records" "0 1999 1500" \
+  "$(q "SELECT min(first_offset), max(last_offset), sum(records) FROM flinkpg_sink_batches WHERE group_id = 'fence'" | tr '|' ' ')"
 
 # --- Kafka outage mid-run: reported, retried by librdkafka, nothing lost ---
 q "CREATE TABLE kafkaout ($cols)"
