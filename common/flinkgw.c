@@ -511,14 +511,16 @@ char *flinkgw_render(const char *text, const char *const *vars, char *err, size_
         }
         const char *p = line;
         for (;;) {
-            const char *d = strstr(p, "${");
-            if (!d || d >= next) {
+            const char *d = p; /* the next "${" of this line */
+            while (d + 1 < next && !(d[0] == '$' && d[1] == '{'))
+                d++;
+            if (d + 1 >= next) {
                 sb_append(&sb, p, (size_t)(next - p));
                 break;
             }
             sb_append(&sb, p, (size_t)(d - p));
-            const char *end = strchr(d + 2, '}');
-            if (!end || end >= next) {
+            const char *end = memchr(d + 2, '}', (size_t)(next - (d + 2)));
+            if (!end) {
                 snprintf(err, errlen, "unterminated placeholder at \"%.20s\"", d);
                 sb_free(&sb);
                 return NULL;
@@ -540,12 +542,14 @@ char *flinkgw_render(const char *text, const char *const *vars, char *err, size_
         }
         line = next;
     }
-    if (sb.oom) {
+    char *out = sb.oom ? NULL : sb_steal(&sb);
+    if (!out && !sb.oom)
+        out = strdup(""); /* empty text */
+    if (!out) {
         snprintf(err, errlen, "out of memory");
         sb_free(&sb);
-        return NULL;
     }
-    return sb_steal(&sb);
+    return out;
 }
 
 static bool blank(const char *s)

@@ -341,8 +341,8 @@ static int write_status(rctx *c, cond_in *cs, size_t ncs, const char *phase, jso
 
 /* The Validated condition (status.h) and the numbers for status.validation
  * (see write_status for what the return value means). */
-static json_t *validate_step(rctx *c, const cond_in *gen, const cond_in *sink, cond_in *val,
-                             long long generation)
+static json_t *validate_step(rctx *c, const cond_in *pg, const cond_in *gen,
+                             const cond_in *sink, cond_in *val, long long generation)
 {
     const json_t *old = json_object_get(c->run, "status");
     if (strcmp(gen->status, "True")) {
@@ -380,6 +380,13 @@ static json_t *validate_step(rctx *c, const cond_in *gen, const cond_in *sink, c
                          : "");
             return NULL;
         }
+    }
+    if (pg->reason && !strcmp(pg->reason, "ExternalServerUnreachable")) {
+        /* PostgresReady has just tried: no second connection timeout */
+        val->status = "Unknown";
+        val->reason = "ValidationError";
+        snprintf(val->msg, sizeof val->msg, "%.460s (retried on the next resync)", pg->msg);
+        return NULL;
     }
     validate_result vr;
     char err[470];
@@ -549,7 +556,7 @@ static int reconcile_children(rctx *c)
     }
     snprintf(sink->msg, sizeof sink->msg, "Deployment %s-sink: %lld/%lld replicas available", c->name, avail, want);
     val->type = "Validated";
-    validation = validate_step(c, gen, sink, val, gen_no);
+    validation = validate_step(c, pg, gen, sink, val, gen_no);
     ready->type = "Ready";
     const char *missing = NULL;
     for (int i = 0; i < 4 && !missing; i++)

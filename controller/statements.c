@@ -107,6 +107,11 @@ char *stmt_kafka_options(const stmt_ctx *x, char *msg, size_t msglen)
         memset(pass, 0, sizeof pass);
         return NULL;
     }
+    if (strpbrk(user, "\r\n") || strpbrk(pass, "\r\n")) {
+        memset(pass, 0, sizeof pass);
+        snprintf(msg, msglen, "Secret %s: api-key or api-secret holds a line break", sec);
+        return NULL;
+    }
     char *out = stmt_sasl_options(proto, user, pass);
     memset(pass, 0, sizeof pass);
     if (!out)

@@ -4,14 +4,14 @@
  * Fast path, by strategy (chosen at start-up, see plan.c):
  *   MERGE     COPY every action into a temporary staging table (with its
  *             sequence number and U/D), keep the last action per key
- *             (DISTINCT ON … ORDER BY seq DESC), then one statement: a DELETE
- *             in a WITH clause and an INSERT … ON CONFLICT DO UPDATE.  For a
- *             keyed table, upserts and deletes only set the state of a key, so
- *             the last one per key is the whole effect of the batch; each key
- *             is either deleted or upserted, so the two parts, which see the
- *             same snapshot, never touch the same row.  Without a unique key
- *             the DELETE removes every row of each key and the INSERT adds
- *             the upserted ones (the DELETE cannot see them).
+ *             (DISTINCT ON … ORDER BY seq DESC), then one DELETE and one
+ *             INSERT … ON CONFLICT DO UPDATE, in that order, sent as one
+ *             query text (one round trip).  For a keyed table, upserts and
+ *             deletes only set the state of a key, so the last one per key is
+ *             the whole effect of the batch.  (Not one statement with the
+ *             DELETE in a WITH clause: PostgreSQL does not order the parts of
+ *             a statement, and another unique index on the table could then
+ *             see an upsert collide with a row the DELETE was to remove.)
  *   COPY      insert-all: COPY straight into the table.
  *   PIPELINE  keyless changelog: order matters (a -D removes one of several
  *             equal rows), so one prepared statement per action, pipelined.
@@ -86,22 +86,27 @@ static void build_sql(sink_ctx *s)
         sb_puts(&sb, ") FROM STDIN");
         s->sql_copy = sb_steal(&sb);
 
-        sb_puts(&sb, "WITH l AS (SELECT DISTINCT ON (");
-        put_keys(&sb, t, "");
-        sb_puts(&sb, ") * FROM " STAGE " ORDER BY ");
-        put_keys(&sb, t, "");
-        sb_printf(&sb, ", _flinkpg_seq DESC), d AS (DELETE FROM %s t USING l WHERE ", t->qname);
+        strbuf last;
+        sb_init(&last);
+        sb_puts(&last, "(SELECT DISTINCT ON (");
+        put_keys(&last, t, "");
+        sb_puts(&last, ") * FROM " STAGE " ORDER BY ");
+        put_keys(&last, t, "");
+        sb_puts(&last, ", _flinkpg_seq DESC) l");
+
+        sb_printf(&sb, "DELETE FROM %s t USING %s WHERE ", t->qname, sb_str(&last));
         if (t->unique_key)
             sb_puts(&sb, "l._flinkpg_op = 'D' AND ");
         put_key_match(&sb, t, "t", "l");
-        sb_printf(&sb, ") INSERT INTO %s (", t->qname);
+        sb_printf(&sb, "; INSERT INTO %s (", t->qname);
         put_cols(&sb, t, "");
         sb_puts(&sb, ") SELECT ");
         put_cols(&sb, t, "l.");
-        sb_puts(&sb, " FROM l WHERE l._flinkpg_op = 'U'");
+        sb_printf(&sb, " FROM %s WHERE l._flinkpg_op = 'U'", sb_str(&last));
         if (t->unique_key)
             put_on_conflict(&sb, t);
         s->sql_merge = sb_steal(&sb);
+        sb_free(&last);
     } else if (s->strategy == STRAT_COPY) {
         sb_printf(&sb, "COPY %s (", t->qname);
         put_cols(&sb, t, "");

@@ -24,6 +24,14 @@ static void test_render(void)
     s = flinkgw_render("no placeholders", NULL, err, sizeof err);
     CHECK_STR("render without vars", "no placeholders", s);
     free(s);
+    s = flinkgw_render("", NULL, err, sizeof err);
+    CHECK_STR("render of empty text is empty, not an error", "", s);
+    free(s);
+    s = flinkgw_render("a ${topic\n}", vars, err, sizeof err);
+    CHECK("a placeholder cannot span lines", s == NULL && strstr(err, "unterminated"));
+    s = flinkgw_render("last $", vars, err, sizeof err);
+    CHECK_STR("a lone '$' at the end stays", "last $", s);
+    free(s);
     const char *ml[] = {"opts", "'a' = 'b',\n  'c' = 'd;',", NULL};
     s = flinkgw_render("-- ${opts} documented here, ${unknown} too\nWITH (\n  ${opts}\n  'x' = 'y'\n);\n",
                        ml, err, sizeof err);
