@@ -27,11 +27,16 @@ PGconn *pg_connect_once(const char *conninfo, char *err, size_t errlen)
         return conn;
     }
     snprintf(err, errlen, "%s", conn ? PQerrorMessage(conn) : "out of memory");
-    size_t n = strlen(err);
-    while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
+    pg_trim_message(err);
     PQfinish(conn);
     return NULL;
+}
+
+void pg_trim_message(char *msg)
+{
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
 }
 
 PGconn *pg_connect_retry(const char *conninfo, const char *what, volatile int *stop)

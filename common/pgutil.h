@@ -17,6 +17,9 @@ PGconn *pg_connect_retry(const char *conninfo, const char *what, volatile int *s
 /* One attempt; on failure returns NULL and the libpq message in err. */
 PGconn *pg_connect_once(const char *conninfo, char *err, size_t errlen);
 
+/* Drop the newline (and spaces) libpq ends its messages with, in place. */
+void pg_trim_message(char *msg);
+
 /* "host=h port=p dbname=d user=u" with any password left out.  Static buffer. */
 const char *pg_describe(PGconn *conn);
 

@@ -66,6 +66,7 @@ bool validate_tables(PGconn *conn, const char *target, const char *expected,
     if (!qt || !qe) {
         snprintf(err, errlen, "quoting table names %s / %s: %s", target, expected,
                  PQerrorMessage(conn));
+        pg_trim_message(err);
         free(qt);
         free(qe);
         return false;
@@ -81,9 +82,7 @@ bool validate_tables(PGconn *conn, const char *target, const char *expected,
     if (!ok) {
         snprintf(err, errlen, "validating %s against %s: %s", target, expected,
                  PQresultErrorMessage(r));
-        size_t n = strlen(err);
-        while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
-            err[--n] = '\0';
+        pg_trim_message(err);
         PQclear(r);
         return false;
     }

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "validation.h"
 
+#include "../common/pgutil.h"
+
 #include "kubeconfig.h"
 #include "render.h"
 
@@ -58,9 +60,7 @@ static PGconn *run_connect(kube_client *kc, const json_t *run, char *err, size_t
         /* libpq's message names host and port, never the password */
         snprintf(err, errlen, "connecting to PostgreSQL: %s",
                  conn ? PQerrorMessage(conn) : "out of memory");
-        size_t n = strlen(err);
-        while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
-            err[--n] = '\0';
+        pg_trim_message(err);
         PQfinish(conn);
         return NULL;
     }
@@ -90,10 +90,7 @@ bool run_validate(kube_client *kc, const json_t *run, validate_result *out, char
         return false;
     bool ok = validate_tables(conn, VALIDATION_TARGET, VALIDATION_EXPECTED, out, err, errlen);
     PQfinish(conn);
-    size_t n = strlen(err);
-    while (!ok && n && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
-    return ok;
+    return ok; /* validate_tables trims its messages */
 }
 
 json_t *validation_json(const validate_result *r)

@@ -329,9 +329,8 @@ bool expected_write_pg(expected *e, PGconn *conn, const char *table_name, char *
         ok = exec_ok(conn, "COMMIT", "committing the expected table", err, errlen);
     else
         PQclear(PQexec(conn, "ROLLBACK"));
-    size_t l = strlen(err);
-    while (!ok && l && (err[l - 1] == '\n' || err[l - 1] == ' '))
-        err[--l] = '\0';
+    if (!ok)
+        pg_trim_message(err);
     sb_free(&sql);
     sb_free(&data);
     free(rows);

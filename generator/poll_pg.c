@@ -136,9 +136,7 @@ bool poll_pg_fetch(poll_pg *p, pollstate *st, poll_changes *out, char *err, size
                          : PQexec(p->conn, p->sql_all);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "polling %s: %s", p->o.table, PQresultErrorMessage(r));
-        size_t n = strlen(err);
-        while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
-            err[--n] = '\0';
+        pg_trim_message(err);
         PQclear(r);
         return false;
     }

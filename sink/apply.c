@@ -203,9 +203,7 @@ static step classify(sink_ctx *s, PGresult *r, char *err, size_t errlen)
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_PIPELINE_SYNC)
         return STEP_OK;
     snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
-    size_t n = strlen(err);
-    while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
-        err[--n] = '\0';
+    pg_trim_message(err);
     return pg_connection_lost(s->conn, r) ? STEP_LOST : STEP_DATA_ERROR;
 }
 
