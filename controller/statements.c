@@ -107,15 +107,11 @@ char *stmt_kafka_options(const stmt_ctx *x, char *msg, size_t msglen)
         memset(pass, 0, sizeof pass);
         return NULL;
     }
-    if (strpbrk(user, "\r\n") || strpbrk(pass, "\r\n")) {
-        memset(pass, 0, sizeof pass);
-        snprintf(msg, msglen, "Secret %s: api-key or api-secret holds a line break", sec);
-        return NULL;
-    }
-    char *out = stmt_sasl_options(proto, user, pass);
+    char why[128];
+    char *out = stmt_sasl_options(proto, user, pass, why, sizeof why);
     memset(pass, 0, sizeof pass);
     if (!out)
-        snprintf(msg, msglen, "out of memory");
+        snprintf(msg, msglen, "Secret %s: %s", sec, why);
     return out;
 }
 
@@ -132,8 +128,14 @@ static void sasl_escape(strbuf *sb, const char *v)
     }
 }
 
-char *stmt_sasl_options(const char *proto, const char *user, const char *pass)
+char *stmt_sasl_options(const char *proto, const char *user, const char *pass, char *msg,
+                        size_t msglen)
 {
+    /* a line break would end the JAAS value and the statement split alike */
+    if (strpbrk(user, "\r\n") || strpbrk(pass, "\r\n")) {
+        snprintf(msg, msglen, "api-key or api-secret holds a line break");
+        return NULL;
+    }
     strbuf sb;
     sb_init(&sb);
     sb_printf(&sb,
@@ -146,7 +148,10 @@ char *stmt_sasl_options(const char *proto, const char *user, const char *pass)
     sasl_escape(&sb, pass);
     sb_puts(&sb, "\";',");
     if (sb.oom) {
+        if (sb.data)
+            memset(sb.data, 0, sb.len);
         sb_free(&sb);
+        snprintf(msg, msglen, "out of memory");
         return NULL;
     }
     return sb_steal(&sb);

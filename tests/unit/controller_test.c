@@ -254,19 +254,23 @@ static void test_statement_names(void)
 
 static void test_sasl_options(void)
 {
-    char *o = stmt_sasl_options("SASL_SSL", "KEY1", "s3cr3t");
+    char msg[128] = "";
+    char *o = stmt_sasl_options("SASL_SSL", "KEY1", "s3cr3t", msg, sizeof msg);
     CHECK("sasl options: protocol, mechanism and JAAS line",
           o && strstr(o, "'properties.security.protocol' = 'SASL_SSL'") &&
               strstr(o, "'properties.sasl.mechanism' = 'PLAIN'") &&
               strstr(o, "PlainLoginModule required username=\"KEY1\" password=\"s3cr3t\";',"));
     free(o);
-    o = stmt_sasl_options("SASL_PLAINTEXT", "k", "a'b\"c\\d");
+    o = stmt_sasl_options("SASL_PLAINTEXT", "k", "a'b\"c\\d", msg, sizeof msg);
     CHECK_STR("sasl options: quote, double quote and backslash escaped",
               "'properties.security.protocol' = 'SASL_PLAINTEXT',\n  'properties.sasl.mechanism' = "
               "'PLAIN',\n  'properties.sasl.jaas.config' = "
               "'org.apache.kafka.common.security.plain.PlainLoginModule required username=\"k\" "
               "password=\"a''b\\\"c\\\\d\";',",
               o);
+    free(o);
+    o = stmt_sasl_options("SASL_SSL", "k", "pa\nss", msg, sizeof msg);
+    CHECK("sasl options: a line break in a secret is refused", !o && strstr(msg, "line break"));
     free(o);
 }
 
