@@ -24,9 +24,14 @@ CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 LDFLAGS += -fsanitize=address,undefined
 endif
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
+# each program links only the libraries its objects use: common/ is an archive
+# (only the members a program references are pulled in) and --as-needed drops
+# every shared library nothing references (checked with readelf -d)
+LDFLAGS += -Wl,--as-needed
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+COMMON_LIB := $(BUILD)/lib/libflinkpg-common.a
 
 SINK_SRC   := $(wildcard sink/*.c)
 SINK_LIB   := $(filter-out sink/main.c,$(SINK_SRC))
@@ -54,32 +59,38 @@ units: $(UNITS)
 check-deps:
 	@pkg-config --exists $(PKGS) || { echo "missing development packages; run: tests/install-deps.sh" >&2; exit 1; }
 
+$(COMMON_LIB): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  AR   $@"
+	@rm -f $@
+	@$(AR) rcs $@ $^
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC   $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/bin/flinkpg-sink: $(SINK_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+$(BUILD)/bin/flinkpg-sink: $(SINK_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD   $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/flinkpg-generator: $(GEN_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+$(BUILD)/bin/flinkpg-generator: $(GEN_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD   $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/flinkpg-controller: $(CTRL_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+$(BUILD)/bin/flinkpg-controller: $(CTRL_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD   $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/flinkpg-statements: $(STMT_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+$(BUILD)/bin/flinkpg-statements: $(STMT_SRC:%.c=$(BUILD)/obj/%.o) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD   $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_OBJ)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD   $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -87,7 +98,7 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_OBJ)
 # unit tests link the program libraries (everything but main.c)
 $(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(SINK_LIB:%.c=$(BUILD)/obj/%.o) \
                  $(GEN_LIB:%.c=$(BUILD)/obj/%.o) $(CTRL_LIB:%.c=$(BUILD)/obj/%.o) \
-                 $(STMT_LIB:%.c=$(BUILD)/obj/%.o) $(COMMON_OBJ)
+                 $(STMT_LIB:%.c=$(BUILD)/obj/%.o) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD   $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
