@@ -5,6 +5,9 @@
 #   make bench      build optimised, run the benchmarks (ratios against a reference)
 #   make demo       run the local demo (MODE=upsert|retract|append)
 #   make format     clang-format the C sources
+#   make images     container images of every program, the pause image and the test
+#                   peers (postgres, kafka) with podman, saved as build/images/*.oci.tar
+#                   (images/build.sh; IMAGES="flinkpg-sink pause" builds only those)
 #   make clean
 #
 # SAN=1 builds into build/asan with AddressSanitizer and UBSan.
@@ -51,7 +54,7 @@ PROGRAMS := $(BUILD)/bin/flinkpg-sink \
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all tools units test bench demo deps format clean check-deps
+.PHONY: all tools units test bench demo deps format clean check-deps images
 all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
 tools: $(TOOLS)
 units: $(UNITS)
@@ -119,6 +122,9 @@ bench: deps
 demo: deps
 	$(MAKE) --no-print-directory SAN=0 all
 	tests/demo/run $(MODE)
+
+images:
+	images/build.sh $(IMAGES)
 
 format:
 	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(SINK_SRC) $(wildcard sink/*.h) \

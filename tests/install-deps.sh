@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages flinkpg needs to build and test, if missing.
 # Safe to run repeatedly: it does nothing when everything is there.
+#
+#   tests/install-deps.sh          build and test packages
+#   tests/install-deps.sh images   those and what images/build.sh (make images) needs:
+#                                  podman with runc, mmdebstrap for the base image
 set -euo pipefail
 
 packages=(
@@ -8,7 +12,12 @@ packages=(
   librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev
   postgresql postgresql-client
   curl jq procps util-linux openssl ca-certificates
+  # the real node of tests/peers/node.sh
+  containerd runc containernetworking-plugins nftables iproute2
 )
+if [ "${1:-}" = images ]; then
+  packages+=(podman runc uidmap mmdebstrap)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
