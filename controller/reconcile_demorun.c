@@ -6,6 +6,9 @@
  *   Job <run>-generator            (replaced when its template hash changes)
  *   Deployment <run>-sink
  *
+ * Then the children's pods are listed once, so that a condition says why a
+ * component is not coming up when waiting will not help (podstatus.h).
+ *
  * Each apply is preceded by a GET so that the log and the events can say
  * whether the object was created, changed or left alone (server-side apply
  * of an unchanged object does not move its resourceVersion).
@@ -14,8 +17,10 @@
 #include "reconcile.h"
 
 #include "../common/backoff.h"
+#include "../common/httpc.h"
 #include "../common/log.h"
 #include "../common/strbuf.h"
+#include "podstatus.h"
 #include "statements.h"
 #include "status.h"
 #include "topics.h"
@@ -271,6 +276,59 @@ typedef struct {
     char msg[512];
 } cond_in;
 
+/* The reason the DemoRun's status had for condition `type`, or NULL. */
+static const char *old_reason(const json_t *run, const char *type)
+{
+    size_t i;
+    json_t *cd;
+    json_array_foreach(json_object_get(json_object_get(run, "status"), "conditions"), i, cd)
+    {
+        const char *t = json_string_value(json_object_get(cd, "type"));
+        if (t && !strcmp(t, type))
+            return json_string_value(json_object_get(cd, "reason"));
+    }
+    return NULL;
+}
+
+/* The run's pods, every component in one list, or NULL when listing failed:
+ * the pod check explains a condition, it is no reason to fail a reconcile. */
+static json_t *list_pods(rctx *c)
+{
+    char sel[400], path[1024], err[1024];
+    snprintf(sel, sizeof sel, "app.kubernetes.io/instance=%s,app.kubernetes.io/managed-by=flinkpg",
+             c->name);
+    char *esc = httpc_escape(sel);
+    if (!esc)
+        return NULL;
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?labelSelector=%s", c->ns, esc);
+    free(esc);
+    json_t *pods = NULL;
+    long st = kube_get(c->r->kc, path, &pods, err, sizeof err);
+    if (st != 200) {
+        log_warn("pods_list_failed", "run=%s/%s error=%s", c->ns, c->name, lq(err));
+        json_decref(pods);
+        return NULL;
+    }
+    return pods;
+}
+
+/* When a pod of `component` is stuck (podstatus.h), cd becomes False with
+ * the kubelet's reason and a message naming pod, container and image.
+ * Returns true when it did. */
+static bool pod_override(rctx *c, const json_t *pods, const char *component, cond_in *cd)
+{
+    pod_problem pp;
+    if (!pods || !pod_problem_find(pods, component, &pp))
+        return false;
+    if (!pod_reasons_same_problem(old_reason(c->run, cd->type), pp.reason))
+        log_warn("pod_stuck", "run=%s/%s condition=%s reason=%s message=%s", c->ns, c->name,
+                 cd->type, pp.reason, lq(pp.message));
+    cd->status = "False";
+    cd->reason = pp.reason;
+    snprintf(cd->msg, sizeof cd->msg, "%s", pp.message);
+    return true;
+}
+
 /* validation: NULL keeps status.validation and status.rows as they are, JSON
  * null removes them, an object (validation_json) replaces them. */
 static int write_status(rctx *c, cond_in *cs, size_t ncs, const char *phase, json_t *statements,
@@ -282,20 +340,27 @@ static int write_status(rctx *c, cond_in *cs, size_t ncs, const char *phase, jso
     json_t *conds = json_array();
     strbuf flips;
     sb_init(&flips);
-    for (size_t i = 0; i < ncs; i++)
-        if (cond_set(conds, oldc, cs[i].type, cs[i].status, cs[i].reason, cs[i].msg, gen)) {
+    for (size_t i = 0; i < ncs; i++) {
+        const char *was = old_reason(c->run, cs[i].type);
+        bool flipped = cond_set(conds, oldc, cs[i].type, cs[i].status, cs[i].reason, cs[i].msg, gen);
+        /* a stuck pod is announced when it first appears, flip or not: the
+         * sink's False/Progressing becoming False/ImagePullBackOff is the
+         * news, the kubelet's ErrImagePull <-> ImagePullBackOff retries are not */
+        bool stuck = pod_reason_stuck(cs[i].reason) && !pod_reasons_same_problem(was, cs[i].reason);
+        if (flipped)
             sb_printf(&flips, "%s%s=%s", flips.len ? "," : "", cs[i].type, cs[i].status);
-            if (!strcmp(cs[i].status, "True") || oldc) {
-                char note[700];
-                snprintf(note, sizeof note, "%s is %s: %s", cs[i].type, cs[i].status, cs[i].msg);
-                event_emit(c->r->kc, c->run,
-                           !strcmp(cs[i].status, "False") && (!strcmp(cs[i].reason, "JobFailed") ||
-                                                              !strcmp(cs[i].reason, "StatementFailed") ||
-                                                              !strcmp(cs[i].reason, "Fail"))
-                               ? "Warning" : "Normal",
-                           cs[i].reason, "Reconcile", note, c->r->identity);
-            }
+        if ((flipped && (!strcmp(cs[i].status, "True") || oldc)) || stuck) {
+            char note[700];
+            snprintf(note, sizeof note, "%s is %s: %s", cs[i].type, cs[i].status, cs[i].msg);
+            event_emit(c->r->kc, c->run,
+                       !strcmp(cs[i].status, "False") && (!strcmp(cs[i].reason, "JobFailed") ||
+                                                          !strcmp(cs[i].reason, "StatementFailed") ||
+                                                          !strcmp(cs[i].reason, "Fail") ||
+                                                          pod_reason_stuck(cs[i].reason))
+                           ? "Warning" : "Normal",
+                       cs[i].reason, "Reconcile", note, c->r->identity);
         }
+    }
     json_t *st = json_pack("{s:I, s:s, s:o, s:O}", "observedGeneration", (json_int_t)gen, "phase",
                            phase, "conditions", conds, "statements", statements);
     bool drop = false;
@@ -412,7 +477,7 @@ static int reconcile_children(rctx *c)
     render_opts *o = &c->r->render;
     bool in_cluster = spec_get(c->run, "postgres.inCluster") != NULL;
     bool suspended = spec_bool(c->run, "suspend");
-    json_t *sts = NULL, *cm = NULL, *job = NULL, *dep = NULL, *tmp = NULL;
+    json_t *sts = NULL, *cm = NULL, *job = NULL, *dep = NULL, *tmp = NULL, *pods = NULL;
     int rc = -1, requeue = 0;
     json_t *statements = json_array(), *validation = NULL;
     long long gen_no =
@@ -466,6 +531,7 @@ static int reconcile_children(rctx *c)
     json_decref(depobj);
     if (!ok)
         goto out;
+    pods = list_pods(c);
 
     /* ---- observe ---- */
     cond_in *pg = &cs[0], *stc = &cs[1], *gen = &cs[2], *sink = &cs[3], *val = &cs[4], *ready = &cs[5];
@@ -539,7 +605,7 @@ static int reconcile_children(rctx *c)
         gen->reason = "JobFailed";
     } else {
         gen->status = "False";
-        gen->reason = suspended ? "Suspended" : requeue ? "Replacing" : "Running";
+        gen->reason = suspended ? "Suspended" : jr > 0 ? "Replacing" : "Running";
     }
     snprintf(gen->msg, sizeof gen->msg, "Job %s-generator: active=%lld succeeded=%lld failed=%lld",
              c->name, jint(job, "status", "active"), jint(job, "status", "succeeded"),
@@ -555,6 +621,21 @@ static int reconcile_children(rctx *c)
         sink->reason = !strcmp(sink->status, "True") ? "Available" : "Progressing";
     }
     snprintf(sink->msg, sizeof sink->msg, "Deployment %s-sink: %lld/%lld replicas available", c->name, avail, want);
+    /* A stuck pod says why a component is not up.  PostgreSQL: only while it
+     * is not ready.  The generator: only while it runs (a Complete or Failed
+     * Job is final).  The sink: even when the old replicas are still
+     * available, since a rollout to an image that does not exist would
+     * otherwise hide behind them.  While a pod is stuck, look again soon so
+     * that the status follows the pod (the pods are not watched). */
+    bool stuck = false;
+    if (in_cluster && strcmp(pg->status, "True"))
+        stuck |= pod_override(c, pods, "postgres", pg);
+    if (!suspended && !strcmp(gen->status, "False") && strcmp(gen->reason, "JobFailed"))
+        stuck |= pod_override(c, pods, "generator", gen);
+    if (!suspended)
+        stuck |= pod_override(c, pods, "sink", sink);
+    if (stuck && (!requeue || requeue > 5000))
+        requeue = 5000;
     val->type = "Validated";
     validation = validate_step(c, pg, gen, sink, val, gen_no);
     ready->type = "Ready";
@@ -592,6 +673,7 @@ out:
     json_decref(cm);
     json_decref(job);
     json_decref(dep);
+    json_decref(pods);
     return rc;
 }
 

@@ -23,6 +23,11 @@
  *                      nor for Validated (a run is Ready while it is still
  *                      producing); phase Completed is GeneratorComplete and
  *                      Validated both True.
+ *
+ * PostgresReady, GeneratorComplete and SinkReady are False with the kubelet's
+ * reason (ImagePullBackOff, CrashLoopBackOff, ..., see podstatus.h) while one
+ * of the component's pods is stuck; the message names the pod, the container
+ * and the image, and a Warning event is emitted when the problem first appears.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "status.h"
