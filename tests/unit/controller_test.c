@@ -1,13 +1,15 @@
 /* Unit tests of controller/: the kubeconfig parser (contexts, *-data, file
  * paths, tokens, errors), the watch frame splitter (frames split across
  * chunks, several per chunk, oversize) with watch-line parsing, and the work
- * queue (coalescing, dirty while processing, delays, retry backoff, resync). */
+ * queue (coalescing, dirty while processing, delays, retry backoff, resync),
+ * and the stuck-pod finder (podstatus.h) on PodList fixtures. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "../../common/backoff.h"
 #include "../../common/confluent.h"
 #include "../../controller/kubeconfig.h"
+#include "../../controller/podstatus.h"
 #include "../../controller/statements.h"
 #include "../../controller/watch.h"
 #include "../../controller/workqueue.h"
@@ -274,8 +276,148 @@ static void test_sasl_options(void)
     free(o);
 }
 
+/* A PodList with one pod of `component` whose container status is `cs`
+ * (JSON text); spec image flinkpg/nope:dev for container "sink". */
+static json_t *pod_list(const char *component, const char *cs_json, const char *key)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"kind\":\"PodList\",\"items\":[{\"metadata\":{\"name\":\"r1-%s-7c9-abcde\","
+             "\"labels\":{\"app.kubernetes.io/component\":\"%s\"}},"
+             "\"spec\":{\"initContainers\":[{\"name\":\"init\",\"image\":\"busybox:1\"}],"
+             "\"containers\":[{\"name\":\"sink\",\"image\":\"flinkpg/nope:dev\"}]},"
+             "\"status\":{\"phase\":\"Pending\",\"%s\":[%s]}}]}",
+             component, component, key, cs_json);
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    if (!j)
+        printf("fixture does not parse: %s\n", e.text);
+    return j;
+}
+
+static void test_pod_problems(void)
+{
+    pod_problem pp;
+    json_t *l = pod_list("sink",
+                         "{\"name\":\"sink\",\"image\":\"flinkpg/nope:dev\",\"ready\":false,"
+                         "\"state\":{\"waiting\":{\"reason\":\"ErrImagePull\",\"message\":"
+                         "\"rpc error: code = NotFound desc = failed to pull and unpack image "
+                         "\\\"docker.io/flinkpg/nope:dev\\\": not found\"}}}",
+                         "containerStatuses");
+    CHECK("pods: ErrImagePull found", pod_problem_find(l, "sink", &pp));
+    CHECK_STR("pods: ErrImagePull reason", "ErrImagePull", pp.reason);
+    CHECK_STR("pods: ErrImagePull message names pod, container, image and the kubelet",
+              "pod r1-sink-7c9-abcde container sink image \"flinkpg/nope:dev\": ErrImagePull: rpc "
+              "error: code = NotFound desc = failed to pull and unpack image "
+              "\"docker.io/flinkpg/nope:dev\": not found",
+              pp.message);
+    CHECK("pods: another component's pods are not looked at", !pod_problem_find(l, "generator", &pp));
+    json_decref(l);
+
+    l = pod_list("sink",
+                 "{\"name\":\"sink\",\"image\":\"docker.io/flinkpg/nope:dev\",\"state\":{\"waiting\":"
+                 "{\"reason\":\"ImagePullBackOff\",\"message\":\"Back-off pulling image "
+                 "\\\"flinkpg/nope:dev\\\"\"}}}",
+                 "containerStatuses");
+    CHECK("pods: ImagePullBackOff found", pod_problem_find(l, "sink", &pp));
+    CHECK_STR("pods: ImagePullBackOff message, the image as the spec wrote it",
+              "pod r1-sink-7c9-abcde container sink image \"flinkpg/nope:dev\": ImagePullBackOff: "
+              "Back-off pulling image \"flinkpg/nope:dev\"",
+              pp.message);
+    /* the pod being deleted: an old ReplicaSet's, not what is waited for */
+    json_object_set_new(json_object_get(json_array_get(json_object_get(l, "items"), 0), "metadata"),
+                        "deletionTimestamp", json_string("2026-01-01T00:00:00Z"));
+    CHECK("pods: a pod being deleted is skipped", !pod_problem_find(l, "sink", &pp));
+    json_decref(l);
+
+    l = pod_list("sink",
+                 "{\"name\":\"sink\",\"image\":\"flinkpg/sink:dev\",\"ready\":true,"
+                 "\"state\":{\"running\":{\"startedAt\":\"2026-01-01T00:00:00Z\"}}}",
+                 "containerStatuses");
+    CHECK("pods: a running pod is healthy", !pod_problem_find(l, "sink", &pp));
+    json_decref(l);
+
+    l = pod_list("sink", "{\"name\":\"sink\",\"state\":{\"waiting\":{\"reason\":\"ContainerCreating\"}}}",
+                 "containerStatuses");
+    CHECK("pods: ContainerCreating is not reported (it passes by itself)",
+          !pod_problem_find(l, "sink", &pp));
+    json_decref(l);
+
+    l = pod_list("generator",
+                 "{\"name\":\"sink\",\"restartCount\":4,\"state\":{\"waiting\":{\"reason\":"
+                 "\"CrashLoopBackOff\",\"message\":\"back-off 1m20s restarting failed "
+                 "container=sink pod=r1-generator-7c9-abcde_ns(uid)\"}},\"lastState\":"
+                 "{\"terminated\":{\"exitCode\":2,\"reason\":\"Error\"}}}",
+                 "containerStatuses");
+    CHECK("pods: CrashLoopBackOff found", pod_problem_find(l, "generator", &pp));
+    CHECK_STR("pods: CrashLoopBackOff with the last exit code",
+              "pod r1-generator-7c9-abcde container sink image \"flinkpg/nope:dev\": "
+              "CrashLoopBackOff: back-off 1m20s restarting failed container=sink "
+              "pod=r1-generator-7c9-abcde_ns(uid); last exit code 2 (Error)",
+              pp.message);
+    json_decref(l);
+
+    l = pod_list("postgres",
+                 "{\"name\":\"init\",\"state\":{\"waiting\":{\"reason\":\"InvalidImageName\"}}}",
+                 "initContainerStatuses");
+    CHECK("pods: an init container is looked at too", pod_problem_find(l, "postgres", &pp));
+    CHECK_STR("pods: init container without a kubelet message",
+              "pod r1-postgres-7c9-abcde container init image \"busybox:1\": InvalidImageName",
+              pp.message);
+    json_decref(l);
+
+    l = json_loads("{\"kind\":\"PodList\",\"items\":[]}", 0, NULL);
+    CHECK("pods: an empty list has no problem", !pod_problem_find(l, "sink", &pp));
+    json_decref(l);
+    CHECK("pods: NULL has no problem", !pod_problem_find(NULL, "sink", &pp));
+    l = json_loads("{\"items\":[{},{\"metadata\":{\"name\":\"x\"}},{\"metadata\":{\"name\":\"y\","
+                   "\"labels\":{\"app.kubernetes.io/component\":\"sink\"}},\"status\":"
+                   "{\"containerStatuses\":[{},{\"state\":{\"waiting\":{}}},{\"state\":{\"waiting\":"
+                   "{\"reason\":7}}}]}},{\"metadata\":{\"name\":\"z\",\"labels\":"
+                   "{\"app.kubernetes.io/component\":\"sink\"}},\"status\":{\"containerStatuses\":"
+                   "[{\"state\":{\"waiting\":{\"reason\":\"CreateContainerConfigError\"}}}]}}]}",
+                   0, NULL);
+    CHECK("pods: missing fields are skipped, a later pod is still found",
+          l && pod_problem_find(l, "sink", &pp));
+    CHECK_STR("pods: missing names and image shown as ?",
+              "pod z container ? image \"?\": CreateContainerConfigError", pp.message);
+    json_decref(l);
+
+    /* a long kubelet message with line breaks and a multi-byte character at
+     * the cut: one line, valid UTF-8, ends "..." */
+    char big[2000] = "{\"name\":\"sink\",\"state\":{\"waiting\":{\"reason\":\"CreateContainerError\","
+                     "\"message\":\"line1\\nline2 ";
+    size_t n = strlen(big);
+    for (int i = 0; i < 300; i++) {
+        memcpy(big + n, "\xc3\xa9", 2); /* é */
+        n += 2;
+    }
+    snprintf(big + n, sizeof big - n, "\"}}}");
+    l = pod_list("sink", big, "containerStatuses");
+    CHECK("pods: long message found", pod_problem_find(l, "sink", &pp));
+    json_t *s = json_string(pp.message);
+    CHECK("pods: long message cut to valid UTF-8", s != NULL);
+    json_decref(s);
+    size_t ml = strlen(pp.message);
+    CHECK("pods: long message fits and ends ...",
+          ml < sizeof pp.message && ml > 400 && !strcmp(pp.message + ml - 3, "..."));
+    CHECK("pods: line break made a space", strstr(pp.message, "line1 line2") != NULL);
+    json_decref(l);
+
+    CHECK("pods: stuck reasons", pod_reason_stuck("ErrImageNeverPull") &&
+                                     pod_reason_stuck("CrashLoopBackOff") &&
+                                     !pod_reason_stuck("ContainerCreating") &&
+                                     !pod_reason_stuck("PodInitializing") && !pod_reason_stuck(NULL));
+    CHECK("pods: pull retries are one problem",
+          pod_reasons_same_problem("ErrImagePull", "ImagePullBackOff") &&
+              !pod_reasons_same_problem("Progressing", "ImagePullBackOff") &&
+              !pod_reasons_same_problem(NULL, "ErrImagePull") &&
+              !pod_reasons_same_problem("CrashLoopBackOff", "ImagePullBackOff"));
+}
+
 int main(void)
 {
+    test_pod_problems();
     test_sasl_options();
     test_statement_names();
     test_kubeconfig();
