@@ -30,7 +30,10 @@
 # takes that long), FLINKPG_KUBE_APISERVER_PORT (16443),
 # FLINKPG_KUBE_ETCD_PORT (12379; peer port is +1), FLINKPG_KUBE_BASE_PORT
 # (16250: controller-manager +7, scheduler +9, kwok +0), FLINKPG_KUBE_NODES
-# (fake nodes to create, default 1). GOFLAGS, GOCACHE, GOMODCACHE, GOPROXY are
+# (fake nodes to create, default 1), FLINKPG_KUBE_ADDRESS (the address the API
+# server binds and advertises, default 127.0.0.1; tests/peers/node.sh sets an
+# address of a bridge it created, so that pods reach the API server through
+# the kubernetes Service). GOFLAGS, GOCACHE, GOMODCACHE, GOPROXY are
 # passed to go build (e.g. GOFLAGS=-p=1 to build one package at a time).
 set -euo pipefail
 
@@ -49,10 +52,11 @@ KWOK_PORT=$((BASE_PORT + 0))
 KCM_PORT=$((BASE_PORT + 7))
 SCHED_PORT=$((BASE_PORT + 9))
 NODES="${FLINKPG_KUBE_NODES:-1}"
+ADDRESS="${FLINKPG_KUBE_ADDRESS:-127.0.0.1}"
 SERVICE_CIDR=10.96.0.0/16
 POD_CIDR_KWOK=10.244.0.1/16   # kwok hands pod IPs out of this (first address + prefix)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
-BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
+BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm kubelet kube-proxy)
 
 log() { printf 'kube.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -111,7 +115,7 @@ cmd_build() {
     local tmp; tmp=$(mktemp -d "$(dirname "$bin")/bin.tmp.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
     local t0=$SECONDS
-    log "building kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm ($K8S_VERSION) into $bin"
+    log "building kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy kwok helm ($K8S_VERSION) into $bin"
     # -mod=readonly: go.mod/go.sum are the checked-in pins, never rewritten.
     # CGO off: static binaries, as Kubernetes releases them.
     (cd "$MOD" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath -buildvcs=false" \
@@ -120,6 +124,8 @@ cmd_build() {
             k8s.io/kubernetes/cmd/kube-controller-manager \
             k8s.io/kubernetes/cmd/kube-scheduler \
             k8s.io/kubernetes/cmd/kubectl \
+            k8s.io/kubernetes/cmd/kubelet \
+            k8s.io/kubernetes/cmd/kube-proxy \
             sigs.k8s.io/kwok/cmd/kwok \
             helm.sh/helm/v3/cmd/helm) || die "go build of the kube module failed"
     log "building etcd (embed, $(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$MOD/etcd/go.mod"))"
@@ -163,8 +169,10 @@ extendedKeyUsage=clientAuth"
         sign apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+subjectAltName=IP:127.0.0.1,IP:$ADDRESS,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
         sign admin "/O=system:masters/CN=flinkpg-admin" "$client"
+        # The API server's identity towards kubelets (logs, exec, port-forward).
+        sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
         sign kube-controller-manager "/CN=system:kube-controller-manager" "$client"
         sign kube-scheduler "/CN=system:kube-scheduler" "$client"
         # kwok plays every kubelet: it patches node and pod status, renews
@@ -185,7 +193,7 @@ kind: Config
 clusters:
 - name: flinkpg-test
   cluster:
-    server: https://127.0.0.1:$API_PORT
+    server: https://$ADDRESS:$API_PORT
     certificate-authority: $d/ca.crt
 users:
 - name: $u
@@ -214,7 +222,7 @@ kind: Config
 clusters:
 - name: flinkpg-test
   cluster:
-    server: https://127.0.0.1:$API_PORT
+    server: https://$ADDRESS:$API_PORT
     certificate-authority-data: $(b64 "$d/ca.crt")
 users:
 - name: admin
@@ -244,7 +252,8 @@ running_pid() {
     pid=$(cat "$f")
     [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
     exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
-    case "$exe" in */"$1"|*/"$1 (deleted)") printf '%s' "$pid" ;; *) return 1 ;; esac
+    # (setsid: started a moment ago, not yet exec'ed into the binary)
+    case "$exe" in */"$1"|*/"$1 (deleted)"|*/setsid) printf '%s' "$pid" ;; *) return 1 ;; esac
 }
 
 spawn() { # name args...
@@ -290,7 +299,7 @@ ca_curl() { # url [client-cert-name]
 probe() {
     case "$1" in
         etcd) curl -sS --max-time 5 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"' ;;
-        kube-apiserver) [ "$(ca_curl "https://127.0.0.1:$API_PORT/readyz" admin)" = ok ] ;;
+        kube-apiserver) [ "$(ca_curl "https://$ADDRESS:$API_PORT/readyz" admin)" = ok ] ;;
         # Serving certs of these two are self-signed: skip verification,
         # /healthz is always allowed without authentication.
         kube-controller-manager) [ "$(curl -sSk --max-time 5 "https://127.0.0.1:$KCM_PORT/healthz")" = ok ] ;;
@@ -337,11 +346,14 @@ start_apiserver() {
     mkdir -p "$PEERS/apiserver-certs"
     spawn kube-apiserver \
         --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-        --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
+        --bind-address="$ADDRESS" --advertise-address="$ADDRESS" --secure-port="$API_PORT" \
         --cert-dir="$PEERS/apiserver-certs" \
         --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
         --client-ca-file="$p/ca.crt" \
-        --service-account-issuer="https://127.0.0.1:$API_PORT" \
+        --service-account-issuer="https://$ADDRESS:$API_PORT" \
+        --kubelet-client-certificate="$p/apiserver-kubelet-client.crt" \
+        --kubelet-client-key="$p/apiserver-kubelet-client.key" \
+        --kubelet-certificate-authority="$p/ca.crt" \
         --service-account-key-file="$p/sa.pub" \
         --service-account-signing-key-file="$p/sa.key" \
         --authorization-mode=RBAC \
@@ -549,7 +561,7 @@ cmd_env() {
     printf 'export PATH=%q:"$PATH"\n' "$bin"
     printf 'export FLINKPG_KUBE_BIN=%q\n' "$bin"
     printf 'export FLINKPG_KUBE_DIR=%q\n' "$PEERS"
-    printf 'export FLINKPG_KUBE_SERVER=%q\n' "https://127.0.0.1:$API_PORT"
+    printf 'export FLINKPG_KUBE_SERVER=%q\n' "https://$ADDRESS:$API_PORT"
     printf 'export FLINKPG_KUBE_CA=%q\n' "$PEERS/pki/ca.crt"
 }
 
