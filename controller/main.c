@@ -1,8 +1,8 @@
 /*
  * flinkpg-controller — the Kubernetes operator for DemoRun resources.
  *
- * Threads: one watcher per resource (DemoRuns, and the kinds it owns,
- * selected by label) turning events into keys on the work queue; the lease
+ * Threads: one watcher per resource (DemoRuns, the kinds it owns and their
+ * pods, selected by label) turning events into keys on the work queue; the lease
  * thread (with --leader-elect); the HTTP endpoints; and this main thread,
  * the single worker: it takes keys off the queue and reconciles them, but
  * only while it leads.  Every --resync-seconds all known DemoRuns are queued
@@ -116,9 +116,26 @@ static void on_owned(watch_event ev, json_t *obj, void *ctx)
     }
 }
 
+/* A pod is owned by a ReplicaSet, a Job or a StatefulSet, not by the
+ * DemoRun: its run is in the label every child and pod template carries.
+ * Pods are watched so that a pod stuck in ImagePullBackOff or
+ * CrashLoopBackOff shows in the DemoRun's status at once (podstatus.h): the
+ * kubelet's retries change the pod and nothing the DemoRun owns. */
+static void on_pod(watch_event ev, json_t *obj, void *ctx)
+{
+    (void)ev, (void)ctx;
+    const char *run = json_string_value(json_object_get(
+        json_object_get(json_object_get(obj, "metadata"), "labels"), "flinkpg.io/run"));
+    if (!run || !*run)
+        return;
+    char key[300];
+    key_of(obj, key, sizeof key, run);
+    wq_add(g_queue, key);
+}
+
 /* ---- operational endpoints ---- */
 
-#define NWATCH 7
+#define NWATCH 8
 static watcher g_watch[NWATCH];
 static lease g_lease;
 static bool g_elect;
@@ -244,6 +261,7 @@ int main(int argc, char **argv)
         {"configmaps", "/api/v1", "configmaps"},
         {"secrets", "/api/v1", "secrets"},
         {"services", "/api/v1", "services"},
+        {"pods", "/api/v1", "pods"},
     };
     httpd *srv = NULL;
     for (int i = 0; i < NWATCH; i++) {
@@ -253,7 +271,7 @@ int main(int argc, char **argv)
             snprintf(paths[i], sizeof paths[i], "%s/%s", kinds[i].group, kinds[i].res);
         g_watch[i] = (watcher){.name = kinds[i].name, .path = paths[i],
                                .label_selector = i ? "app.kubernetes.io/managed-by=flinkpg" : NULL,
-                               .on_event = i ? on_owned : on_demorun,
+                               .on_event = !i ? on_demorun : !strcmp(kinds[i].res, "pods") ? on_pod : on_owned,
                                .timeout_s = cfg_int(&spec, "watch-timeout"),
                                .start_rv = i ? NULL : cfg_str(&spec, "debug-watch-from")};
     }

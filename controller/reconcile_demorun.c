@@ -639,18 +639,19 @@ static int reconcile_children(rctx *c)
     val->type = "Validated";
     validation = validate_step(c, pg, gen, sink, val, gen_no);
     ready->type = "Ready";
-    const char *missing = NULL;
-    for (int i = 0; i < 4 && !missing; i++)
+    /* every part not ready is named: a stuck sink pod must not hide behind
+     * an unreachable statements backend, or the other way round */
+    strbuf waiting;
+    sb_init(&waiting);
+    for (int i = 0; i < 4; i++)
         if (i != 2 && strcmp(cs[i].status, "True"))
-            missing = cs[i].type;
-    ready->status = missing ? "False" : "True";
-    ready->reason = missing ? "Waiting" : "AllReady";
-    if (missing)
-        snprintf(ready->msg, sizeof ready->msg, "waiting for %s (%s)", missing,
-                 !strcmp(missing, "PostgresReady") ? pg->reason
-                 : !strcmp(missing, "StatementsRunning") ? stc->reason : sink->reason);
-    else
-        snprintf(ready->msg, sizeof ready->msg, "PostgreSQL, statements and sink are ready");
+            sb_printf(&waiting, "%s%s (%s)", waiting.len ? ", " : "waiting for ", cs[i].type,
+                      cs[i].reason);
+    ready->status = waiting.len ? "False" : "True";
+    ready->reason = waiting.len ? "Waiting" : "AllReady";
+    snprintf(ready->msg, sizeof ready->msg, "%s",
+             waiting.len ? sb_str(&waiting) : "PostgreSQL, statements and sink are ready");
+    sb_free(&waiting);
 
     const char *phase = suspended                             ? "Suspended"
                         : !strcmp(gen->reason, "JobFailed")   ? "Failed"
