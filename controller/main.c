@@ -270,7 +270,10 @@ int main(int argc, char **argv)
         else
             snprintf(paths[i], sizeof paths[i], "%s/%s", kinds[i].group, kinds[i].res);
         g_watch[i] = (watcher){.name = kinds[i].name, .path = paths[i],
-                               .label_selector = i ? "app.kubernetes.io/managed-by=flinkpg" : NULL,
+                               /* pods: see on_pod; not every pod template carries managed-by */
+                               .label_selector = !i ? NULL
+                                                 : !strcmp(kinds[i].res, "pods") ? "flinkpg.io/run"
+                                                                                 : "app.kubernetes.io/managed-by=flinkpg",
                                .on_event = !i ? on_demorun : !strcmp(kinds[i].res, "pods") ? on_pod : on_owned,
                                .timeout_s = cfg_int(&spec, "watch-timeout"),
                                .start_rv = i ? NULL : cfg_str(&spec, "debug-watch-from")};

@@ -295,8 +295,9 @@ static const char *old_reason(const json_t *run, const char *type)
 static json_t *list_pods(rctx *c)
 {
     char sel[400], path[1024], err[1024];
-    snprintf(sel, sizeof sel, "app.kubernetes.io/instance=%s,app.kubernetes.io/managed-by=flinkpg",
-             c->name);
+    /* not managed-by: the sink's and PostgreSQL's pod templates leave it out
+     * (render_workloads.c), their pods are the ReplicaSet's and StatefulSet's */
+    snprintf(sel, sizeof sel, "flinkpg.io/run=%s", c->name);
     char *esc = httpc_escape(sel);
     if (!esc)
         return NULL;

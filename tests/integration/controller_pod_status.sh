@@ -19,6 +19,7 @@ check_eq "the DemoRun's sink image reaches the Deployment" "flinkpg/nope:dev" \
   "$(wait_until 30 bash -c "[ -n \"\$(kubectl get deploy badimg-sink -o name)\" ]"; jp deploy/badimg-sink '{.spec.template.spec.containers[0].image}')"
 sinkpod() { kubectl get pods -l app.kubernetes.io/instance=badimg,app.kubernetes.io/component=sink -o jsonpath='{.items[0].metadata.name}'; }
 check "kwok runs the sink pod" wait_until 60 bash -c "[ \"\$(kubectl get pods -l app.kubernetes.io/instance=badimg,app.kubernetes.io/component=sink -o jsonpath='{.items[0].status.phase}')\" = Running ]"
+check "PostgresReady True (kwok runs its pod)" wait_until 60 cond_is badimg PostgresReady True
 POD=$(sinkpod)
 set_waiting() { # reason message ready
   kubectl patch pod "$POD" --subresource=status --type=merge -p "$(jq -nc --arg r "$1" --arg m "$2" --arg rd "$3" '{status: {phase: "Running",
