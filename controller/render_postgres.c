@@ -90,13 +90,13 @@ json_t *render_pg_statefulset(const json_t *run, const render_opts *o)
         "mountPath", "/var/lib/postgresql/data", "name", "run", "mountPath",
         "/var/run/postgresql", "name", "tmp", "mountPath", "/tmp");
     json_t *spec = json_pack(
-        "{s:i, s:s, s:{s:O}, s:{s:s, s:s}, s:{s:{s:O}, s:{s:b, s:o, s:[o], "
+        "{s:i, s:s, s:{s:O}, s:{s:s, s:s}, s:{s:{s:O}, s:{s:b, s:b, s:o, s:[o], "
         "s:[{s:s, s:{}}, {s:s, s:{}}]}}, "
         "s:[{s:{s:s}, s:{s:[s], s:{s:{s:s}}}}]}",
         "replicas", 1, "serviceName", name, "selector", "matchLabels", sel,
         "persistentVolumeClaimRetentionPolicy", "whenDeleted", "Delete", "whenScaled", "Retain",
         "template", "metadata", "labels", sel, "spec", "automountServiceAccountToken", 0,
-        "securityContext", psec, "containers", container, "volumes", "name", "run", "emptyDir",
+        "enableServiceLinks", 0, "securityContext", psec, "containers", container, "volumes", "name", "run", "emptyDir",
         "name", "tmp", "emptyDir", "volumeClaimTemplates", "metadata", "name", "data", "spec",
         "accessModes", "ReadWriteOnce", "resources", "requests", "storage", size);
     json_decref(sel);

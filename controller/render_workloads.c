@@ -79,9 +79,11 @@ static void env_kafka(json_t *env, const json_t *run)
 static json_t *pod_spec(json_t *container, const char *restart)
 {
     json_object_set_new(container, "securityContext", render_container_security());
-    return json_pack("{s:b, s:s, s:o, s:[o]}", "automountServiceAccountToken", 0,
-                     "restartPolicy", restart, "securityContext", render_pod_security(),
-                     "containers", container);
+    /* enableServiceLinks off: no docker-link variables (KAFKA_PORT=tcp://…
+     * for a Service named kafka) in an environment that is configuration */
+    return json_pack("{s:b, s:b, s:s, s:o, s:[o]}", "automountServiceAccountToken", 0,
+                     "enableServiceLinks", 0, "restartPolicy", restart, "securityContext",
+                     render_pod_security(), "containers", container);
 }
 
 static uint64_t fnv1a(const char *s)

@@ -3,7 +3,8 @@
 # controller in one JVM; formats its storage on first start.
 #   KAFKA_ADVERTISED_HOST   host in the advertised listener (default $POD_IP,
 #                           else this container's address from `hostname -i`)
-#   KAFKA_PORT              PLAINTEXT listener on all addresses (default 9092)
+#   KAFKA_PORT              PLAINTEXT listener on all addresses (default 9092; a
+#                           non-number, such as a Service link, is ignored)
 #   KAFKA_CONTROLLER_PORT   KRaft controller listener on 127.0.0.1 (default 9093)
 #   KAFKA_SASL_USER, KAFKA_SASL_PASSWORD
 #                           when both are set: a SASL_PLAINTEXT (PLAIN) listener on
@@ -16,9 +17,13 @@
 # The generated config lives in $KAFKA_DATA_DIR/../config; logs go to stdout.
 set -euo pipefail
 
-port="${KAFKA_PORT:-9092}"
-cport="${KAFKA_CONTROLLER_PORT:-9093}"
-sport="${KAFKA_SASL_PORT:-9094}"
+# A port setting must be a number. Kubernetes injects KAFKA_PORT=tcp://IP:9092
+# into every pod of a namespace with a Service named "kafka" (service links):
+# such a value is not ours and is ignored.
+num_or() { case "${1:-}" in '' | *[!0-9]*) printf '%s' "$2" ;; *) printf '%s' "$1" ;; esac; }
+port="$(num_or "${KAFKA_PORT:-}" 9092)"
+cport="$(num_or "${KAFKA_CONTROLLER_PORT:-}" 9093)"
+sport="$(num_or "${KAFKA_SASL_PORT:-}" 9094)"
 data="${KAFKA_DATA_DIR:-/var/lib/kafka/data}"
 conf="$(dirname "$data")/config"
 host="${KAFKA_ADVERTISED_HOST:-${POD_IP:-}}"

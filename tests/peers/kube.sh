@@ -443,6 +443,9 @@ EOF
 # default StorageClass below (an empty directory under /tmp/hostpath_pv/ that
 # nothing ever mounts) and deletes it when the claim goes.
 storage_class() {
+    # Only when missing: its fields are immutable, and a real node
+    # (tests/peers/node.sh) replaces it with a class of its own.
+    kctl get storageclass standard >/dev/null 2>&1 && return 0
     kctl apply -f - >/dev/null <<EOF
 apiVersion: storage.k8s.io/v1
 kind: StorageClass

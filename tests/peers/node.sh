@@ -544,7 +544,7 @@ cmd_status() {
 
 unmount_under() { # dir
     local m
-    findmnt -rn -o TARGET 2>/dev/null | grep -F "$1/" | sort -r | while read -r m; do
+    { findmnt -rn -o TARGET 2>/dev/null | grep -F "$1/" || true; } | sort -r | while read -r m; do
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done
     findmnt -rn -o TARGET 2>/dev/null | grep -qxF "$1" && { umount "$1" 2>/dev/null || umount -l "$1" || true; }
