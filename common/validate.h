@@ -15,6 +15,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The demo's columns, as sql/postgres/orders_shipments.sql declares them
+ * (without the key): the generator's expected table and the target table
+ * the controller has its sink create. */
+#define DEMO_TABLE_COLUMNS                                                                       \
+    "order_id bigint NOT NULL, shipment_id bigint NOT NULL, customer text, product text, "     \
+    "quantity int, amount numeric(12,2), order_status text, carrier text, "                    \
+    "shipment_status text, order_updated_at timestamptz, shipment_updated_at timestamptz"
+#define DEMO_TABLE_KEY "order_id,shipment_id"
+
 typedef struct {
     long long rows_expected;
     long long rows_present;

@@ -12,6 +12,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "render.h"
 
+#include "../common/validate.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,7 +160,15 @@ json_t *render_sink_deployment(const json_t *run, const render_opts *o)
     env_add(env, "SINK_POLICY", spec_str(run, "sink.policy", "changelog"));
     env_int(env, "SINK_BATCH_SIZE", spec_int(run, "sink.batchSize", 5000));
     env_add(env, "SINK_TABLE", "orders_enriched");
+    /* The sink creates the target table when it is missing (a new in-cluster
+     * PostgreSQL has nothing): the demo's columns, keyed unless the policy
+     * is insert-all, which needs a table without a key to show its damage. */
+    const char *policy = spec_str(run, "sink.policy", "changelog");
+    env_add(env, "SINK_CREATE_TABLE", "true");
+    env_add(env, "SINK_COLUMNS", DEMO_TABLE_COLUMNS);
     json_t *keys = spec_get(run, "sink.keyColumns");
+    if (!json_array_size(keys) && strcmp(policy, "insert-all") != 0)
+        env_add(env, "SINK_KEY_COLUMNS", DEMO_TABLE_KEY);
     if (json_array_size(keys)) {
         char buf[1024] = "";
         size_t i;

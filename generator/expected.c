@@ -20,6 +20,7 @@
 
 #include "../common/pgutil.h"
 #include "../common/strbuf.h"
+#include "../common/validate.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -282,11 +283,8 @@ bool expected_write_pg(expected *e, PGconn *conn, const char *table_name, char *
     sb_init(&data);
     /* the column types of sql/postgres/orders_shipments.sql */
     sb_printf(&sql,
-              "BEGIN; DROP TABLE IF EXISTS %s; CREATE TABLE %s ("
-              "order_id bigint NOT NULL, shipment_id bigint NOT NULL, customer text, product text, "
-              "quantity int, amount numeric(12,2), order_status text, carrier text, "
-              "shipment_status text, order_updated_at timestamptz, shipment_updated_at timestamptz, "
-              "PRIMARY KEY (order_id, shipment_id))",
+              "BEGIN; DROP TABLE IF EXISTS %s; CREATE TABLE %s (" DEMO_TABLE_COLUMNS
+              ", PRIMARY KEY (order_id, shipment_id))",
               qt, qt);
     bool ok = exec_ok(conn, sb_str(&sql), "creating the expected table", err, errlen);
     sb_reset(&sql);

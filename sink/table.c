@@ -206,6 +206,33 @@ bool table_load(PGconn *conn, const char *name, const char *key_columns, sink_ta
     return true;
 }
 
+/* "a bigint, b numeric(12,2)" → {"a bigint", "b numeric(12,2)"}: split at the
+ * commas outside parentheses (a type's modifiers have commas of their own). */
+static char **split_columns(const char *text, size_t *count)
+{
+    char *copy = strdup(text);
+    if (!copy) {
+        *count = 0;
+        return NULL;
+    }
+    int depth = 0;
+    for (char *c = copy; *c; c++) {
+        if (*c == '(')
+            depth++;
+        else if (*c == ')' && depth > 0)
+            depth--;
+        else if (*c == ',' && depth > 0)
+            *c = '\x1f'; /* unit separator: cannot be in a valid declaration */
+    }
+    char **out = cfg_split(copy, ',', count);
+    free(copy);
+    for (size_t i = 0; out && i < *count; i++)
+        for (char *c = out[i]; *c; c++)
+            if (*c == '\x1f')
+                *c = ',';
+    return out;
+}
+
 bool table_create(PGconn *conn, const char *name, const char *columns, const char *key_columns,
                   char *err, size_t errlen)
 {
@@ -218,7 +245,7 @@ bool table_create(PGconn *conn, const char *name, const char *columns, const cha
     sb_init(&sql);
     sb_printf(&sql, "CREATE TABLE IF NOT EXISTS %s (", qname);
     size_t n;
-    char **defs = cfg_split(columns, ',', &n);
+    char **defs = split_columns(columns, &n);
     bool ok = n > 0;
     for (size_t i = 0; i < n && ok; i++) {
         char *sp = defs[i];

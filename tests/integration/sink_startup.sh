@@ -62,5 +62,14 @@ check_eq "--create-table created the table with its primary key" "id" \
   "$(q "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'created_by_sink'::regclass AND i.indisprimary")"
 check_eq ".env-configured sink applied the record" "1:from env" "$(q "SELECT id || ':' || name FROM created_by_sink")"
 check "the database password never reaches the log" bash -c "! grep -q hunter2 '$T_TMP/env.log'"
+
+# --columns with a type whose modifiers hold a comma (the demo's numeric(12,2))
+echo '{"k":{"id":2},"v":{"id":2,"amount":"12.50"},"op":0}' | kproduce -t t2 2>/dev/null
+"$BIN/flinkpg-sink" -b "$BOOTSTRAP" -t t2 --table with_numeric --encoding retract --create-table \
+  --columns 'id bigint NOT NULL, amount numeric(12,2)' --key-columns id --group numgroup \
+  --exit-at-eof --postgres "postgresql://flinkpg:x@127.0.0.1:$PGPORT/$PGDATABASE" 2>"$T_TMP/num.log"
+check_eq "--columns keeps numeric(12,2) whole" "numeric(12,2)" \
+  "$(q "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'with_numeric'::regclass AND attname = 'amount'")"
+check_eq "the row with a numeric(12,2) applied" "2:12.50" "$(q "SELECT id || ':' || amount FROM with_numeric")"
 check "the log names the database without the password" grep -q 'conn="host=127.0.0.1 port=' "$T_TMP/env.log"
 check "debug level logs one line per change" grep -q 'event=change partition=0 offset=0 kind=+I action=upsert' "$T_TMP/env.log"
