@@ -2,8 +2,9 @@
 # stage.sh OUT PROGRAM...
 # Lays out in OUT the root filesystem of a FROM-scratch image: each PROGRAM
 # stripped into /usr/local/bin, exactly the shared objects `ldd` lists for
-# them (at the paths ldd prints, the loader included), the CA bundle, and
-# passwd/group/nsswitch files. Runs inside the build stage of images/*/Containerfile.
+# them (at the paths ldd prints, the loader included) with an ld.so.cache for
+# their directories, the CA bundle, and passwd/group/nsswitch files.
+# Runs inside the build stage of images/*/Containerfile.
 set -eu
 out="$1"
 shift
@@ -24,6 +25,12 @@ sort -u "$libs" | while read -r so; do
   mkdir -p "$out${so%/*}"
   cp -L "$so" "$out$so"
 done
+# the loader's cache for the staged root (ldconfig -r: as if chrooted there):
+# the library directories outside the loader's built-in ones (/usr/local/lib,
+# where images/minlibs.sh installs) are found at run time only through it
+mkdir -p "$out/etc"
+sed 's,/[^/]*$,,' "$libs" | sort -u >"$out/etc/ld.so.conf"
+ldconfig -X -r "$out"
 rm -f "$libs"
 cp -L /etc/ssl/certs/ca-certificates.crt "$out/etc/ssl/certs/"
 # 10001 is the image's USER; 65532 is what the controller's rendered pods run
