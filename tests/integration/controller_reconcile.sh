@@ -98,6 +98,10 @@ check_eq "sink: output topic from the spec" "retract-orders-enriched" "$(env_of 
 check_eq "sink: PostgreSQL URL from the Secret, not inline" "$r-postgres/uri" \
   "$(jp deploy/$r-sink '{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.name}/{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.key}')"
 check_eq "upsert sink: key columns" "order_id,shipment_id" "$(env_of deploy/demo-upsert-sink SINK_KEY_COLUMNS)"
+check_eq "upsert sink: creates the demo table when missing" "true" "$(env_of deploy/demo-upsert-sink SINK_CREATE_TABLE)"
+check "upsert sink: the demo's columns (as sql/postgres/orders_shipments.sql)" \
+  grep -q 'amount numeric(12,2), .*shipment_updated_at timestamptz$' <<<"$(env_of deploy/demo-upsert-sink SINK_COLUMNS)"
+check_eq "pods without service links" "false" "$(jp deploy/demo-upsert-sink '{.spec.template.spec.enableServiceLinks}')"
 check_eq "generator: seed and orders from the spec" "42/1000" "$(env_of job/$r-generator GEN_SEED)/$(env_of job/$r-generator GEN_ORDERS)"
 check_eq "generator: topics under the generator's own variable names" "retract-orders" "$(env_of job/$r-generator ORDERS_TOPIC)"
 check_eq "generator: knobs as the generator's percentages (update 0.2, delete 0.05, 2 per order)" "20/5/2" \

@@ -254,6 +254,11 @@ EOF
 dcond() { kubectl -n $NSX get demorun "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].$3}" 2>/dev/null; }
 dcond_is() { [ "$(dcond "$1" "$2" status)" = "$3" ]; }
 
+# No Flink here: the output topic the Flink INSERT would create is made by
+# hand (kubectl exec into the Kafka pod: the kubelet's exec path at work).
+check "kubectl exec: create run1's output topic in the Kafka pod" \
+  kubectl -n $NSX exec kafka -- kafka-run-class org.apache.kafka.tools.TopicCommand \
+    --bootstrap-server localhost:9092 --create --topic run1-out --partitions 1
 demorun run1 "$IMG/flinkpg-sink:$TAG" || fail "apply DemoRun run1"
 check "run1: PostgresReady (StatefulSet of flinkpg/postgres on a local volume)" wait_for_cmd 180 dcond_is run1 PostgresReady True
 check "run1: GeneratorComplete (the generator image ran as a Job to completion)" wait_for_cmd 180 dcond_is run1 GeneratorComplete True
