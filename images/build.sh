@@ -2,7 +2,7 @@
 # images/build.sh [NAME...] — build flinkpg's container images with podman and
 # save each as an OCI archive for `ctr -n k8s.io images import`.
 #
-#   NAME: flinkpg-sink flinkpg-generator flinkpg-controller pause postgres kafka
+#   NAME: flinkpg-sink flinkpg-generator flinkpg-controller pause postgres kafka flink
 #         (default: all of them; `make images` runs this script)
 #   images/build.sh --archives [NAME...]   print the OCI archive paths, build nothing
 #
@@ -25,7 +25,7 @@ OUT="$ROOT/build/images"
 VERSION="$(tr -d ' \n' <"$ROOT/VERSION")"
 IMAGE_PREFIX="${IMAGE_PREFIX:-docker.io/flinkpg}"
 BASE=docker.io/library/debian:bookworm-slim
-ALL=(flinkpg-sink flinkpg-generator flinkpg-controller pause postgres kafka)
+ALL=(flinkpg-sink flinkpg-generator flinkpg-controller pause postgres kafka flink)
 
 log() { printf '[images] %s\n' "$*" >&2; }
 die() {
@@ -136,6 +136,28 @@ kafka_context() {
   printf '%s\n' "$ctx"
 }
 
+# build/images/context/flink: the jars tests/peers/flink.sh resolves through Maven
+# (its pom.xml, its version properties; nothing else is downloaded) and the
+# entrypoint next to the Containerfile.
+flink_context() {
+  local ver="${FLINK_VERSION:-1.20.3}"
+  local lib="${FLINKPG_CACHE:-$HOME/.cache/flinkpg}/flink-$ver/lib"
+  local ctx="$OUT/context/flink"
+  "$ROOT/tests/peers/flink.sh" fetch >&2
+  mkdir -p "$ctx"
+  local want have
+  want="$(cd "$lib" && ls -l -- *.jar | sha256sum)"
+  have="$(cat "$ctx/lib.key" 2>/dev/null || true)"
+  if [ "$want" != "$have" ] || [ ! -d "$ctx/lib" ]; then
+    rm -rf "$ctx/lib"
+    mkdir -p "$ctx/lib"
+    cp -p "$lib"/*.jar "$ctx/lib/"
+    echo "$want" >"$ctx/lib.key"
+  fi
+  cp -p "$ROOT/images/flink/entrypoint.sh" "$ctx/"
+  printf '%s\n' "$ctx"
+}
+
 # ---- build, save, report -------------------------------------------------------
 
 build_one() {
@@ -145,6 +167,7 @@ build_one() {
     pause) file="$ROOT/images/pause/Containerfile" context="$ROOT" ;;
     postgres) file="$ROOT/images/postgres/Containerfile" context="$ROOT/images/postgres" ;;
     kafka) file="$ROOT/images/kafka/Containerfile" context="$(kafka_context)" ;;
+    flink) file="$ROOT/images/flink/Containerfile" context="$(flink_context)" ;;
   esac
   local ref="$IMAGE_PREFIX/$name" t0=$SECONDS
   if ! podman build --pull=never --isolation=chroot --network=host \
