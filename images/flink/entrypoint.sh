@@ -240,9 +240,10 @@ if [ "$mode" != standalone ]; then
 fi
 
 # standalone: one child per process; SIGTERM/SIGINT go to all of them
-pids=()
+pids=() stopping=0
 stop() {
-  trap - TERM INT
+  ((stopping)) && return 0
+  stopping=1
   log "stopping ${pids[*]}"
   kill -TERM "${pids[@]}" 2>/dev/null || true
 }
