@@ -62,6 +62,12 @@ static cfg_opt options[] = {
     {.name = "sink-image", .env = "SINK_IMAGE", .kind = OPT_STR,
      .def = "ghcr.io/flinkpg/flinkpg-sink:latest", .group = "Images",
      .help = "sink image when a DemoRun names none"},
+    {.name = "image-pull-policy", .env = "IMAGE_PULL_POLICY", .kind = OPT_STR, .def = "",
+     .group = "Images", .help = "imagePullPolicy of the pods the controller creates: Always, "
+                               "IfNotPresent or Never (empty: the cluster's default)"},
+    {.name = "image-pull-secrets", .env = "IMAGE_PULL_SECRETS", .kind = OPT_STR, .def = "",
+     .group = "Images", .help = "comma-separated Secret names put into imagePullSecrets of "
+                               "those pods (each must exist in the DemoRun's namespace)"},
     {.name = "sql-dir", .env = "FLINKPG_SQL_DIR", .kind = OPT_STR, .def = "/usr/share/flinkpg/sql",
      .group = "Reconcile", .help = "folder with the SQL templates (flink/, confluent/)"},
     {.name = "confluent-url", .env = "CONFLUENT_FLINK_URL", .kind = OPT_STR, .group = "Flink",
@@ -213,6 +219,13 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(lvl);
+    const char *ipp = cfg_str(&spec, "image-pull-policy");
+    if (ipp && *ipp && strcmp(ipp, "Always") && strcmp(ipp, "IfNotPresent") && strcmp(ipp, "Never")) {
+        fprintf(stderr, "flinkpg-controller: --image-pull-policy (or IMAGE_PULL_POLICY) must be "
+                        "Always, IfNotPresent or Never, not \"%s\"\n",
+                ipp);
+        return 2;
+    }
     CURLcode gc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (gc != CURLE_OK) {
         log_error("startup_failed", "error=%s", lq(curl_easy_strerror(gc)));
@@ -314,7 +327,9 @@ int main(int argc, char **argv)
     reconciler r = {.render = {.postgres_image = cfg_str(&spec, "postgres-image"),
                                .generator_image = cfg_str(&spec, "generator-image"),
                                .sink_image = cfg_str(&spec, "sink-image"),
-                               .sql_dir = cfg_str(&spec, "sql-dir")},
+                               .sql_dir = cfg_str(&spec, "sql-dir"),
+                               .image_pull_policy = cfg_str(&spec, "image-pull-policy"),
+                               .image_pull_secrets = cfg_str(&spec, "image-pull-secrets")},
                     .identity = ident,
                     .confluent_url = cfg_str(&spec, "confluent-url")};
     r.kc = rc ? NULL : kube_client_new(&kcfg, err, sizeof err);

@@ -26,6 +26,8 @@ typedef struct {
     const char *generator_image;
     const char *sink_image;
     const char *sql_dir; /* folder holding flink/ and confluent/ */
+    const char *image_pull_policy;  /* Always, IfNotPresent, Never; NULL/"": the cluster's default */
+    const char *image_pull_secrets; /* comma-separated Secret names in the run's namespace */
 } render_opts;
 
 /* Labels and owner reference */
@@ -35,6 +37,8 @@ json_t *render_pod_security(void);
 json_t *render_container_security(void);
 json_t *render_resources(const char *cpu_req, const char *mem_req, const char *cpu_lim,
                          const char *mem_lim);
+/* imagePullPolicy on the container, imagePullSecrets on the pod spec, from o */
+void render_pull(json_t *pod_spec, json_t *container, const render_opts *o);
 const char *run_name(const json_t *run);
 const char *run_namespace(const json_t *run);
 /* spec field by dotted path, e.g. "kafka.topics.orders"; NULL if absent */

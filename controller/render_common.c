@@ -6,6 +6,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "render.h"
 
+#include "../common/config.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +69,25 @@ json_t *render_pod_security(void)
     return json_pack("{s:b, s:i, s:i, s:i, s:{s:s}}", "runAsNonRoot", 1, "runAsUser", 65532,
                      "runAsGroup", 65532, "fsGroup", 65532, "seccompProfile", "type",
                      "RuntimeDefault");
+}
+
+void render_pull(json_t *pod_spec, json_t *container, const render_opts *o)
+{
+    if (o->image_pull_policy && *o->image_pull_policy)
+        json_object_set_new(container, "imagePullPolicy", json_string(o->image_pull_policy));
+    size_t n = 0;
+    char **names = o->image_pull_secrets && *o->image_pull_secrets
+                       ? cfg_split(o->image_pull_secrets, ',', &n)
+                       : NULL;
+    if (!n) {
+        cfg_free_list(names, n);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_pack("{s:s}", "name", names[i]));
+    json_object_set_new(pod_spec, "imagePullSecrets", list);
+    cfg_free_list(names, n);
 }
 
 json_t *render_container_security(void)

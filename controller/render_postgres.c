@@ -100,6 +100,8 @@ json_t *render_pg_statefulset(const json_t *run, const render_opts *o)
         "name", "tmp", "emptyDir", "volumeClaimTemplates", "metadata", "name", "data", "spec",
         "accessModes", "ReadWriteOnce", "resources", "requests", "storage", size);
     json_decref(sel);
+    /* container is still held by the pod spec inside spec */
+    render_pull(json_object_get(json_object_get(spec, "template"), "spec"), container, o);
     return json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "apps/v1", "kind", "StatefulSet",
                      "metadata", render_metadata(run, name, "postgres"), "spec", spec);
 }

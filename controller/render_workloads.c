@@ -78,14 +78,17 @@ static void env_kafka(json_t *env, const json_t *run)
     }
 }
 
-static json_t *pod_spec(json_t *container, const char *restart)
+static json_t *pod_spec(json_t *container, const char *restart, const render_opts *o)
 {
     json_object_set_new(container, "securityContext", render_container_security());
     /* enableServiceLinks off: no docker-link variables (KAFKA_PORT=tcp://…
      * for a Service named kafka) in an environment that is configuration */
-    return json_pack("{s:b, s:b, s:s, s:o, s:[o]}", "automountServiceAccountToken", 0,
-                     "enableServiceLinks", 0, "restartPolicy", restart, "securityContext",
-                     render_pod_security(), "containers", container);
+    json_t *spec = json_pack("{s:b, s:b, s:s, s:o, s:[O]}", "automountServiceAccountToken", 0,
+                             "enableServiceLinks", 0, "restartPolicy", restart, "securityContext",
+                             render_pod_security(), "containers", container);
+    render_pull(spec, container, o);
+    json_decref(container);
+    return spec;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -131,7 +134,7 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
                                   "resources", render_resources("100m", "64Mi", "1", "256Mi"));
     json_t *labels = render_labels(run, "generator");
     json_t *tmpl = json_pack("{s:{s:o}, s:o}", "metadata", "labels", labels, "spec",
-                             pod_spec(container, "Never"));
+                             pod_spec(container, "Never", o));
     char *text = json_dumps(tmpl, JSON_COMPACT | JSON_SORT_KEYS);
     char hash[32];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(text ? text : ""));
@@ -200,5 +203,5 @@ json_t *render_sink_deployment(const json_t *run, const render_opts *o)
                      "apps/v1", "kind", "Deployment", "metadata",
                      render_metadata(run, name, "sink"), "spec", "replicas", (json_int_t)replicas,
                      "selector", "matchLabels", sel, "template", "metadata", "labels", sel,
-                     "spec", pod_spec(container, "Always"));
+                     "spec", pod_spec(container, "Always", o));
 }

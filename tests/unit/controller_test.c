@@ -13,6 +13,7 @@
 #include "../../controller/statements.h"
 #include "../../controller/watch.h"
 #include "../../controller/workqueue.h"
+#include "../../controller/render.h"
 #include "unit.h"
 
 #include <stdlib.h>
@@ -415,8 +416,46 @@ static void test_pod_problems(void)
               !pod_reasons_same_problem("CrashLoopBackOff", "ImagePullBackOff"));
 }
 
+/* The pull settings reach every pod the controller creates. */
+static void test_pull_settings(void)
+{
+    json_error_t e;
+    json_t *run = json_loads("{\"apiVersion\":\"flinkpg.io/v1alpha1\",\"kind\":\"DemoRun\","
+                             "\"metadata\":{\"name\":\"r1\",\"namespace\":\"ns\",\"uid\":\"u1\"},"
+                             "\"spec\":{\"mode\":\"upsert\",\"postgres\":{\"inCluster\":{}}}}",
+                             0, &e);
+    render_opts o = {.postgres_image = "pg:1", .generator_image = "gen:1", .sink_image = "sink:1",
+                     .image_pull_policy = "Never", .image_pull_secrets = " regcred , other,, "};
+    json_t *objs[3] = {render_generator_job(run, &o), render_sink_deployment(run, &o),
+                       render_pg_statefulset(run, &o)};
+    const char *names[3] = {"generator Job", "sink Deployment", "postgres StatefulSet"};
+    for (int i = 0; i < 3; i++) {
+        json_t *pod = json_object_get(json_object_get(json_object_get(objs[i], "spec"), "template"), "spec");
+        json_t *c = json_array_get(json_object_get(pod, "containers"), 0);
+        json_t *ps = json_object_get(pod, "imagePullSecrets");
+        char name[96];
+        snprintf(name, sizeof name, "pull settings: %s has imagePullPolicy and both secrets", names[i]);
+        CHECK(name, json_string_value(json_object_get(c, "imagePullPolicy")) &&
+                        !strcmp(json_string_value(json_object_get(c, "imagePullPolicy")), "Never") &&
+                        json_array_size(ps) == 2 &&
+                        !strcmp(json_string_value(json_object_get(json_array_get(ps, 0), "name")), "regcred") &&
+                        !strcmp(json_string_value(json_object_get(json_array_get(ps, 1), "name")), "other"));
+        json_decref(objs[i]);
+    }
+    o.image_pull_policy = "";
+    o.image_pull_secrets = NULL;
+    json_t *d = render_sink_deployment(run, &o);
+    json_t *pod = json_object_get(json_object_get(json_object_get(d, "spec"), "template"), "spec");
+    CHECK("pull settings: none set, none rendered (the cluster's defaults apply)",
+          !json_object_get(pod, "imagePullSecrets") &&
+              !json_object_get(json_array_get(json_object_get(pod, "containers"), 0), "imagePullPolicy"));
+    json_decref(d);
+    json_decref(run);
+}
+
 int main(void)
 {
+    test_pull_settings();
     test_pod_problems();
     test_sasl_options();
     test_statement_names();
