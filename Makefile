@@ -54,7 +54,7 @@ PROGRAMS := $(BUILD)/bin/flinkpg-sink \
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all tools units test bench demo deps format clean check-deps images
+.PHONY: all tools units test bench demo deps format clean check-deps images manifests
 all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
 tools: $(TOOLS)
 units: $(UNITS)
@@ -125,6 +125,10 @@ demo: deps
 
 images:
 	images/build.sh $(IMAGES)
+
+# manifests/install.yaml from the chart (tests/integration/chart.sh checks it is current)
+manifests:
+	manifests/generate.sh
 
 format:
 	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(SINK_SRC) $(wildcard sink/*.h) \

@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "../common/backoff.h"
 #include "../common/config.h"
+#include "../common/httpc.h"
 #include "../common/httpd.h"
 #include "../common/log.h"
 #include "kubeconfig.h"
@@ -82,6 +83,9 @@ static cfg_opt options[] = {
              "410 Gone path)"},
     {.name = "http-listen", .env = "HTTP_LISTEN", .kind = OPT_STR, .def = "",
      .group = "Operations", .help = "serve /metrics, /healthz, /readyz on host:port (empty: off)"},
+    {.name = "probe", .kind = OPT_STR, .group = "Operations",
+     .help = "GET this URL (e.g. http://flinkpg-controller:8080/readyz), print the answer, exit 0 "
+             "on 2xx and 1 otherwise; nothing else runs (`helm test`, exec probes)"},
     {.name = "log-level", .env = "LOG_LEVEL", .kind = OPT_STR, .def = "info",
      .group = "Operations", .help = "debug, info, warn or error"},
 };
@@ -192,6 +196,22 @@ static bool healthy(void *ctx, char *why, size_t n)
     return true;
 }
 
+/* --probe: one GET, its status and answer on one line, exit 0 on 2xx. */
+static int probe(const char *url)
+{
+    httpc_request rq = {.method = "GET", .url = url, .timeout_ms = 10000};
+    httpc_response rs = {0};
+    char err[512] = "";
+    bool ok = httpc_do(&rq, &rs, err, sizeof err);
+    const char *text = ok ? sb_str(&rs.body) : err;
+    int len = (int)strcspn(text, "\r\n");
+    printf("probe url=%s status=%ld answer=\"%.*s\"\n", url, ok ? rs.status : 0L, len > 200 ? 200 : len,
+           text);
+    bool good = ok && rs.status >= 200 && rs.status < 300;
+    httpc_response_free(&rs);
+    return good ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     cfg_spec spec = {.prog = "flinkpg-controller",
@@ -231,6 +251,10 @@ int main(int argc, char **argv)
         log_error("startup_failed", "error=%s", lq(curl_easy_strerror(gc)));
         return 1;
     }
+
+    const char *probe_url = cfg_str(&spec, "probe");
+    if (probe_url && *probe_url)
+        return probe(probe_url);
 
     kube_config kcfg;
     const char *kpath = cfg_str(&spec, "kubeconfig");

@@ -27,7 +27,7 @@ kube_up() {
     exit 1
   fi
   eval "$("$ROOT/tests/peers/kube.sh" env)"
-  kubectl apply -f "$ROOT/manifests/crd/demoruns.flinkpg.io.yaml" >/dev/null &&
+  kubectl apply -f "$ROOT/charts/flinkpg/crds/demoruns.flinkpg.io.yaml" >/dev/null &&
     kubectl wait --for condition=Established --timeout=30s crd/demoruns.flinkpg.io >/dev/null ||
     { echo "FAIL the DemoRun CRD was not established"; exit 1; }
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The controller when things go wrong, against a real kube-apiserver: a
 # resourceVersion too old (410 Gone), an API server restart mid-watch, two
-# replicas with one Lease, and the RBAC manifests as its only permissions
+# replicas with one Lease, and the chart's RBAC as its only permissions
 # (a service-account token, in-cluster configuration).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../controller_lib.sh"
 kube_up
-kubectl apply -f "$ROOT/manifests/rbac/namespace.yaml" -f "$ROOT/manifests/rbac/rbac.yaml" >/dev/null ||
-  { echo "FAIL RBAC manifests did not apply"; exit 1; }
+# The chart's ServiceAccount and RBAC, as `helm install -n flinkpg-system` makes them.
+kubectl create namespace flinkpg-system >/dev/null 2>&1
+helm template flinkpg "$ROOT/charts/flinkpg" -n flinkpg-system --set leaderElection.enabled=true \
+  --show-only templates/serviceaccount.yaml --show-only templates/rbac.yaml | kubectl apply -f - >/dev/null ||
+  { echo "FAIL the chart's RBAC did not apply"; exit 1; }
 run_yaml() { sed "s/name: demo-$1/name: $2/" "$ROOT/manifests/samples/demorun-$1.yaml"; }
 reconciled() { cond_is "$1" PostgresReady True && cond_is "$1" SinkReady True; }
 

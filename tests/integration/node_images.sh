@@ -218,16 +218,16 @@ check_eq "sink exits 0 on pod deletion (SIGTERM)" 0 "$(grep -E '^[0-9]+$' "$T_TM
 check "sink logged its shutdown" grep -q 'event=sink_stopped' "$T_TMP/sink-final.log"
 
 # ---- the controller image, in-cluster, reconciling DemoRuns ----
-kubectl apply -f "$ROOT/manifests/crd/demoruns.flinkpg.io.yaml" >/dev/null &&
+kubectl apply -f "$ROOT/charts/flinkpg/crds/demoruns.flinkpg.io.yaml" >/dev/null &&
   kubectl wait --for condition=Established --timeout=30s crd/demoruns.flinkpg.io >/dev/null ||
   fail "DemoRun CRD established"
-kubectl apply -f "$ROOT/manifests/rbac/rbac.yaml" >"$T_TMP/rbac.log" 2>&1 || { fail "apply RBAC"; cat "$T_TMP/rbac.log"; }
-sed -e "s|image: .*flinkpg-controller:.*|image: $IMG/flinkpg-controller:$TAG|" -e 's/replicas: 2/replicas: 1/' \
-  "$ROOT/manifests/controller/deployment.yaml" | kubectl apply -f - >"$T_TMP/ctl.log" 2>&1 ||
-  { fail "apply the controller Deployment"; cat "$T_TMP/ctl.log"; }
-kubectl -n $SYS set env deployment/flinkpg-controller \
-  POSTGRES_IMAGE=$IMG/postgres:$TAG GENERATOR_IMAGE=$IMG/flinkpg-generator:$TAG \
-  SINK_IMAGE=$IMG/flinkpg-sink:$TAG >/dev/null
+# The chart's controller (ServiceAccount, RBAC, Deployment, Service), rendered
+# with this node's images; `helm install` itself is tests/integration/kube_demo.sh.
+helm template flinkpg "$ROOT/charts/flinkpg" -n $SYS --set image.tag=$TAG \
+  --set images.generator.tag=$TAG --set images.sink.tag=$TAG \
+  --set images.postgres.repository=$IMG/postgres --set images.postgres.tag=$TAG \
+  --set metrics.dashboard.enabled=false --skip-tests | kubectl apply -f - >"$T_TMP/ctl.log" 2>&1 ||
+  { fail "apply the chart's controller"; cat "$T_TMP/ctl.log"; }
 check "controller Deployment available (in-cluster config, ServiceAccount token)" \
   kubectl -n $SYS rollout status deployment/flinkpg-controller --timeout=120s
 
