@@ -54,7 +54,7 @@ PROGRAMS := $(BUILD)/bin/flinkpg-sink \
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all tools units test bench demo deps format clean check-deps images manifests
+.PHONY: all tools units test bench demo kube-demo deps format clean check-deps images manifests
 all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
 tools: $(TOOLS)
 units: $(UNITS)
@@ -122,6 +122,10 @@ bench: deps
 demo: deps
 	$(MAKE) --no-print-directory SAN=0 all
 	tests/demo/run $(MODE)
+
+# the same demo in Kubernetes: the repository's own node, make images, helm install, samples
+kube-demo: deps
+	tests/demo/kube $(MODE)
 
 images:
 	images/build.sh $(IMAGES)

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The product as users meet it, on the real node (tests/peers/node.sh):
+# `helm install` charts/flinkpg with its Kafka and Flink peers into a namespace
+# under the `restricted` Pod Security Standard, `helm test`, then the upsert and
+# the retract samples plus a run with a naive sink policy, all as real pods
+# (PostgreSQL StatefulSets on local volumes, generator Jobs, sink Deployments,
+# the Flink statements submitted by the controller to the in-cluster SQL
+# Gateway). While they run: the upsert run's sink pod is deleted, the retract
+# run's PostgreSQL pod is deleted (the StatefulSet brings it back on the same
+# volume) and the controller pod is deleted. Each correct run ends Completed,
+# Validated=True, ROWS n/n, PASS, with zero duplicates and a batch log without
+# gap or repeat; the naive run shows its damage. Then `helm upgrade` to a new
+# image tag rolls the controller and the sinks it owns, and deleting the
+# DemoRuns plus `helm uninstall` leaves nothing: no object, no claim, no
+# running Flink job.
+. "$(dirname "$0")/../lib.sh"
+
+export FLINKPG_PEERS_DIR=$T_TMP/peers
+DEMO="$ROOT/tests/demo/kube"
+NODE="$ROOT/tests/peers/node.sh"
+NS=flinkpg
+RATE=${KUBE_DEMO_RATE:-60}   # events/s of the samples here: slow enough that the faults land mid-run
+
+down() {
+  local rc=$?
+  if [ -n "${KEEP_NODE:-}" ]; then
+    echo "kept the node: FLINKPG_PEERS_DIR=$FLINKPG_PEERS_DIR $DEMO down" >&2
+  else
+    "$NODE" clean >"$T_TMP/node-stop.log" 2>&1 || { echo "FAIL node teardown"; tail -n 20 "$T_TMP/node-stop.log"; }
+    if ip link show "${FLINKPG_NODE_BRIDGE:-flinkpg0}" >/dev/null 2>&1; then echo "FAIL bridge left behind"; fi
+    if pgrep -f "$FLINKPG_PEERS_DIR/" >/dev/null; then echo "FAIL processes left behind"; fi
+  fi
+  cleanup
+  return $rc
+}
+trap down EXIT
+wait_for() { # seconds command...: poll every 2 s
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 2
+  done
+}
+dcond() { kubectl -n $NS get demorun "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].$3}" 2>/dev/null; }
+dcond_is() { [ "$(dcond "$1" "$2" status)" = "$3" ]; }
+djp() { kubectl -n $NS get demorun "$1" -o jsonpath="$2" 2>/dev/null; }
+finished() { local p; p=$(djp "$1" '{.status.phase}'); [ "$p" = Completed ] || [ "$p" = Failed ] || dcond_is "$1" Validated False; }
+pgq() { # run sql: psql in the run's PostgreSQL pod (local socket, trust)
+  kubectl -n $NS exec "$1-postgres-0" -c postgres -- psql -X -A -t -q -U flinkpg -d flinkpg -c "$2" 2>/dev/null
+}
+
+# ---- images, node, helm install ----
+t0=$SECONDS
+if ! "$DEMO" up >"$T_TMP/up.log" 2>&1; then
+  echo "FAIL tests/demo/kube up (images, node, helm install):"; tail -n 40 "$T_TMP/up.log" | sed 's/^/  /'; exit 1
+fi
+echo "  images, node and helm install in $((SECONDS - t0)) s"
+eval "$("$NODE" env)"
+echo "  helm install output:"
+sed -n '/^NAME: flinkpg/,/^== /p' "$T_TMP/up.log" | grep -v '^== ' | head -n 40 | sed 's/^/  | /'
+check_eq "helm release deployed" deployed "$(helm status flinkpg -n $NS -o json | jq -r .info.status)"
+check "helm test: the controller answers /readyz through its Service" helm test flinkpg -n $NS --logs --timeout 3m
+check_eq "namespace enforces the restricted Pod Security Standard" restricted \
+  "$(kubectl get ns $NS -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')"
+check_eq "the Flink SQL Gateway answers in-cluster" 200 \
+  "$(kubectl -n $NS exec flinkpg-flink-0 -c sql-gateway -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/8083; printf "GET /v1/info HTTP/1.0\r\n\r\n" >&3; head -n1 <&3' | awk '{print $2}')"
+
+# ---- the samples (rate lowered so the faults land mid-run), and a naive run ----
+for m in upsert retract; do
+  sed "s/^    rate: .*/    rate: $RATE/" "$ROOT/manifests/samples/demorun-$m.yaml" | kubectl -n $NS apply -f - >/dev/null ||
+    fail "apply sample demorun-$m"
+done
+sed -e "s/^    rate: .*/    rate: 300/" -e 's/name: demo-retract/name: naive-retract/' -e 's/retract-/naive-/g' \
+  -e 's/^  sink:$/  sink:\n    policy: upsert-ignore-kind/' "$ROOT/manifests/samples/demorun-retract.yaml" |
+  kubectl -n $NS apply -f - >/dev/null || fail "apply the naive DemoRun"
+
+# ---- faults while the runs are in progress ----
+if wait_for 300 dcond_is demo-upsert SinkReady True; then
+  pod=$(kubectl -n $NS get pods -l app.kubernetes.io/instance=demo-upsert,app.kubernetes.io/component=sink -o jsonpath='{.items[0].metadata.name}')
+  gen=$(dcond demo-upsert GeneratorComplete status)
+  check "fault: delete the upsert run's sink pod ($pod) mid-run (GeneratorComplete=$gen)" \
+    kubectl -n $NS delete pod "$pod" --wait=false
+else
+  fail "demo-upsert: SinkReady within 300 s: $(dcond demo-upsert SinkReady message)"
+fi
+if wait_for 300 dcond_is demo-retract PostgresReady True; then
+  gen=$(dcond demo-retract GeneratorComplete status)
+  check "fault: delete the retract run's PostgreSQL pod mid-run (GeneratorComplete=$gen)" \
+    kubectl -n $NS delete pod demo-retract-postgres-0 --wait=false
+fi
+ctl=$(kubectl -n $NS get pods -l app.kubernetes.io/component=controller -o jsonpath='{.items[0].metadata.name}')
+check "fault: delete the controller pod ($ctl) mid-run" kubectl -n $NS delete pod "$ctl" --wait=false
+check "PostgreSQL pod back on the same volume" \
+  wait_for 180 bash -c "[ \"\$(kubectl -n $NS get pod demo-retract-postgres-0 -o jsonpath='{.status.containerStatuses[0].ready}')\" = true ]"
+
+# ---- verdicts ----
+for r in demo-upsert demo-retract naive-retract; do
+  wait_for 900 finished $r || fail "$r: no verdict within 900 s (phase $(djp $r '{.status.phase}'))"
+done
+echo "  kubectl get demoruns:"
+kubectl -n $NS get demoruns 2>&1 | sed 's/^/  | /'
+for r in demo-upsert demo-retract; do
+  check_eq "$r: Completed" Completed "$(djp $r '{.status.phase}')"
+  check_eq "$r: Validated=True" True "$(dcond $r Validated status)"
+  check_eq "$r: verdict PASS" PASS "$(djp $r '{.status.validation.verdict}')"
+  n=$(djp $r '{.status.validation.rowsExpected}')
+  check_eq "$r: ROWS n/n (n=$n > 0)" "$n/$n" "$( [ "${n:-0}" -gt 0 ] && djp $r '{.status.rows}')"
+  check_eq "$r: zero duplicate keys" 0 "$(djp $r '{.status.validation.duplicateKeys}')"
+  check_eq "$r: sink batch log without gap or repeat" 0 "$(pgq $r "SELECT count(*) FROM (
+      SELECT first_offset, lag(last_offset) OVER (PARTITION BY partition ORDER BY first_offset) AS prev
+      FROM flinkpg_sink_batches WHERE group_id = '$r-sink') b WHERE prev IS NOT NULL AND first_offset <> prev + 1")"
+  check "$r: sink batch log starts at offset 0 of every partition" bash -c \
+    "[ \"\$(kubectl -n $NS exec $r-postgres-0 -c postgres -- psql -X -A -t -q -U flinkpg -d flinkpg -c \"SELECT count(*) FROM (SELECT partition, min(first_offset) m FROM flinkpg_sink_batches WHERE group_id = '$r-sink' GROUP BY 1) x WHERE m <> 0\")\" = 0 ]"
+done
+echo "  batches of demo-upsert-sink (partition, first..last offset, from the sink's log table):"
+pgq demo-upsert "SELECT partition, first_offset || '..' || last_offset FROM flinkpg_sink_batches
+  WHERE group_id = 'demo-upsert-sink' ORDER BY partition, first_offset" | head -n 8 | sed 's/^/  | /'
+check_eq "naive-retract (upsert-ignore-kind): Validated=False" False "$(dcond naive-retract Validated status)"
+check "naive-retract: the damage is in the status (unexpected or wrong rows > 0)" bash -c \
+  "[ \$(( $(djp naive-retract '{.status.validation.unexpected}') + $(djp naive-retract '{.status.validation.wrongValues}') )) -gt 0 ]"
+echo "  naive-retract: $(djp naive-retract '{.status.validation}')"
+
+# ---- the story of the run, in kubectl logs ----
+kubectl -n $NS logs deploy/demo-upsert-sink >"$T_TMP/sink.log" 2>&1
+kubectl -n $NS logs job/demo-upsert-generator >"$T_TMP/gen.log" 2>&1
+kubectl -n $NS logs deploy/flinkpg-controller >"$T_TMP/ctl.log" 2>&1
+check "kubectl logs deploy/demo-upsert-sink: logfmt with the run name" grep -q 'run=demo-upsert' "$T_TMP/sink.log"
+check "kubectl logs job/demo-upsert-generator: logfmt with the run name" grep -q 'run=demo-upsert' "$T_TMP/gen.log"
+check "kubectl logs deploy/flinkpg-controller: the runs reconciled" grep -q 'demo-upsert' "$T_TMP/ctl.log"
+for f in sink gen ctl; do
+  echo "  kubectl logs ($f), excerpt:"
+  grep -E 'event=' "$T_TMP/$f.log" | grep -v 'level=debug' | head -n 8 | cut -c1-230 | sed 's/^/  | /'
+done
+check "no secret in the logs (the Kafka password)" bash -c \
+  "! grep -qF \"\$(kubectl -n $NS get secret flinkpg-kafka-credentials -o jsonpath='{.data.api-secret}' | base64 -d)\" '$T_TMP/sink.log' '$T_TMP/gen.log' '$T_TMP/ctl.log'"
+
+# ---- helm upgrade to a new image tag ----
+NEW=0.0.0-upgrade
+for i in flinkpg-controller flinkpg-sink flinkpg-generator; do
+  ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images tag --force "docker.io/flinkpg/$i:$(cat "$ROOT/VERSION")" \
+    "docker.io/flinkpg/$i:$NEW" >/dev/null || fail "tag $i:$NEW in the node's containerd"
+done
+if helm upgrade flinkpg "$ROOT/charts/flinkpg" -n $NS --reuse-values --set image.tag=$NEW \
+    --set images.sink.tag=$NEW --set images.generator.tag=$NEW --wait --timeout 5m >"$T_TMP/upgrade.log" 2>&1; then
+  pass "helm upgrade to image tag $NEW"
+else
+  fail "helm upgrade: $(tail -n 5 "$T_TMP/upgrade.log")"
+fi
+check_eq "the controller runs the new tag" "docker.io/flinkpg/flinkpg-controller:$NEW" \
+  "$(kubectl -n $NS get deploy flinkpg-controller -o jsonpath='{.spec.template.spec.containers[0].image}')"
+sink_rolled() { [ "$(kubectl -n $NS get deploy "$1-sink" -o jsonpath='{.spec.template.spec.containers[0].image}')" = "docker.io/flinkpg/flinkpg-sink:$NEW" ] &&
+  kubectl -n $NS rollout status deploy/"$1-sink" --timeout=5s >/dev/null 2>&1; }
+check "the controller rolled demo-upsert's sink to the new tag" wait_for 180 sink_rolled demo-upsert
+check "the controller rolled demo-retract's sink to the new tag" wait_for 180 sink_rolled demo-retract
+check_eq "runs kept after the upgrade: demo-upsert still Completed/PASS" Completed/PASS \
+  "$(djp demo-upsert '{.status.phase}/{.status.validation.verdict}')"
+check_eq "runs kept after the upgrade: demo-retract still Completed/PASS" Completed/PASS \
+  "$(djp demo-retract '{.status.phase}/{.status.validation.verdict}')"
+
+echo "  kubectl get pods -o wide:"
+kubectl -n $NS get pods -o wide 2>&1 | sed 's/^/  | /'
+
+# ---- teardown: DemoRuns (finalizer: Flink jobs), then helm uninstall ----
+jobs_running() {
+  kubectl -n $NS exec flinkpg-flink-0 -c jobmanager -- bash -c \
+    'exec 3<>/dev/tcp/127.0.0.1/8081; printf "GET /jobs/overview HTTP/1.0\r\n\r\n" >&3; cat <&3' 2>/dev/null |
+    sed '1,/^\r$/d' | jq '[.jobs[] | select(.state == "RUNNING" or .state == "CREATED" or .state == "RESTARTING")] | length'
+}
+check_eq "Flink jobs running before the delete: one per run" 3 "$(jobs_running)"
+check "delete the DemoRuns (finalizer)" kubectl -n $NS delete demoruns --all --timeout=180s
+check_eq "no Flink job left running after the finalizers" 0 "$(jobs_running)"
+check "helm uninstall" helm uninstall flinkpg -n $NS --wait --timeout 5m
+left() { kubectl get all,pvc,secrets,configmaps -n $NS --no-headers 2>/dev/null | grep -v 'configmap/kube-root-ca.crt' | grep -c . ; }
+check "nothing left in the namespace (kubectl get all,pvc,secrets,configmaps)" wait_for 120 bash -c "[ \"\$($(declare -f left); left)\" = 0 ]"
+[ "$(left)" = 0 ] || kubectl get all,pvc,secrets,configmaps -n $NS 2>&1 | sed 's/^/  | /'
+check_eq "no claim left bound to a volume" "" "$(kubectl get pv -o jsonpath='{range .items[?(@.status.phase=="Bound")]}{.metadata.name}{"\n"}{end}')"
