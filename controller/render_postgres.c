@@ -74,6 +74,9 @@ json_t *render_pg_statefulset(const json_t *run, const render_opts *o)
     json_object_set_new(psec, "runAsUser", json_integer(999));
     json_object_set_new(psec, "runAsGroup", json_integer(999));
     json_object_set_new(psec, "fsGroup", json_integer(999));
+    /* change the volume's group only when its root does not match already: a
+     * recursive g+rwx on every restart is what makes postgres refuse PGDATA */
+    json_object_set_new(psec, "fsGroupChangePolicy", json_string("OnRootMismatch"));
     json_t *env = json_pack(
         "[{s:s, s:{s:{s:s, s:s}}}, {s:s, s:{s:{s:s, s:s}}}, {s:s, s:{s:{s:s, s:s}}}, {s:s, s:s}]",
         "name", "POSTGRES_USER", "valueFrom", "secretKeyRef", "name", name, "key", "username",

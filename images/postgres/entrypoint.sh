@@ -72,4 +72,11 @@ if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   log "initialised; starting postgres"
 fi
 
+# At every start, as the official image does: a pod's fsGroup makes the kubelet
+# add group permissions to the volume (g+rwx, setgid) when it mounts it again,
+# and postgres refuses a data directory that is not 0700/0750.
+if [ "$1" = postgres ] && [ -d "$PGDATA" ] && [ -O "$PGDATA" ]; then
+  chmod 700 "$PGDATA"
+fi
+
 exec "$@"

@@ -59,7 +59,7 @@ eval "$("$NODE" env)"
 echo "  helm install output:"
 sed -n '/^NAME: flinkpg/,/^== /p' "$T_TMP/up.log" | grep -v '^== ' | head -n 40 | sed 's/^/  | /'
 check_eq "helm release deployed" deployed "$(helm status flinkpg -n $NS -o json | jq -r .info.status)"
-check "helm test: the controller answers /readyz through its Service" helm test flinkpg -n $NS --logs --timeout 3m
+check "helm test: the controller answers /readyz through its Service" helm test flinkpg -n $NS --timeout 3m
 check_eq "namespace enforces the restricted Pod Security Standard" restricted \
   "$(kubectl get ns $NS -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')"
 check_eq "the Flink SQL Gateway answers in-cluster" 200 \
