@@ -5,9 +5,13 @@
  * environment variables of their option tables (see sink/main.c); secrets
  * arrive as secretKeyRefs, never as values.
  *
- * A Job's pod template is immutable, so the Job carries a hash of its
- * template (GENERATOR_HASH_ANNOTATION): the reconciler replaces the Job when
- * the hash it renders differs from the one on the cluster.
+ * A Job's pod template is immutable, so the Job carries a hash
+ * (GENERATOR_HASH_ANNOTATION) and the reconciler replaces the Job when the
+ * hash it renders differs from the one on the cluster.  The hash covers what
+ * the user asked for in the DemoRun (spec.generator, spec.kafka,
+ * spec.postgres), not the controller's defaults: a replaced Job produces every
+ * event again, so an upgrade of the controller (a new default generator image,
+ * pull policy or secrets) must not replace the Job of a run in progress or done.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "render.h"
@@ -135,7 +139,10 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
     json_t *labels = render_labels(run, "generator");
     json_t *tmpl = json_pack("{s:{s:o}, s:o}", "metadata", "labels", labels, "spec",
                              pod_spec(container, "Never", o));
-    char *text = json_dumps(tmpl, JSON_COMPACT | JSON_SORT_KEYS);
+    json_t *asked = json_pack("{s:O*, s:O*, s:O*}", "generator", spec_get(run, "generator"), "kafka",
+                              spec_get(run, "kafka"), "postgres", spec_get(run, "postgres"));
+    char *text = json_dumps(asked, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(asked);
     char hash[32];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(text ? text : ""));
     free(text);

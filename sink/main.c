@@ -61,6 +61,7 @@ typedef struct {
     atomic_llong lag;
     atomic_int pg_up;
     atomic_int assigned;
+    atomic_int in_group; /* an assignment was received, possibly empty */
 } sink_stats;
 
 static sink_stats g_stats;
@@ -123,8 +124,12 @@ static bool is_ready(void *ctx, char *why, size_t whylen)
         snprintf(why, whylen, "not connected to PostgreSQL");
         return false;
     }
-    if (!atomic_load(&g_stats.assigned)) {
-        snprintf(why, whylen, "no Kafka partitions assigned yet");
+    /* A member of the group that holds no partition is ready: more replicas
+     * than partitions, or a new pod of a rolling update while the old one
+     * still owns the partition (requiring a partition would deadlock that
+     * rollout: the old pod goes only once the new one is ready). */
+    if (!atomic_load(&g_stats.in_group)) {
+        snprintf(why, whylen, "not in the consumer group yet (no assignment received)");
         return false;
     }
     return true;
@@ -333,6 +338,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         rd_kafka_assign(rk, parts);
         set_assignment(a, parts);
+        atomic_store(&g_stats.in_group, 1);
         log_info("partitions_assigned", "topic=%s count=%d", lq(a->s.topic), parts->cnt);
     } else {
         flush_all(a); /* commit what we hold for these partitions, or drop it */

@@ -453,8 +453,42 @@ static void test_pull_settings(void)
     json_decref(run);
 }
 
+/* The generator Job is replaced (every event produced again) only when the
+ * DemoRun asks for something else, never for a new controller default. */
+static const char *job_hash(const json_t *job)
+{
+    return json_string_value(json_object_get(
+        json_object_get(json_object_get(job, "metadata"), "annotations"), GENERATOR_HASH_ANNOTATION));
+}
+
+static void test_generator_hash(void)
+{
+    json_error_t e;
+    json_t *run = json_loads("{\"metadata\":{\"name\":\"r1\",\"namespace\":\"ns\",\"uid\":\"u1\"},"
+                             "\"spec\":{\"mode\":\"retract\",\"kafka\":{\"bootstrapServers\":\"k:9092\"},"
+                             "\"postgres\":{\"inCluster\":{}},\"generator\":{\"rate\":60}}}",
+                             0, &e);
+    render_opts a = {.generator_image = "flinkpg/flinkpg-generator:0.1.0"};
+    render_opts b = {.generator_image = "flinkpg/flinkpg-generator:0.2.0", .image_pull_policy = "Always",
+                     .image_pull_secrets = "regcred"};
+    json_t *ja = render_generator_job(run, &a), *jb = render_generator_job(run, &b);
+    CHECK("generator hash: a controller upgrade (default image, pull settings) keeps the Job",
+          job_hash(ja) && job_hash(jb) && !strcmp(job_hash(ja), job_hash(jb)));
+    json_object_set_new(json_object_get(json_object_get(run, "spec"), "generator"), "rate", json_integer(61));
+    json_t *jc = render_generator_job(run, &a);
+    CHECK("generator hash: a change of spec.generator replaces the Job",
+          job_hash(jc) && strcmp(job_hash(ja), job_hash(jc)));
+    json_object_set_new(json_object_get(json_object_get(run, "spec"), "generator"), "image",
+                        json_string("mine/gen:1"));
+    json_t *jd = render_generator_job(run, &a);
+    CHECK("generator hash: the DemoRun's own generator image replaces the Job",
+          job_hash(jd) && strcmp(job_hash(jc), job_hash(jd)));
+    json_decref(ja), json_decref(jb), json_decref(jc), json_decref(jd), json_decref(run);
+}
+
 int main(void)
 {
+    test_generator_hash();
     test_pull_settings();
     test_pod_problems();
     test_sasl_options();
