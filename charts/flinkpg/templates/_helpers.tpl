@@ -33,7 +33,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "flinkpg.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
-{{- default (include "flinkpg.fullname" .) .Values.serviceAccount.name }}
+{{- default (printf "%s-controller" (include "flinkpg.fullname" .)) .Values.serviceAccount.name }}
 {{- else }}
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
