@@ -232,6 +232,14 @@ static int apply_job(rctx *c, json_t *job, json_t **out)
             GENERATOR_HASH_ANNOTATION));
         bool deleting = json_object_get(json_object_get(cur, "metadata"), "deletionTimestamp");
         bool differs = !have || !want || strcmp(have, want) != 0;
+        /* Same hash: the run asks for the same generator, but the controller's
+         * defaults may have changed (a new image after an upgrade).  The pod
+         * template is immutable and the Job must not run again, so the apply
+         * carries the template the Job has; only the rest (suspend, labels)
+         * is applied. */
+        json_t *live = json_object_get(json_object_get(cur, "spec"), "template");
+        if (!differs && live)
+            json_object_set_new(json_object_get(job, "spec"), "template", json_deep_copy(live));
         json_decref(cur);
         if (deleting)
             return 1;
