@@ -72,6 +72,22 @@ batch_log_gaps() {  # GROUP: batches whose first offset does not follow the prev
      WHERE prev IS NOT NULL AND first_offset <> prev + 1"
 }
 
+# The real node of tests/peers/node.sh (FLINKPG_PEERS_DIR): stop and remove it,
+# then fail on anything of it left behind. KEEP_NODE=1 keeps it for a look.
+node_teardown() {
+  if [ -n "${KEEP_NODE:-}" ]; then
+    echo "kept the node: FLINKPG_PEERS_DIR=$FLINKPG_PEERS_DIR $ROOT/tests/peers/node.sh clean" >&2
+    return 0
+  fi
+  "$ROOT/tests/peers/node.sh" clean >"$T_TMP/node-stop.log" 2>&1 ||
+    { echo "FAIL node teardown"; tail -n 20 "$T_TMP/node-stop.log"; }
+  if ip link show "${FLINKPG_NODE_BRIDGE:-flinkpg0}" >/dev/null 2>&1; then echo "FAIL bridge left behind"; fi
+  if pgrep -f "$FLINKPG_PEERS_DIR/" >/dev/null; then
+    echo "FAIL processes left behind: $(pgrep -af "$FLINKPG_PEERS_DIR/" | head -3)"
+  fi
+  if findmnt -rn -o TARGET | grep -qF "$FLINKPG_PEERS_DIR/"; then echo "FAIL mounts left behind"; fi
+}
+
 # A fresh database per test file, so tests never see each other's tables.
 new_db() {
   local db="t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_$$"

@@ -23,13 +23,7 @@ RATE=${KUBE_DEMO_RATE:-60}   # events/s of the samples here: slow enough that th
 
 down() {
   local rc=$?
-  if [ -n "${KEEP_NODE:-}" ]; then
-    echo "kept the node: FLINKPG_PEERS_DIR=$FLINKPG_PEERS_DIR $DEMO down" >&2
-  else
-    "$NODE" clean >"$T_TMP/node-stop.log" 2>&1 || { echo "FAIL node teardown"; tail -n 20 "$T_TMP/node-stop.log"; }
-    if ip link show "${FLINKPG_NODE_BRIDGE:-flinkpg0}" >/dev/null 2>&1; then echo "FAIL bridge left behind"; fi
-    if pgrep -f "$FLINKPG_PEERS_DIR/" >/dev/null; then echo "FAIL processes left behind"; fi
-  fi
+  node_teardown
   cleanup
   return $rc
 }
@@ -197,4 +191,6 @@ check "helm uninstall" helm uninstall flinkpg -n $NS --wait --timeout 5m
 left() { kubectl get all,pvc,secrets,configmaps -n $NS --no-headers 2>/dev/null | grep -v 'configmap/kube-root-ca.crt' | grep -c . ; }
 check "nothing left in the namespace (kubectl get all,pvc,secrets,configmaps)" wait_for 120 bash -c "[ \"\$($(declare -f left); left)\" = 0 ]"
 [ "$(left)" = 0 ] || kubectl get all,pvc,secrets,configmaps -n $NS 2>&1 | sed 's/^/  | /'
-check_eq "no claim left bound to a volume" "" "$(kubectl get pv -o jsonpath='{range .items[?(@.status.phase=="Bound")]}{.metadata.name}{"\n"}{end}')"
+bound() { kubectl get pv -o jsonpath='{range .items[?(@.status.phase=="Bound")]}{.metadata.name} {end}'; }
+check "no volume left bound to a claim (the PV controller releases them)" wait_for 60 bash -c "[ -z \"\$($(declare -f bound); bound)\" ]"
+[ -z "$(bound)" ] || echo "  still bound: $(bound)"

@@ -36,15 +36,7 @@ SYS=flinkpg-system         # the controller
 
 node_down() {
   local rc=$?
-  if [ -n "${KEEP_NODE:-}" ]; then
-    echo "kept the node: FLINKPG_PEERS_DIR=$FLINKPG_PEERS_DIR $NODE stop" >&2
-  else
-    "$NODE" clean >"$T_TMP/node-stop.log" 2>&1 || { echo "FAIL node teardown"; tail -n 20 "$T_TMP/node-stop.log"; }
-    # Nothing of the node may outlive it.
-    if ip link show "${FLINKPG_NODE_BRIDGE:-flinkpg0}" >/dev/null 2>&1; then echo "FAIL bridge left behind"; fi
-    if pgrep -f "$FLINKPG_PEERS_DIR/" >/dev/null; then echo "FAIL processes left behind: $(pgrep -af "$FLINKPG_PEERS_DIR/" | head -3)"; fi
-    if findmnt -rn -o TARGET | grep -qF "$FLINKPG_PEERS_DIR/"; then echo "FAIL mounts left behind"; fi
-  fi
+  node_teardown
   cleanup
   return $rc
 }
