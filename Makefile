@@ -20,8 +20,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
+VERSION := $(shell cat VERSION 2>/dev/null || echo dev)
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
-           -Wformat=2 -Wno-format-nonliteral -fno-strict-aliasing $(PKG_CFLAGS) -MMD -MP
+           -Wformat=2 -Wno-format-nonliteral -fno-strict-aliasing $(PKG_CFLAGS) -MMD -MP \
+           -DFLINKPG_VERSION='"$(VERSION)"'
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -58,6 +60,9 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
 tools: $(TOOLS)
 units: $(UNITS)
+
+# the version is compiled into the controller's default image tags
+$(BUILD)/obj/controller/main.o: VERSION
 
 check-deps:
 	@pkg-config --exists $(PKGS) || { echo "missing development packages; run: tests/install-deps.sh" >&2; exit 1; }
