@@ -311,7 +311,7 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
                 o = NULL;
             }
             if (!o) {
-                snprintf(err, errlen, "unknown option --%.*s (see --help)", (int)len, name);
+                snprintf(err, errlen, "unknown option --%.*s", (int)len, name);
                 return CFG_ERROR;
             }
             if (eq)
@@ -319,7 +319,7 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
         } else if (a[0] == '-' && a[1] && !a[2]) {
             o = find_short(spec, a[1]);
             if (!o) {
-                snprintf(err, errlen, "unknown option %s (see --help)", a);
+                snprintf(err, errlen, "unknown option %s", a);
                 return CFG_ERROR;
             }
         } else {
@@ -382,7 +382,7 @@ void cfg_print_help(const cfg_spec *spec)
         printf("  %-34s %s", flag, o->help);
         if (o->env)
             printf(" [env %s]", o->env);
-        if (o->def && !o->secret)
+        if (o->def && *o->def && !o->secret)
             printf(" (default: %s)", o->def);
         printf("\n");
     }

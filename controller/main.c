@@ -224,12 +224,13 @@ int main(int argc, char **argv)
                      .nopts = sizeof options / sizeof options[0]};
     char err[1024];
     cfg_result cr = cfg_parse(&spec, argc, argv, err, sizeof err);
-    if (cr == CFG_HELP) {
-        cfg_print_help(&spec);
+    if (cr == CFG_HELP) { /* cfg_parse printed it */
+        cfg_free(&spec);
         return 0;
     }
     if (cr == CFG_ERROR) {
         fprintf(stderr, "flinkpg-controller: %s (see --help)\n", err);
+        cfg_free(&spec);
         return 2;
     }
     log_init("controller", NULL);
@@ -244,6 +245,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "flinkpg-controller: --image-pull-policy (or IMAGE_PULL_POLICY) must be "
                         "Always, IfNotPresent or Never, not \"%s\"\n",
                 ipp);
+        cfg_free(&spec);
         return 2;
     }
     CURLcode gc = curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -652,7 +652,11 @@ int main(int argc, char **argv)
     cfg_result cr = cfg_parse(&a->cfg, argc, argv, err, sizeof err);
     if (cr != CFG_OK) {
         cfg_free(&a->cfg);
-        return cr == CFG_HELP ? 0 : usage_error(err);
+        if (cr == CFG_HELP)
+            return 0;
+        size_t n = strlen(err);
+        snprintf(err + n, sizeof err - n, " (see --help)");
+        return usage_error(err);
     }
     cfg_spec *c = &a->cfg;
     log_init("generator", cfg_str(c, "run-name"));

@@ -668,8 +668,11 @@ static int setup(app *a, int argc, char **argv)
     cfg_result cr = cfg_parse(&a->cfg, argc, argv, err, sizeof err);
     if (cr == CFG_HELP)
         return -1;
-    if (cr == CFG_ERROR)
+    if (cr == CFG_ERROR) {
+        size_t n = strlen(err);
+        snprintf(err + n, sizeof err - n, " (see --help)");
         return fail_usage(err);
+    }
     cfg_spec *c = &a->cfg;
     log_init("sink", cfg_str(c, "run-name"));
     log_level lvl;
