@@ -265,7 +265,7 @@ bool kubeconfig_incluster(const char *sa_dir, kube_config *cfg, char *err, size_
     if (!host || !*host || !port || !*port) {
         snprintf(err, errlen, "in-cluster configuration: KUBERNETES_SERVICE_HOST and "
                               "KUBERNETES_SERVICE_PORT are not set (not running in a pod? "
-                              "pass --kubeconfig)");
+                              "pass --kubeconfig, set KUBECONFIG or create ~/.kube/config)");
         return false;
     }
     char buf[600];

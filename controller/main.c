@@ -21,6 +21,7 @@
 #include "workqueue.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -259,12 +260,36 @@ int main(int argc, char **argv)
         return probe(probe_url);
 
     kube_config kcfg;
+    /* As kubectl: --kubeconfig / $KUBECONFIG, else in-cluster when running in
+     * a pod, else ~/.kube/config. */
     const char *kpath = cfg_str(&spec, "kubeconfig");
+    char home_cfg[512];
+    const char *home = getenv("HOME");
+    const char *in_pod = getenv("KUBERNETES_SERVICE_HOST");
+    if ((!kpath || !*kpath) && (!in_pod || !*in_pod) && home && *home) {
+        snprintf(home_cfg, sizeof home_cfg, "%s/.kube/config", home);
+        if (access(home_cfg, F_OK) == 0)
+            kpath = home_cfg;
+    }
+    /* The SQL templates must be there before anything is reconciled. */
+    const char *sqldir = cfg_str(&spec, "sql-dir");
+    static const char *const templates[] = {"flink/sources.sql", "flink/upsert.sql", "confluent/sources.sql"};
+    for (size_t i = 0; i < sizeof templates / sizeof templates[0]; i++) {
+        char t[1024];
+        snprintf(t, sizeof t, "%s/%s", sqldir ? sqldir : "", templates[i]);
+        if (access(t, R_OK) != 0) {
+            fprintf(stderr, "flinkpg-controller: --sql-dir (or FLINKPG_SQL_DIR) \"%s\": cannot read %s: %s\n",
+                    sqldir ? sqldir : "", templates[i], strerror(errno));
+            cfg_free(&spec);
+            return 2;
+        }
+    }
     bool ok = kpath && *kpath
                   ? kubeconfig_load(kpath, cfg_str(&spec, "context"), &kcfg, err, sizeof err)
                   : kubeconfig_incluster(cfg_str(&spec, "serviceaccount-dir"), &kcfg, err, sizeof err);
     if (!ok) {
         log_error("startup_failed", "error=%s", lq(err));
+        cfg_free(&spec);
         return 1;
     }
     char ident[256];

@@ -16,3 +16,14 @@ IMAGE_PULL_POLICY=Sometimes "$BIN/flinkpg-controller" >"$T_TMP/ipp" 2>&1
 check_eq "a pull policy that can never work: exit 2 at once, naming flag and variable" \
   '2 flinkpg-controller: --image-pull-policy (or IMAGE_PULL_POLICY) must be Always, IfNotPresent or Never, not "Sometimes"' \
   "$? $(cat "$T_TMP/ipp")"
+"$BIN/flinkpg-controller" --sql-dir "$T_TMP/no-such-dir" >"$T_TMP/sqldir" 2>&1
+check_eq "SQL templates missing: exit 2 at once, naming the folder and the file" \
+  "2 flinkpg-controller: --sql-dir (or FLINKPG_SQL_DIR) \"$T_TMP/no-such-dir\": cannot read flink/sources.sql: No such file or directory" \
+  "$? $(cat "$T_TMP/sqldir")"
+# as kubectl: no --kubeconfig, no KUBECONFIG, not in a pod -> ~/.kube/config
+mkdir -p "$T_TMP/home/.kube"
+printf 'apiVersion: v1\nkind: Config\nclusters: []\n' >"$T_TMP/home/.kube/config"
+HOME=$T_TMP/home KUBECONFIG= KUBERNETES_SERVICE_HOST= "$BIN/flinkpg-controller" --sql-dir "$ROOT/sql" >"$T_TMP/home.log" 2>&1
+check "no --kubeconfig nor KUBECONFIG: ~/.kube/config is read" grep -qF "$T_TMP/home/.kube/config: kubeconfig" "$T_TMP/home.log"
+HOME=$T_TMP/nohome KUBECONFIG= KUBERNETES_SERVICE_HOST= "$BIN/flinkpg-controller" --sql-dir "$ROOT/sql" >"$T_TMP/nohome.log" 2>&1
+check "no kubeconfig anywhere: the message says every way to give one" grep -q 'pass --kubeconfig, set KUBECONFIG or create ~/.kube/config' "$T_TMP/nohome.log"
