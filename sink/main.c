@@ -196,7 +196,8 @@ static cfg_opt options[] = {
      .help = "commit and exit 0 once every assigned partition is read to its end"},
     {.name = "exit-idle-ms", .env = "SINK_EXIT_IDLE_MS", .kind = OPT_INT, .def = "0",
      .group = "Operations",
-     .help = "commit and exit 0 after this long without a record (0: run until SIGTERM)"},
+     .help = "commit and exit 0 after this long without a record (0: run until SIGTERM); "
+             "exit 1 when no partition was ever assigned (Kafka unreachable, topic missing)"},
 };
 
 static const char *example =
@@ -876,7 +877,7 @@ int main(int argc, char **argv)
 
     long long idle_ms = cfg_int(&a.cfg, "exit-idle-ms");
     bool exit_at_eof = cfg_bool(&a.cfg, "exit-at-eof");
-    int64_t last_lag = 0, last_probe = now_ms();
+    int64_t last_lag = 0, last_probe = now_ms(), started = now_ms(), last_wait_log = started - 30000;
     a.last_msg_ms = now_ms();
     const char *stop_reason = "signal";
     while (!g_stop) {
@@ -923,8 +924,19 @@ int main(int argc, char **argv)
             stop_reason = "eof";
             break;
         }
-        if (idle_ms > 0 && a.ever_assigned && idle && now - a.last_msg_ms >= idle_ms) {
-            stop_reason = "idle";
+        if (!a.ever_assigned && now - last_wait_log >= 30000) {
+            /* once at once, then every 30 s: a sink that never gets a partition
+             * (Kafka unreachable, topic missing, more replicas than partitions)
+             * says so instead of sitting silent */
+            log_info("waiting_for_assignment", "topic=%s group=%s waited_ms=%" PRId64, lq(a.s.topic),
+                     lq(cfg_str(&a.cfg, "group")), now - started);
+            last_wait_log = now;
+        }
+        if (idle_ms > 0 && idle && now - a.last_msg_ms >= idle_ms) {
+            /* also without any assignment: the bound holds when Kafka is never reached */
+            stop_reason = a.ever_assigned ? "idle" : "idle_never_assigned";
+            if (!a.ever_assigned)
+                a.exit_code = 1; /* nothing was read: not a success */
             break;
         }
     }

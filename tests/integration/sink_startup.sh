@@ -73,3 +73,14 @@ check_eq "--columns keeps numeric(12,2) whole" "numeric(12,2)" \
 check_eq "the row with a numeric(12,2) applied" "2:12.50" "$(q "SELECT id || ':' || amount FROM with_numeric")"
 check "the log names the database without the password" grep -q 'conn="host=127.0.0.1 port=' "$T_TMP/env.log"
 check "debug level logs one line per change" grep -q 'event=change partition=0 offset=0 kind=+I action=upsert' "$T_TMP/env.log"
+
+# Kafka never reached: the sink says it waits for an assignment, and
+# --exit-idle-ms still bounds it (exit 1: nothing was read).
+q "CREATE TABLE IF NOT EXISTS unreached (id bigint PRIMARY KEY, name text)" >/dev/null
+t0=$SECONDS
+"$BIN/flinkpg-sink" -b 127.0.0.1:1 -t nowhere -T unreached -e upsert --key-columns id \
+  --exit-idle-ms 3000 >"$T_TMP/unreached.log" 2>&1; rc=$?
+check_eq "Kafka unreachable + --exit-idle-ms 3000: exit 1 within the bound" "1 yes" \
+  "$rc $( [ $((SECONDS - t0)) -le 15 ] && echo yes)"
+check "Kafka unreachable: event=waiting_for_assignment logged" grep -q 'event=waiting_for_assignment topic=nowhere' "$T_TMP/unreached.log"
+check "Kafka unreachable: the stop says why" grep -q 'event=sink_stopped reason=idle_never_assigned' "$T_TMP/unreached.log"
