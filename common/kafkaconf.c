@@ -37,6 +37,16 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
              lq(reason));
 }
 
+bool kafka_prop_given(cfg_spec *spec, const char *name)
+{
+    cfg_opt *props = cfg_find(spec, "kafka-property");
+    size_t n = strlen(name);
+    for (size_t i = 0; props && i < props->nlist; i++)
+        if (!strncmp(props->list[i], name, n) && props->list[i][n] == '=')
+            return true;
+    return false;
+}
+
 rd_kafka_conf_t *kafka_conf_from_cfg(cfg_spec *spec, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();

@@ -38,6 +38,9 @@
 /* Builds a configuration from the options above plus log/error callbacks that
  * write through log.h.  Returns NULL with err naming the property on failure. */
 rd_kafka_conf_t *kafka_conf_from_cfg(cfg_spec *spec, char *err, size_t errlen);
+/* Whether -X / KAFKA_PROPERTY set this librdkafka property (so a program's
+ * own default for it must not override the user's). */
+bool kafka_prop_given(cfg_spec *spec, const char *name);
 /* Set one property, with the property's name in the error. */
 bool kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
                     size_t errlen);

@@ -719,6 +719,18 @@ static int setup(app *a, int argc, char **argv)
     rd_kafka_conf_t *kc = kafka_conf_from_cfg(c, err, sizeof err);
     if (!kc)
         return fail_usage(err);
+    /* A member that dies without leaving (kill -9, OOM kill, node loss) holds
+     * its partitions until the broker's session timeout: librdkafka's 45 s
+     * default is a minute of lag.  6 s is the broker's default minimum
+     * (group.min.session.timeout.ms); heartbeats at a third of it.  -X wins. */
+    static const char *const group_defaults[][2] = {{"session.timeout.ms", "6000"},
+                                                    {"heartbeat.interval.ms", "2000"}};
+    for (size_t i = 0; i < sizeof group_defaults / sizeof group_defaults[0]; i++)
+        if (!kafka_prop_given(c, group_defaults[i][0]) &&
+            !kafka_conf_set(kc, group_defaults[i][0], group_defaults[i][1], err, sizeof err)) {
+            rd_kafka_conf_destroy(kc);
+            return fail_usage(err);
+        }
     if (!kafka_conf_set(kc, "group.id", a->s.group, err, sizeof err) ||
         !kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof err) ||
         !kafka_conf_set(kc, "enable.auto.offset.store", "false", err, sizeof err) ||
