@@ -62,7 +62,7 @@ tools: $(TOOLS)
 units: $(UNITS)
 
 # the version is compiled into the controller's default image tags
-$(BUILD)/obj/controller/main.o: VERSION
+$(BUILD)/obj/controller/main.o: $(wildcard VERSION)
 
 check-deps:
 	@pkg-config --exists $(PKGS) || { echo "missing development packages; run: tests/install-deps.sh" >&2; exit 1; }
