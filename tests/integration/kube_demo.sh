@@ -188,9 +188,14 @@ check_eq "Flink jobs running before the delete: one per run" 3 "$(jobs_running)"
 check "delete the DemoRuns (finalizer)" kubectl -n $NS delete demoruns --all --timeout=180s
 check_eq "no Flink job left running after the finalizers" 0 "$(jobs_running)"
 check "helm uninstall" helm uninstall flinkpg -n $NS --wait --timeout 5m
-left() { kubectl get all,pvc,secrets,configmaps -n $NS --no-headers 2>/dev/null | grep -v 'configmap/kube-root-ca.crt' | grep -c . ; }
+# A kubectl that fails prints "?" (never 0): an unanswered query is not an empty namespace.
+left() {
+  local out
+  out=$(kubectl get all,pvc,secrets,configmaps -n $NS -o name 2>/dev/null) || { echo "?"; return; }
+  grep -v '^configmap/kube-root-ca.crt$' <<<"$out" | grep -c .
+}
 check "nothing left in the namespace (kubectl get all,pvc,secrets,configmaps)" wait_for 120 bash -c "[ \"\$($(declare -f left); left)\" = 0 ]"
 [ "$(left)" = 0 ] || kubectl get all,pvc,secrets,configmaps -n $NS 2>&1 | sed 's/^/  | /'
-bound() { kubectl get pv -o jsonpath='{range .items[?(@.status.phase=="Bound")]}{.metadata.name} {end}'; }
+bound() { kubectl get pv -o jsonpath='{range .items[?(@.status.phase=="Bound")]}{.metadata.name} {end}' 2>/dev/null || echo "?"; }
 check "no volume left bound to a claim (the PV controller releases them)" wait_for 60 bash -c "[ -z \"\$($(declare -f bound); bound)\" ]"
 [ -z "$(bound)" ] || echo "  still bound: $(bound)"

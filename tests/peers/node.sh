@@ -182,8 +182,14 @@ network_up() {
     if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
         ip link add "$BRIDGE" type bridge || die "cannot create bridge $BRIDGE"
         echo "$BRIDGE" >"$STATE/bridge.created"
+    elif [ ! -f "$STATE/bridge.created" ] && [ -z "$(ip -o link show master "$BRIDGE" 2>/dev/null)" ]; then
+        # Our bridge's name with no port on it: left by an earlier node that
+        # did not stop cleanly. Adopt it, so that stop removes it.
+        log "adopting bridge $BRIDGE left without ports by an earlier node"
+        echo "$BRIDGE" >"$STATE/bridge.created"
     fi
-    ip addr show dev "$BRIDGE" | grep -q "inet $GW/" || ip addr add "$GW/24" dev "$BRIDGE"
+    # replace, not add: idempotent when the address is already there.
+    ip addr replace "$GW/24" dev "$BRIDGE" || die "cannot put $GW/24 on bridge $BRIDGE"
     ip link set "$BRIDGE" up
     # Pods route through the host: forwarding on (the old value is restored).
     [ -f "$STATE/ip_forward.saved" ] || cat /proc/sys/net/ipv4/ip_forward >"$STATE/ip_forward.saved"
@@ -213,6 +219,32 @@ network_up() {
 EOF
 }
 
+# CNI plugin processes (/usr/lib/cni/*) whose containerd is gone: their
+# parent is no longer a containerd (they were re-parented to a reaper).
+orphan_cni_plugins() {
+    local p exe pp
+    for p in $(pgrep -f '^(/usr/lib/cni/|/opt/cni/bin/)' 2>/dev/null); do
+        exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+        case "$exe" in /usr/lib/cni/* | /opt/cni/bin/*) ;; *) continue ;; esac
+        pp=$(awk '/^PPid:/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue
+        case "$(readlink "/proc/$pp/exe" 2>/dev/null)" in */containerd) continue ;; esac
+        echo "$p"
+    done
+}
+
+stop_orphan_cni_plugins() {
+    local i p
+    for i in $(seq 1 50); do
+        [ -n "$(orphan_cni_plugins)" ] || return 0
+        sleep 0.1
+    done
+    for p in $(orphan_cni_plugins); do
+        log "killing orphaned CNI plugin pid $p ($(readlink "/proc/$p/exe" 2>/dev/null))"
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    sleep 0.2
+}
+
 network_down() {
     # Network namespaces of sandboxes that containerd did not remove.
     local n
@@ -220,9 +252,21 @@ network_down() {
         [ -e "/var/run/netns/$n" ] && ip netns delete "$n" 2>/dev/null || true
     done
     rm -f "$STATE/netns.list"
+    # A CNI plugin that containerd had started when it was stopped runs on as
+    # an orphan; an ADD in flight would re-create the bridge after we remove it.
+    stop_orphan_cni_plugins
     if [ -f "$STATE/bridge.created" ]; then
-        ip link delete "$BRIDGE" 2>/dev/null || true
-        rm -f "$STATE/bridge.created"
+        local i
+        for i in 1 2 3 4 5; do
+            ip link show "$BRIDGE" >/dev/null 2>&1 || break
+            ip link delete "$BRIDGE" 2>/dev/null || true
+            sleep 0.2
+        done
+        if ip link show "$BRIDGE" >/dev/null 2>&1; then
+            log "error: bridge $BRIDGE still present after 5 deletes"
+        else
+            rm -f "$STATE/bridge.created"
+        fi
     fi
     if [ -f "$STATE/ip_forward.saved" ]; then
         cat "$STATE/ip_forward.saved" >/proc/sys/net/ipv4/ip_forward || true
