@@ -61,6 +61,10 @@ all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
 tools: $(TOOLS)
 units: $(UNITS)
 
+# object files made through pattern rules (tools, unit tests) are kept, so
+# that a second `make` after a fresh build links nothing again
+.SECONDARY:
+
 # the version is compiled into the controller's default image tags
 $(BUILD)/obj/controller/main.o: $(wildcard VERSION)
 

@@ -20,6 +20,7 @@ struct confluent {
     char *key, *secret;
     int max_attempts;
     unsigned base_ms, cap_ms;
+    long request_ms;
 };
 
 static char *xstrdup(const char *s)
@@ -93,6 +94,7 @@ confluent *confluent_new(const confluent_opts *o, char *err, size_t errlen)
     c->secret = strdup(o->api_secret);
     c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 6;
     c->base_ms = o->backoff_base_ms ? o->backoff_base_ms : 500;
+    c->request_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 30000;
     c->cap_ms = o->backoff_cap_ms ? o->backoff_cap_ms : 30000;
     if (!c->url || !c->key || !c->secret) {
         confluent_free(c);
@@ -197,7 +199,7 @@ static confluent_rc cf_call(confluent *c, const char *method, const char *url, c
     confluent_rc rc = CF_ERROR;
     for (int attempt = 1;; attempt++) {
         httpc_request rq = {.method = method, .url = url, .body = owned ? owned : body,
-                            .user = c->key, .password = c->secret, .timeout_ms = 30000};
+                            .user = c->key, .password = c->secret, .timeout_ms = c->request_ms};
         httpc_response rs;
         char terr[512];
         long status = 0, retry_after = -1;

@@ -47,6 +47,7 @@ typedef struct {
     int max_attempts;         /* per call, default 6 */
     unsigned backoff_base_ms; /* default 500 */
     unsigned backoff_cap_ms;  /* default 30000 */
+    long request_timeout_ms;  /* each HTTP request, default 30000 */
 } confluent_opts;
 
 typedef enum {

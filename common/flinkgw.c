@@ -19,7 +19,8 @@
 struct flinkgw {
     char *gw_url, *rest_url;
     char *session;
-    long timeout_ms;
+    long timeout_ms; /* waiting for a statement */
+    long request_ms; /* one HTTP request */
 };
 
 static char *trim_url(const char *u)
@@ -41,6 +42,7 @@ flinkgw *flinkgw_new(const char *gateway_url, const char *rest_url)
     gw->gw_url = trim_url(gateway_url);
     gw->rest_url = rest_url ? trim_url(rest_url) : NULL;
     gw->timeout_ms = 120000;
+    gw->request_ms = 60000;
     if (!gw->gw_url || (rest_url && !gw->rest_url)) {
         flinkgw_free(gw);
         return NULL;
@@ -65,6 +67,11 @@ void flinkgw_free(flinkgw *gw)
 void flinkgw_set_timeout_ms(flinkgw *gw, long ms)
 {
     gw->timeout_ms = ms > 0 ? ms : 120000;
+}
+
+void flinkgw_set_request_timeout_ms(flinkgw *gw, long ms)
+{
+    gw->request_ms = ms > 0 ? ms : 60000;
 }
 
 const char *flinkgw_session(const flinkgw *gw)
@@ -176,7 +183,7 @@ void flinkgw_error_message(const char *body, char *out, size_t outlen)
 
 /* method base path body -> parsed JSON object of a 2xx answer */
 static json_t *gw_call(const char *method, const char *base, const char *path, json_t *body,
-                       char *err, size_t errlen)
+                       long timeout_ms, char *err, size_t errlen)
 {
     char url[2048];
     snprintf(url, sizeof url, "%s%s", base, path);
@@ -188,7 +195,7 @@ static json_t *gw_call(const char *method, const char *base, const char *path, j
             return NULL;
         }
     }
-    httpc_request rq = {.method = method, .url = url, .body = text, .timeout_ms = 60000};
+    httpc_request rq = {.method = method, .url = url, .body = text, .timeout_ms = timeout_ms};
     httpc_response rs;
     bool ok = httpc_do(&rq, &rs, err, errlen);
     free(text);
@@ -215,9 +222,9 @@ static json_t *gw_call(const char *method, const char *base, const char *path, j
 
 /* GET base+path and copy the string member `field` of the answer into out */
 static bool gw_get_string(const char *base, const char *path, const char *field, char *out,
-                          size_t outlen, char *err, size_t errlen)
+                          size_t outlen, long timeout_ms, char *err, size_t errlen)
 {
-    json_t *res = gw_call("GET", base, path, NULL, err, errlen);
+    json_t *res = gw_call("GET", base, path, NULL, timeout_ms, err, errlen);
     if (!res)
         return false;
     const char *s = json_string_value(json_object_get(res, field));
@@ -253,7 +260,7 @@ bool flinkgw_open_session(flinkgw *gw, const char *name, const char *const *prop
     for (size_t i = 0; props && props[i] && props[i + 1]; i += 2)
         json_object_set_new(p, props[i], json_string(props[i + 1]));
     json_object_set_new(body, "properties", p);
-    json_t *res = gw_call("POST", gw->gw_url, "/v1/sessions", body, err, errlen);
+    json_t *res = gw_call("POST", gw->gw_url, "/v1/sessions", body, gw->request_ms, err, errlen);
     json_decref(body);
     if (!res)
         return false;
@@ -281,7 +288,7 @@ bool flinkgw_close_session(flinkgw *gw, char *err, size_t errlen)
         return true;
     char path[256];
     snprintf(path, sizeof path, "/v1/sessions/%s", gw->session);
-    json_t *res = gw_call("DELETE", gw->gw_url, path, NULL, err, errlen);
+    json_t *res = gw_call("DELETE", gw->gw_url, path, NULL, gw->request_ms, err, errlen);
     free(gw->session);
     gw->session = NULL;
     if (!res)
@@ -303,7 +310,7 @@ bool flinkgw_submit(flinkgw *gw, const char *statement, char **operation, char *
     }
     char path[256];
     snprintf(path, sizeof path, "/v1/sessions/%s/statements", gw->session);
-    json_t *res = gw_call("POST", gw->gw_url, path, body, err, errlen);
+    json_t *res = gw_call("POST", gw->gw_url, path, body, gw->request_ms, err, errlen);
     json_decref(body);
     if (!res)
         return false;
@@ -325,7 +332,7 @@ bool flinkgw_operation_status(flinkgw *gw, const char *operation, char *status, 
         return false;
     char path[256];
     snprintf(path, sizeof path, "/v1/sessions/%s/operations/%s/status", gw->session, operation);
-    return gw_get_string(gw->gw_url, path, "status", status, slen, err, errlen);
+    return gw_get_string(gw->gw_url, path, "status", status, slen, gw->request_ms, err, errlen);
 }
 
 bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *out, char *err,
@@ -348,7 +355,7 @@ bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *o
     backoff b;
     backoff_init(&b, 50, 1000);
     for (;;) {
-        json_t *res = gw_call("GET", gw->gw_url, path, NULL, err, errlen);
+        json_t *res = gw_call("GET", gw->gw_url, path, NULL, gw->request_ms, err, errlen);
         if (!res) {
             flinkgw_result_free(out);
             return false;
@@ -739,7 +746,7 @@ bool flinkgw_job_state(flinkgw *gw, const char *job_id, char *state, size_t slen
     }
     char path[64];
     snprintf(path, sizeof path, "/jobs/%s", job_id);
-    return gw_get_string(gw->rest_url, path, "state", state, slen, err, errlen);
+    return gw_get_string(gw->rest_url, path, "state", state, slen, gw->request_ms, err, errlen);
 }
 
 json_t *flinkgw_jobs(flinkgw *gw, char *err, size_t errlen)
@@ -748,7 +755,7 @@ json_t *flinkgw_jobs(flinkgw *gw, char *err, size_t errlen)
         snprintf(err, errlen, "no JobManager REST URL configured");
         return NULL;
     }
-    json_t *res = gw_call("GET", gw->rest_url, "/jobs/overview", NULL, err, errlen);
+    json_t *res = gw_call("GET", gw->rest_url, "/jobs/overview", NULL, gw->request_ms, err, errlen);
     if (!res)
         return NULL;
     json_t *jobs = json_object_get(res, "jobs");
@@ -771,7 +778,7 @@ bool flinkgw_job_exception(flinkgw *gw, const char *job_id, char *out, size_t ou
     }
     char path[80];
     snprintf(path, sizeof path, "/jobs/%s/exceptions", job_id);
-    json_t *res = gw_call("GET", gw->rest_url, path, NULL, err, errlen);
+    json_t *res = gw_call("GET", gw->rest_url, path, NULL, gw->request_ms, err, errlen);
     if (!res)
         return false;
     const char *trace = json_string_value(json_object_get(res, "root-exception"));
@@ -795,7 +802,7 @@ bool flinkgw_job_all_tasks_running(flinkgw *gw, const char *job_id, bool *all, c
     }
     char path[64];
     snprintf(path, sizeof path, "/jobs/%s", job_id);
-    json_t *res = gw_call("GET", gw->rest_url, path, NULL, err, errlen);
+    json_t *res = gw_call("GET", gw->rest_url, path, NULL, gw->request_ms, err, errlen);
     if (!res)
         return false;
     json_t *vs = json_object_get(res, "vertices");

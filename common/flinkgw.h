@@ -58,6 +58,8 @@ void flinkgw_free(flinkgw *gw); /* closes the session if open */
 
 /* Statement timeout for execute (default 120 s). */
 void flinkgw_set_timeout_ms(flinkgw *gw, long ms);
+/* Bound of each HTTP request to the Gateway or the JobManager (default 60 s). */
+void flinkgw_set_request_timeout_ms(flinkgw *gw, long ms);
 
 /* props: NULL-terminated list of alternating keys and values, may be NULL. */
 bool flinkgw_open_session(flinkgw *gw, const char *name, const char *const *props, char *err,

@@ -3,10 +3,11 @@
  *
  * Threads: one watcher per resource (DemoRuns, the kinds it owns and their
  * pods, selected by label) turning events into keys on the work queue; the lease
- * thread (with --leader-elect); the HTTP endpoints; and this main thread,
- * the single worker: it takes keys off the queue and reconciles them, but
- * only while it leads.  Every --resync-seconds all known DemoRuns are queued
- * again.  SIGTERM/SIGINT: stop watching, release the lease, exit 0.
+ * thread (with --leader-elect); the HTTP endpoints; --workers worker threads
+ * that take keys off the queue and reconcile them, each with its own API
+ * client, only while this replica leads; and this main thread, which follows
+ * the lease and every --resync-seconds queues all known DemoRuns again,
+ * spread over half the period.  SIGTERM/SIGINT: stop watching, release the lease, exit 0.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "../common/backoff.h"
@@ -22,6 +23,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -75,6 +77,14 @@ static cfg_opt options[] = {
     {.name = "confluent-url", .env = "CONFLUENT_FLINK_URL", .kind = OPT_STR, .group = "Flink",
      .help = "Confluent Cloud statements API base URL, instead of "
              "https://flink.<region>.<cloud>.confluent.cloud (tests: a stand-in)"},
+    {.name = "workers", .env = "WORKERS", .kind = OPT_INT, .def = "4",
+     .group = "Reconcile", .help = "DemoRuns reconciled at the same time (never one run twice)"},
+    {.name = "backend-timeout", .env = "BACKEND_TIMEOUT_SECONDS", .kind = OPT_INT, .def = "10",
+     .group = "Reconcile", .help = "bound of each request to a Flink SQL Gateway, JobManager or "
+                                  "Confluent Cloud (a slow backend is retried later, not waited out)"},
+    {.name = "cleanup-timeout", .env = "CLEANUP_TIMEOUT_SECONDS", .kind = OPT_INT, .def = "300",
+     .group = "Reconcile", .help = "a deleted DemoRun whose statements cannot be stopped this long "
+                                  "after the delete is let go, with a Warning event (0: never)"},
     {.name = "resync-seconds", .env = "RESYNC_SECONDS", .kind = OPT_INT, .def = "60",
      .group = "Reconcile", .help = "reconcile every known DemoRun this often"},
     {.name = "watch-timeout", .env = "WATCH_TIMEOUT_SECONDS", .kind = OPT_INT, .def = "300",
@@ -153,6 +163,19 @@ static bool g_elect;
 static atomic_ullong g_ok, g_err, g_requeue;
 static atomic_llong g_heartbeat;
 
+typedef struct {
+    pthread_t thread;
+    int id;
+    bool started;
+    reconciler r;        /* its own kube_client: one per thread */
+    atomic_llong busy_since; /* 0 when idle */
+} worker;
+
+static worker *g_workers;
+static int g_nworkers;
+static atomic_bool g_leading = true;
+
+
 static void metrics(strbuf *out, void *ctx)
 {
     (void)ctx;
@@ -191,10 +214,66 @@ static bool healthy(void *ctx, char *why, size_t n)
 {
     (void)ctx;
     if (now_ms() - atomic_load(&g_heartbeat) > 60000) {
-        snprintf(why, n, "worker loop stalled");
+        snprintf(why, n, "main loop stalled");
         return false;
     }
+    /* every call a reconcile makes is bounded: a worker busy for 5 minutes is stuck */
+    for (int i = 0; g_workers && i < g_nworkers; i++) {
+        int64_t since = atomic_load(&g_workers[i].busy_since);
+        if (since && now_ms() - since > 300000) {
+            snprintf(why, n, "worker %d stuck in one reconcile for %lld s", i,
+                     (long long)(now_ms() - since) / 1000);
+            return false;
+        }
+    }
     return true;
+}
+
+/* ---- workers ---- */
+
+/* The work queue hands a key to one worker at a time, so two workers never
+ * reconcile the same DemoRun; a slow backend holds one worker, not all. */
+static void *work(void *arg)
+{
+    worker *w = arg;
+    char key[300];
+    while (!g_stop) {
+        if (!atomic_load(&g_leading)) {
+            sleep_ms_unless(200, &g_stop);
+            continue;
+        }
+        if (!wq_get(g_queue, key, sizeof key, 500))
+            continue;
+        char *slash = strchr(key, '/');
+        if (!slash) {
+            wq_done(g_queue, key);
+            continue;
+        }
+        atomic_store(&w->busy_since, now_ms());
+        *slash = '\0';
+        int res = reconcile_demorun(&w->r, key, slash + 1);
+        *slash = '/';
+        atomic_store(&w->busy_since, 0);
+        if (res < 0) {
+            atomic_fetch_add(&g_err, 1);
+            uint32_t d = wq_retry(g_queue, key);
+            if (w->r.retry_within_ms > 0 && d > (uint32_t)w->r.retry_within_ms) {
+                d = (uint32_t)w->r.retry_within_ms;
+                wq_add_after(g_queue, key, d); /* the earlier time wins */
+            }
+            log_debug("requeue", "key=%s retry_ms=%u worker=%d", lq(key), d, w->id);
+        } else {
+            wq_forget(g_queue, key);
+            if (res > 0) {
+                atomic_fetch_add(&g_requeue, 1);
+                wq_add_after(g_queue, key, (uint32_t)res);
+            } else {
+                atomic_fetch_add(&g_ok, 1);
+            }
+        }
+        wq_done(g_queue, key);
+    }
+    return NULL;
 }
 
 /* --probe: one GET, its status and answer on one line, exit 0 on 2xx. */
@@ -246,6 +325,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "flinkpg-controller: --image-pull-policy (or IMAGE_PULL_POLICY) must be "
                         "Always, IfNotPresent or Never, not \"%s\"\n",
                 ipp);
+        cfg_free(&spec);
+        return 2;
+    }
+    long long nw = cfg_int(&spec, "workers");
+    long long bt = cfg_int(&spec, "backend-timeout"), ct = cfg_int(&spec, "cleanup-timeout");
+    const char *bad = nw < 1 || nw > 64 ? "--workers (or WORKERS) must be 1 to 64"
+                      : bt < 1 ? "--backend-timeout (or BACKEND_TIMEOUT_SECONDS) must be at least 1"
+                      : ct < 0 ? "--cleanup-timeout (or CLEANUP_TIMEOUT_SECONDS) must be 0 or more"
+                               : NULL;
+    if (bad) {
+        fprintf(stderr, "flinkpg-controller: %s, not %lld\n", bad,
+                nw < 1 || nw > 64 ? nw : bt < 1 ? bt : ct);
         cfg_free(&spec);
         return 2;
     }
@@ -382,66 +473,70 @@ int main(int argc, char **argv)
                                .image_pull_policy = cfg_str(&spec, "image-pull-policy"),
                                .image_pull_secrets = cfg_str(&spec, "image-pull-secrets")},
                     .identity = ident,
-                    .confluent_url = cfg_str(&spec, "confluent-url")};
+                    .confluent_url = cfg_str(&spec, "confluent-url"),
+                    .backend_timeout_ms = cfg_int(&spec, "backend-timeout") * 1000,
+                    .cleanup_timeout_s = cfg_int(&spec, "cleanup-timeout")};
     r.kc = rc ? NULL : kube_client_new(&kcfg, err, sizeof err);
     if (!rc && !r.kc) {
         log_error("startup_failed", "error=%s", lq(err));
         g_stop = 1;
         rc = 1;
     }
+    int nworkers = (int)cfg_int(&spec, "workers");
+    worker *workers = rc ? NULL : calloc((size_t)nworkers, sizeof *workers);
+    if (!rc && !workers)
+        abort();
+    for (int i = 0; !rc && i < nworkers; i++) {
+        workers[i].r = r;
+        workers[i].id = i;
+        workers[i].r.kc = kube_client_new(&kcfg, err, sizeof err);
+        if (!workers[i].r.kc || pthread_create(&workers[i].thread, NULL, work, &workers[i]) != 0) {
+            log_error("startup_failed", "error=%s", lq(workers[i].r.kc ? "cannot start a worker" : err));
+            kube_client_free(workers[i].r.kc);
+            workers[i].r.kc = NULL;
+            g_stop = 1;
+            rc = 1;
+            break;
+        }
+        workers[i].started = true;
+    }
+    g_workers = workers;
+    g_nworkers = nworkers;
     int64_t resync_ms = cfg_int(&spec, "resync-seconds") * 1000, next_resync = now_ms() + resync_ms;
     bool was_leading = false;
     while (!g_stop) {
         atomic_store(&g_heartbeat, now_ms());
+        bool leading = true;
         if (g_elect) {
             if (atomic_load(&g_lease.lost)) {
                 log_error("exiting", "reason=%s", lq("lost the leader lease"));
                 rc = 1;
                 break;
             }
-            bool leading = atomic_load(&g_lease.leading);
-            if (!leading) {
-                sleep_ms_unless(200, &g_stop);
-                continue;
-            }
-            if (!was_leading)
+            leading = atomic_load(&g_lease.leading);
+            if (leading && !was_leading)
                 wq_resync(g_queue); /* a new leader looks at everything */
             was_leading = leading;
         }
-        if (resync_ms > 0 && now_ms() >= next_resync) {
-            size_t n = wq_resync(g_queue);
+        atomic_store(&g_leading, leading);
+        if (leading && resync_ms > 0 && now_ms() >= next_resync) {
+            /* spread over the first half of the period: a steady trickle */
+            size_t n = wq_resync_spread(g_queue, (uint32_t)(resync_ms / 2));
             log_debug("resync", "runs=%zu", n);
             next_resync = now_ms() + resync_ms;
         }
-        char key[300];
-        if (!wq_get(g_queue, key, sizeof key, 500))
-            continue;
-        char *slash = strchr(key, '/');
-        if (!slash) {
-            wq_done(g_queue, key);
-            continue;
-        }
-        *slash = '\0';
-        int res = reconcile_demorun(&r, key, slash + 1);
-        *slash = '/';
-        if (res < 0) {
-            atomic_fetch_add(&g_err, 1);
-            uint32_t d = wq_retry(g_queue, key);
-            log_debug("requeue", "key=%s retry_ms=%u", lq(key), d);
-        } else {
-            wq_forget(g_queue, key);
-            if (res > 0) {
-                atomic_fetch_add(&g_requeue, 1);
-                wq_add_after(g_queue, key, (uint32_t)res);
-            } else {
-                atomic_fetch_add(&g_ok, 1);
-            }
-        }
-        wq_done(g_queue, key);
+        sleep_ms_unless(200, &g_stop);
     }
     g_stop = 1;
     log_info("stopping", "reason=%s", rc ? "error" : "signal");
     wq_shutdown(g_queue);
+    for (int i = 0; workers && i < nworkers; i++)
+        if (workers[i].started) {
+            pthread_join(workers[i].thread, NULL);
+            kube_client_free(workers[i].r.kc);
+        }
+    g_workers = NULL;
+    free(workers);
     for (int i = 0; i < NWATCH; i++)
         watcher_join(&g_watch[i]);
     if (g_elect)

@@ -22,6 +22,7 @@
 #include "../common/strbuf.h"
 #include "podstatus.h"
 #include "statements.h"
+#include "events.h"
 #include "status.h"
 #include "topics.h"
 #include "validation.h"
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     reconciler *r;
@@ -161,21 +163,61 @@ static bool cleanup_topics(rctx *c, const stmt_ctx *sx)
     return false;
 }
 
+/* Seconds since an RFC 3339 UTC time ("2026-01-02T03:04:05Z"), -1 if unreadable. */
+static long long seconds_since(const char *t)
+{
+    int y, mo, d, h, mi, s;
+    if (!t || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6)
+        return -1;
+    /* days from the civil date (proleptic Gregorian), without timegm() */
+    y -= mo <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long long days = era * 146097 + doe - 719468;
+    long long epoch = days * 86400 + h * 3600 + mi * 60 + s;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (long long)now.tv_sec - epoch;
+}
+
 static int finalize(rctx *c)
 {
     if (!has_finalizer(c->run))
         return 0;
     char msg[512];
     const stmt_backend *be = stmt_backend_for(spec_str(c->run, "flink.backend", "gateway"));
-    stmt_ctx sx = {.kc = c->r->kc, .confluent_url = c->r->confluent_url, .run = c->run};
+    stmt_ctx sx = {.kc = c->r->kc, .confluent_url = c->r->confluent_url, .run = c->run,
+                   .timeout_ms = c->r->backend_timeout_ms};
     stmt_result sr = be->remove(&sx, msg, sizeof msg);
-    if (sr != STMT_GONE) {
+    long long age = seconds_since(json_string_value(
+        json_object_get(json_object_get(c->run, "metadata"), "deletionTimestamp")));
+    if (sr != STMT_GONE && c->r->cleanup_timeout_s > 0 && age >= c->r->cleanup_timeout_s) {
+        /* a backend that never answers must not keep the DemoRun forever */
+        char note[800];
+        snprintf(note, sizeof note,
+                 "gave up deleting the Flink statements %llds after the delete (--cleanup-timeout "
+                 "%lds); stop them by hand: %s",
+                 age, c->r->cleanup_timeout_s, msg);
+        event_emit(c->r->kc, c->run, "Warning", "StatementsNotDeleted", "Cleanup", note,
+                   c->r->identity);
+        log_warn("cleanup_given_up", "run=%s/%s after_s=%lld error=%s", c->ns, c->name, age,
+                 lq(msg));
+    } else if (sr != STMT_GONE) {
         event_emit(c->r->kc, c->run, "Warning", "StatementDeleteFailed", "Cleanup", msg,
                    c->r->identity);
+        /* the next try no later than the give-up time, whatever the backoff says */
+        if (c->r->cleanup_timeout_s > 0 && age >= 0) {
+            long long left_ms = (c->r->cleanup_timeout_s - age) * 1000;
+            c->r->retry_within_ms = left_ms < 500 ? 500 : (long)left_ms;
+        }
         snprintf(c->err, sizeof c->err, "deleting statements: %s", msg);
         return -1;
+    } else {
+        event_emit(c->r->kc, c->run, "Normal", "StatementsDeleted", "Cleanup", msg,
+                   c->r->identity);
     }
-    event_emit(c->r->kc, c->run, "Normal", "StatementsDeleted", "Cleanup", msg, c->r->identity);
     if (spec_bool(c->run, "deleteTopicsOnCleanup") && !cleanup_topics(c, &sx))
         return -1;
     if (!set_finalizer(c, false))
@@ -574,7 +616,8 @@ static int reconcile_children(rctx *c)
         snprintf(stc->msg, sizeof stc->msg, "%s", sqlerr);
     } else {
         const stmt_backend *be = stmt_backend_for(spec_str(c->run, "flink.backend", "gateway"));
-        stmt_ctx sx = {.kc = c->r->kc, .confluent_url = c->r->confluent_url, .run = c->run};
+        stmt_ctx sx = {.kc = c->r->kc, .confluent_url = c->r->confluent_url, .run = c->run,
+                   .timeout_ms = c->r->backend_timeout_ms};
         sr = be->ensure(&sx, json_object_get(cm, "data"), statements, stc->msg, sizeof stc->msg);
         stc->status = sr == STMT_RUNNING ? "True" : "False";
         stc->reason = stmt_result_reason(sr);
@@ -690,6 +733,7 @@ out:
 int reconcile_demorun(reconciler *r, const char *ns, const char *name)
 {
     rctx c = {.r = r, .ns = ns, .name = name};
+    r->retry_within_ms = 0;
     sb_init(&c.changed);
     int64_t t0 = now_ms();
     char path[512];

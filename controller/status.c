@@ -32,8 +32,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "status.h"
 
-#include "../common/log.h"
-#include "render.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -86,37 +84,4 @@ bool cond_set(json_t *conds, const json_t *old, const char *type, const char *st
                                            !changed && plt ? plt : now, "observedGeneration",
                                            (json_int_t)generation));
     return changed;
-}
-
-void event_emit(kube_client *kc, const json_t *run, const char *type, const char *reason,
-                const char *action, const char *note, const char *instance)
-{
-    char now[40], name[300], path[512], err[1024];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    time_now_rfc3339(now, sizeof now, true);
-    snprintf(name, sizeof name, "%s.%llx", run_name(run),
-             (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
-    const json_t *meta = json_object_get(run, "metadata");
-    json_t *ev = json_pack(
-        "{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-        "s:{s:s, s:s, s:s, s:s, s:s?, s:s?}}",
-        "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", name, "namespace",
-        run_namespace(run), "eventTime", now, "reportingController", "flinkpg.io/controller",
-        "reportingInstance", instance, "action", action, "reason", reason, "type", type, "note",
-        note, "regarding", "apiVersion", "flinkpg.io/v1alpha1", "kind", "DemoRun", "name",
-        run_name(run), "namespace", run_namespace(run), "uid",
-        json_string_value(json_object_get(meta, "uid")), "resourceVersion",
-        json_string_value(json_object_get(meta, "resourceVersion")));
-    if (!ev) {
-        log_warn("event_failed", "run=%s/%s reason=%s error=%s", run_namespace(run), run_name(run),
-                 reason, lq("cannot build the event"));
-        return;
-    }
-    snprintf(path, sizeof path, "/apis/events.k8s.io/v1/namespaces/%s/events", run_namespace(run));
-    long st = kube_create(kc, path, ev, NULL, err, sizeof err);
-    if (st != 201)
-        log_warn("event_failed", "run=%s/%s reason=%s error=%s", run_namespace(run), run_name(run),
-                 reason, lq(err));
-    json_decref(ev);
 }

@@ -1,7 +1,7 @@
 /*
  * status — the DemoRun's status as a person reads it in `kubectl describe`:
  * standard conditions (type, status, reason, message, lastTransitionTime,
- * observedGeneration) and events.k8s.io/v1 Events.
+ * observedGeneration); the Events are in events.h.
  *
  * lastTransitionTime moves only when a condition's status flips: the new
  * conditions are built against the old ones (cond_set).
@@ -22,10 +22,5 @@ void time_now_rfc3339(char *out, size_t n, bool micro);
 bool cond_set(json_t *conds, const json_t *old, const char *type, const char *status,
               const char *reason, const char *message, long long generation);
 const char *cond_status(const json_t *conds, const char *type);
-
-/* POST an events.k8s.io/v1 Event about the DemoRun; failures are logged,
- * never fatal.  type is "Normal" or "Warning". */
-void event_emit(kube_client *kc, const json_t *run, const char *type, const char *reason,
-                const char *action, const char *note, const char *instance);
 
 #endif

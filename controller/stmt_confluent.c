@@ -40,7 +40,8 @@ static confluent *client_for(const stmt_ctx *x, bool *gone, char *msg, size_t ms
                         /* the work queue retries with its own backoff: keep one reconcile short */
                         .max_attempts = 4,
                         .backoff_base_ms = 200,
-                        .backoff_cap_ms = 2000};
+                        .backoff_cap_ms = 2000,
+                        .request_timeout_ms = x->timeout_ms};
     confluent *c = confluent_new(&o, msg, msglen);
     memset(secret, 0, sizeof secret);
     return c;

@@ -49,13 +49,17 @@ static void job_name(const json_t *run, char *out, size_t n)
     snprintf(out, n, "flinkpg-%s-%s", run_name(run), spec_str(run, "mode", "append"));
 }
 
-static flinkgw *client(const json_t *run)
+static flinkgw *client(const stmt_ctx *x)
 {
+    const json_t *run = x->run;
     char rest[1024];
     rest_url(run, rest, sizeof rest);
     flinkgw *gw = flinkgw_new(spec_str(run, "flink.gateway.url", "http://127.0.0.1:8083"), rest);
-    if (gw)
+    if (gw) {
         flinkgw_set_timeout_ms(gw, 60000);
+        if (x->timeout_ms > 0)
+            flinkgw_set_request_timeout_ms(gw, x->timeout_ms);
+    }
     return gw;
 }
 
@@ -146,7 +150,7 @@ static stmt_result gw_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
 {
     char name[300], err[1024];
     job_name(x->run, name, sizeof name);
-    flinkgw *gw = client(x->run);
+    flinkgw *gw = client(x);
     if (!gw) {
         snprintf(msg, msglen, "out of memory");
         return STMT_ERROR;
@@ -203,7 +207,7 @@ static stmt_result gw_remove(const stmt_ctx *x, char *msg, size_t msglen)
     char name[300], err[1024];
     job_name(x->run, name, sizeof name);
     const char *rec = recorded_id(x->run, name);
-    flinkgw *gw = client(x->run);
+    flinkgw *gw = client(x);
     if (!gw) {
         snprintf(msg, msglen, "out of memory");
         return STMT_ERROR;

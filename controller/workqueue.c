@@ -1,11 +1,15 @@
 /*
- * workqueue — see workqueue.h.  Small by design: the keys are DemoRuns, a
- * handful per cluster, so every set is a linked list searched linearly.
+ * workqueue — see workqueue.h.  Sized for a thousand DemoRuns or more:
  *
- *   queue      FIFO of keys ready now (each at most once: `queued` flag)
- *   delayed    keys with a due time, moved to the queue when due
- *   entries    one record per key ever seen: queued / processing / dirty
- *              flags, failure count, tracked (known to exist)
+ *   entries    a hash table of the keys the queue knows: queued / processing /
+ *              dirty flags, failure count, tracked (exists in the cluster)
+ *   ready      FIFO (doubly linked) of the keys ready now, each at most once
+ *   delayed    binary min-heap of the keys with a due time; each entry knows
+ *              its heap slot, so an earlier due time moves it up in O(log n)
+ *
+ * Lookups are O(1), wq_get O(log n); only wq_resync visits every key.  A key
+ * that is neither tracked, queued, processing nor delayed is freed: the
+ * queue forgets DemoRuns that were deleted.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "workqueue.h"
@@ -19,34 +23,48 @@
 #include <time.h>
 
 typedef struct entry {
-    struct entry *next;
+    struct entry *hnext;             /* hash chain */
+    struct entry *rprev, *rnext;     /* ready FIFO, when queued */
     char *key;
+    uint64_t hash;
     bool queued, processing, dirty, tracked;
     int failures;
-    int64_t due_ms; /* >0: waiting in the delayed set */
-    uint64_t order; /* FIFO position */
+    int64_t due_ms;  /* >0: in the delayed heap */
+    size_t heap_idx; /* its slot there */
 } entry;
 
 struct workqueue {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    entry *entries;
-    uint64_t seq;
+    entry **bucket;
+    size_t nbuckets, n;
+    entry *rhead, *rtail;
+    size_t nready;
+    entry **heap;
+    size_t nheap, heapcap;
     bool shut;
     uint32_t base_ms, cap_ms;
 };
 
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p)
+        abort(); /* a controller that cannot hold its queue cannot go on */
+    return p;
+}
+
 workqueue *wq_new(uint32_t retry_base_ms, uint32_t retry_cap_ms)
 {
-    workqueue *q = calloc(1, sizeof *q);
-    if (!q)
-        return NULL;
+    workqueue *q = xcalloc(1, sizeof *q);
     pthread_mutex_init(&q->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&q->cv, &ca);
     pthread_condattr_destroy(&ca);
+    q->nbuckets = 64;
+    q->bucket = xcalloc(q->nbuckets, sizeof *q->bucket);
     q->base_ms = retry_base_ms;
     q->cap_ms = retry_cap_ms;
     return q;
@@ -56,47 +74,160 @@ void wq_free(workqueue *q)
 {
     if (!q)
         return;
-    for (entry *e = q->entries, *n; e; e = n) {
-        n = e->next;
-        free(e->key);
-        free(e);
-    }
+    for (size_t b = 0; b < q->nbuckets; b++)
+        for (entry *e = q->bucket[b], *n; e; e = n) {
+            n = e->hnext;
+            free(e->key);
+            free(e);
+        }
+    free(q->bucket);
+    free(q->heap);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
     free(q);
 }
 
+static uint64_t hash_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void grow(workqueue *q)
+{
+    size_t nb = q->nbuckets * 2;
+    entry **b = xcalloc(nb, sizeof *b);
+    for (size_t i = 0; i < q->nbuckets; i++)
+        for (entry *e = q->bucket[i], *n; e; e = n) {
+            n = e->hnext;
+            e->hnext = b[e->hash % nb];
+            b[e->hash % nb] = e;
+        }
+    free(q->bucket);
+    q->bucket = b;
+    q->nbuckets = nb;
+}
+
 static entry *find(workqueue *q, const char *key, bool create)
 {
-    for (entry *e = q->entries; e; e = e->next)
-        if (!strcmp(e->key, key))
+    uint64_t h = hash_key(key);
+    for (entry *e = q->bucket[h % q->nbuckets]; e; e = e->hnext)
+        if (e->hash == h && !strcmp(e->key, key))
             return e;
     if (!create)
         return NULL;
-    entry *e = calloc(1, sizeof *e);
-    if (!e)
-        return NULL;
-    e->key = strdup(key);
-    if (!e->key) {
-        free(e);
-        return NULL;
-    }
-    e->next = q->entries;
-    q->entries = e;
+    if (q->n >= q->nbuckets * 2)
+        grow(q);
+    entry *e = xcalloc(1, sizeof *e);
+    if (!(e->key = strdup(key)))
+        abort();
+    e->hash = h;
+    e->hnext = q->bucket[h % q->nbuckets];
+    q->bucket[h % q->nbuckets] = e;
+    q->n++;
     return e;
+}
+
+/* ---- the delayed heap, ordered by due_ms ---- */
+
+static void heap_swap(workqueue *q, size_t a, size_t b)
+{
+    entry *t = q->heap[a];
+    q->heap[a] = q->heap[b];
+    q->heap[b] = t;
+    q->heap[a]->heap_idx = a;
+    q->heap[b]->heap_idx = b;
+}
+
+static void heap_up(workqueue *q, size_t i)
+{
+    while (i > 0 && q->heap[(i - 1) / 2]->due_ms > q->heap[i]->due_ms) {
+        heap_swap(q, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(workqueue *q, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < q->nheap && q->heap[l]->due_ms < q->heap[m]->due_ms)
+            m = l;
+        if (r < q->nheap && q->heap[r]->due_ms < q->heap[m]->due_ms)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(q, i, m);
+        i = m;
+    }
+}
+
+static void heap_push(workqueue *q, entry *e)
+{
+    if (q->nheap == q->heapcap) {
+        size_t cap = q->heapcap ? q->heapcap * 2 : 16;
+        entry **h = realloc(q->heap, cap * sizeof *h);
+        if (!h)
+            abort();
+        q->heap = h;
+        q->heapcap = cap;
+    }
+    e->heap_idx = q->nheap;
+    q->heap[q->nheap++] = e;
+    heap_up(q, e->heap_idx);
+}
+
+static void heap_remove(workqueue *q, entry *e)
+{
+    size_t i = e->heap_idx, last = q->nheap - 1;
+    if (i != last) {
+        heap_swap(q, i, last);
+        q->nheap--;
+        heap_down(q, i);
+        heap_up(q, i);
+    } else {
+        q->nheap--;
+    }
+    e->due_ms = 0;
+}
+
+/* ---- states ---- */
+
+/* Free an entry nobody needs any more (mutex held). */
+static void maybe_forget(workqueue *q, entry *e)
+{
+    if (e->tracked || e->queued || e->processing || e->due_ms)
+        return;
+    entry **pp = &q->bucket[e->hash % q->nbuckets];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    q->n--;
+    free(e->key);
+    free(e);
 }
 
 /* Make a key ready now (mutex held). */
 static void ready(workqueue *q, entry *e)
 {
-    e->due_ms = 0;
+    if (e->due_ms)
+        heap_remove(q, e);
     if (e->processing) {
         e->dirty = true;
         return;
     }
     if (!e->queued) {
         e->queued = true;
-        e->order = ++q->seq;
+        e->rnext = NULL;
+        e->rprev = q->rtail;
+        if (q->rtail)
+            q->rtail->rnext = e;
+        else
+            q->rhead = e;
+        q->rtail = e;
+        q->nready++;
     }
     pthread_cond_broadcast(&q->cv);
 }
@@ -104,26 +235,35 @@ static void ready(workqueue *q, entry *e)
 void wq_add(workqueue *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    entry *e = q->shut ? NULL : find(q, key, true);
-    if (e)
-        ready(q, e);
+    if (!q->shut)
+        ready(q, find(q, key, true));
     pthread_mutex_unlock(&q->mu);
+}
+
+static void add_after_locked(workqueue *q, entry *e, uint32_t delay_ms)
+{
+    if (delay_ms == 0) {
+        ready(q, e);
+        return;
+    }
+    if (e->queued)
+        return;
+    int64_t due = now_ms() + delay_ms;
+    if (!e->due_ms) {
+        e->due_ms = due;
+        heap_push(q, e);
+    } else if (due < e->due_ms) { /* the earliest request wins */
+        e->due_ms = due;
+        heap_up(q, e->heap_idx);
+    }
+    pthread_cond_broadcast(&q->cv);
 }
 
 void wq_add_after(workqueue *q, const char *key, uint32_t delay_ms)
 {
-    if (delay_ms == 0) {
-        wq_add(q, key);
-        return;
-    }
     pthread_mutex_lock(&q->mu);
-    entry *e = q->shut ? NULL : find(q, key, true);
-    if (e && !e->queued) {
-        int64_t due = now_ms() + delay_ms;
-        if (e->due_ms == 0 || due < e->due_ms)
-            e->due_ms = due; /* the earliest request wins */
-        pthread_cond_broadcast(&q->cv);
-    }
+    if (!q->shut)
+        add_after_locked(q, find(q, key, true), delay_ms);
     pthread_mutex_unlock(&q->mu);
 }
 
@@ -131,14 +271,12 @@ uint32_t wq_retry(workqueue *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
     entry *e = find(q, key, true);
-    uint32_t d = q->cap_ms;
-    if (e) {
-        int f = e->failures++;
-        uint64_t v = (uint64_t)q->base_ms << (f > 30 ? 30 : f);
-        d = v > q->cap_ms ? q->cap_ms : (uint32_t)v;
-    }
+    int f = e->failures++;
+    uint64_t v = (uint64_t)q->base_ms << (f > 30 ? 30 : f);
+    uint32_t d = v > q->cap_ms ? q->cap_ms : (uint32_t)v;
+    if (!q->shut)
+        add_after_locked(q, e, d);
     pthread_mutex_unlock(&q->mu);
-    wq_add_after(q, key, d);
     return d;
 }
 
@@ -169,26 +307,27 @@ bool wq_get(workqueue *q, char *key, size_t n, int timeout_ms)
             pthread_mutex_unlock(&q->mu);
             return false;
         }
-        int64_t now = now_ms(), next_due = 0;
-        entry *best = NULL;
-        for (entry *e = q->entries; e; e = e->next) {
-            if (e->due_ms && e->due_ms <= now && !e->queued)
-                ready(q, e);
-            if (e->due_ms && (!next_due || e->due_ms < next_due))
-                next_due = e->due_ms;
-            if (e->queued && (!best || e->order < best->order))
-                best = e;
-        }
-        if (best) {
-            best->queued = false;
-            best->processing = true;
-            best->dirty = false;
-            strncpy(key, best->key, n - 1);
+        int64_t now = now_ms();
+        while (q->nheap && q->heap[0]->due_ms <= now)
+            ready(q, q->heap[0]);
+        entry *e = q->rhead;
+        if (e) {
+            q->rhead = e->rnext;
+            if (q->rhead)
+                q->rhead->rprev = NULL;
+            else
+                q->rtail = NULL;
+            e->rnext = e->rprev = NULL;
+            q->nready--;
+            e->queued = false;
+            e->processing = true;
+            e->dirty = false;
+            strncpy(key, e->key, n - 1);
             key[n - 1] = '\0';
             pthread_mutex_unlock(&q->mu);
             return true;
         }
-        int64_t wake = next_due;
+        int64_t wake = q->nheap ? q->heap[0]->due_ms : 0;
         if (deadline && (!wake || deadline < wake))
             wake = deadline;
         if (deadline && now >= deadline) {
@@ -222,6 +361,7 @@ void wq_done(workqueue *q, const char *key)
             e->dirty = false;
             ready(q, e);
         }
+        maybe_forget(q, e);
     }
     pthread_mutex_unlock(&q->mu);
 }
@@ -230,18 +370,34 @@ void wq_track(workqueue *q, const char *key, bool present)
 {
     pthread_mutex_lock(&q->mu);
     entry *e = find(q, key, present);
-    if (e)
+    if (e) {
         e->tracked = present;
+        maybe_forget(q, e);
+    }
     pthread_mutex_unlock(&q->mu);
 }
 
 size_t wq_resync(workqueue *q)
 {
-    size_t n = 0;
+    return wq_resync_spread(q, 0);
+}
+
+size_t wq_resync_spread(workqueue *q, uint32_t period_ms)
+{
+    size_t n = 0, tracked = 0;
     pthread_mutex_lock(&q->mu);
-    for (entry *e = q->entries; e; e = e->next)
-        if (e->tracked) {
-            ready(q, e);
+    for (size_t b = 0; b < q->nbuckets; b++)
+        for (entry *e = q->bucket[b]; e; e = e->hnext)
+            tracked += e->tracked;
+    for (size_t b = 0; b < q->nbuckets; b++)
+        for (entry *e = q->bucket[b]; e; e = e->hnext) {
+            if (!e->tracked)
+                continue;
+            /* key i of n at i/n of the period: the API server sees a steady
+             * trickle instead of every DemoRun at once */
+            uint32_t d = period_ms && tracked > 1 ? (uint32_t)((uint64_t)period_ms * n / tracked) : 0;
+            if (!q->shut)
+                add_after_locked(q, e, d);
             n++;
         }
     pthread_mutex_unlock(&q->mu);
@@ -250,10 +406,16 @@ size_t wq_resync(workqueue *q)
 
 size_t wq_len(workqueue *q)
 {
-    size_t n = 0;
     pthread_mutex_lock(&q->mu);
-    for (entry *e = q->entries; e; e = e->next)
-        n += e->queued;
+    size_t n = q->nready;
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
+size_t wq_size(workqueue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    size_t n = q->n;
     pthread_mutex_unlock(&q->mu);
     return n;
 }

@@ -8,7 +8,10 @@
  *   - wq_add_after() schedules a key for later (requeue after a delay);
  *   - wq_retry() re-adds a failed key after a per-key exponential delay
  *     (base * 2^failures, capped); wq_forget() resets it after a success;
- *   - wq_track()/wq_resync(): the set of known keys, all re-added on resync.
+ *   - wq_track()/wq_resync(): the set of known keys, all re-added on resync
+ *     (wq_resync_spread() spreads them over a period instead);
+ *   - a key neither tracked, queued, processing nor delayed is forgotten
+ *     (its memory freed): deleted DemoRuns leave nothing behind.
  *
  * Thread-safe.  wq_get() blocks until a key is due or the queue shuts down.
  */
@@ -38,8 +41,12 @@ void wq_done(workqueue *q, const char *key);
 
 void wq_track(workqueue *q, const char *key, bool present);
 size_t wq_resync(workqueue *q);
+/* Re-add every tracked key, the i-th of n after i/n of period_ms (a key
+ * already due sooner keeps its time).  Returns n. */
+size_t wq_resync_spread(workqueue *q, uint32_t period_ms);
 
-size_t wq_len(workqueue *q);
+size_t wq_len(workqueue *q);  /* keys ready now */
+size_t wq_size(workqueue *q); /* keys the queue holds memory for */
 void wq_shutdown(workqueue *q);
 
 #endif

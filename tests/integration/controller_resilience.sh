@@ -73,3 +73,60 @@ kubectl patch demorun lease-run --type merge -p '{"spec":{"sink":{"batchSize":77
 check "the new leader reconciles" wait_until 30 bash -c \
   "[ \"\$(kubectl get deploy lease-run-sink -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"SINK_BATCH_SIZE\")].value}')\" = 77 ]"
 check "second replica stops cleanly" ctl_stop "$PB"
+
+# ---- one stuck backend does not stall the others (--workers, --backend-timeout) ----
+# stuck-run's Gateway and JobManager accept connections and never answer.
+"$TOOLS/blackhole" --port-file "$T_TMP/bh.port" --max-seconds 600 2>"$T_TMP/bh.log" &
+BH_PID=$!
+wait_until 10 test -s "$T_TMP/bh.port" || fail "blackhole did not start"
+BH=http://127.0.0.1:$(cat "$T_TMP/bh.port")
+LW=$T_TMP/workers.log
+ctl_bg "$LW" --kubeconfig "$KUBECONFIG" --workers 4 --backend-timeout 2 --cleanup-timeout 5 --resync-seconds 0
+PW=$CTL_PID
+run_yaml upsert stuck-run | sed "s|url: http://flinkpg-flink-sql-gateway.flinkpg.svc:8083|url: $BH|; s|restUrl: .*|restUrl: $BH|" |
+  kubectl apply -f - >/dev/null
+check "stuck: the hung Gateway holds a connection" wait_until 30 grep -q 'connection 1 held' "$T_TMP/bh.log"
+children() { kubectl get statefulsets,deployments,jobs,configmaps,secrets,services -l "flinkpg.io/run=$1" -o name 2>/dev/null | grep -c .; }
+all_children() { local i; for i in $(seq 1 20); do [ "$(children "many-$i")" = 6 ] || return 1; done; }
+t0=$(date +%s%N)
+for i in $(seq 1 20); do run_yaml upsert "many-$i"; echo "---"; done | kubectl apply -f - >/dev/null
+wait_until 60 all_children
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "  20 DemoRuns applied while one backend hangs: all 120 children in $ms ms"
+check "stuck: 20 other DemoRuns get their six children each within 5 s (ASan build)" test "$ms" -le 5000
+check "stuck: a hung call is cut at --backend-timeout" wait_until 20 grep -qiE 'event=reconcile run=default/stuck-run result=error.*(timed out|timeout)' "$LW"
+t0=$(date +%s%N)
+kubectl delete demorun stuck-run --wait=false >/dev/null
+wait_until 30 bash -c "! kubectl get demorun stuck-run"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "  deleting the stuck DemoRun took $ms ms (--cleanup-timeout 5)"
+check "stuck: deleting the stuck DemoRun completes within 10 s" test "$ms" -le 10000
+check "stuck: a StatementsNotDeleted Warning says the finalizer gave up" bash -c \
+  "kubectl get events.events.k8s.io --field-selector regarding.name=stuck-run -o jsonpath='{.items[*].reason}' | grep -q StatementsNotDeleted"
+kubectl delete demorun $(seq -f 'many-%g' 1 20) --wait=false >/dev/null
+check "stuck: the 20 others delete cleanly" wait_until 60 bash -c "! kubectl get demoruns -o name | grep -q many-"
+check "workers controller stops cleanly" ctl_stop "$PW"
+kill "$BH_PID" 2>/dev/null; wait "$BH_PID" 2>/dev/null
+grep -q 'AddressSanitizer\|runtime error' "$LW" && fail "sanitizer report (workers run)" || pass "no sanitizer report (workers run)"
+
+# ---- a run failing every second: Events aggregated, not a storm ----
+# The samples' Gateway does not resolve here, so every reconcile of storm-run
+# fails; --resync-seconds 1 re-queues it every second (client-go would make a
+# new Event each time without its correlator).
+LS=$T_TMP/storm.log
+ctl_bg "$LS" --kubeconfig "$KUBECONFIG" --resync-seconds 1
+PS=$CTL_PID
+run_yaml upsert storm-run | kubectl apply -f - >/dev/null
+failures() { grep -c 'event=reconcile run=default/storm-run result=error' "$LS"; }
+check "storm: the run fails again and again (30 failed reconciles)" wait_until 90 bash -c "[ \$(grep -c 'event=reconcile run=default/storm-run result=error' '$LS') -ge 30 ]"
+sleep 2
+warnings=$(kubectl get events.events.k8s.io --field-selector regarding.name=storm-run,type=Warning -o name | grep -c .)
+echo "  $(failures) failed reconciles -> $warnings Warning Event object(s)"
+check "storm: at most 3 Warning Event objects for $(failures) failures" test "$warnings" -le 3
+series=$(kubectl get events.events.k8s.io --field-selector regarding.name=storm-run,reason=ReconcileFailed \
+  -o jsonpath='{range .items[*]}{.series.count}{"\n"}{end}' | sort -n | tail -1)
+echo "  ReconcileFailed series.count=$series"
+check "storm: the Event's series counts the repeats" test "${series:-0}" -ge 2
+check "storm: kubectl describe shows the count" bash -c "kubectl describe demorun storm-run | grep -q 'ReconcileFailed.*(x[0-9]* over'"
+check "storm controller stops cleanly" ctl_stop "$PS"
+grep -q 'AddressSanitizer\|runtime error' "$LS" && fail "sanitizer report (storm run)" || pass "no sanitizer report (storm run)"

@@ -2,12 +2,14 @@
  * paths, tokens, errors), the watch frame splitter (frames split across
  * chunks, several per chunk, oversize) with watch-line parsing, and the work
  * queue (coalescing, dirty while processing, delays, retry backoff, resync),
- * and the stuck-pod finder (podstatus.h) on PodList fixtures. */
+ * the stuck-pod finder (podstatus.h) on PodList fixtures, and the Event
+ * aggregator (events.h) on a fake clock. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "../../common/backoff.h"
 #include "../../common/confluent.h"
+#include "../../controller/events.h"
 #include "../../controller/kubeconfig.h"
 #include "../../controller/podstatus.h"
 #include "../../controller/statements.h"
@@ -191,6 +193,56 @@ static void test_frames(void)
     CHECK("watch line: garbage rejected", t == NULL && root == NULL);
 }
 
+/* A thousand keys: O(1) lookups, the heap orders delays, a spread resync. */
+static void test_workqueue_scale(void)
+{
+    workqueue *q = wq_new(10, 80);
+    char k[64];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(k, sizeof k, "ns/run-%d", i);
+        wq_track(q, k, true);
+        wq_add_after(q, k, (uint32_t)(1000 + (i * 7919) % 1000)); /* shuffled due times */
+    }
+    wq_add_after(q, "ns/run-500", 20); /* an earlier request wins */
+    CHECK("queue scale: 1000 keys held", wq_size(q) == 1000 && wq_len(q) == 0);
+    CHECK("queue scale: the earliest due key comes first",
+          wq_get(q, k, sizeof k, 500) && !strcmp(k, "ns/run-500"));
+    wq_done(q, k);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(k, sizeof k, "ns/run-%d", i);
+        wq_track(q, k, false);
+    }
+    CHECK("queue scale: deleted keys still delayed are kept until processed", wq_size(q) == 999);
+    size_t got = 0;
+    int64_t prev_due = 0, t0 = now_ms();
+    bool ordered = true;
+    while (got < 999 && wq_get(q, k, sizeof k, 3000)) {
+        int i = atoi(k + strlen("ns/run-"));
+        int64_t due = 1000 + (i * 7919) % 1000;
+        ordered &= due >= prev_due;
+        prev_due = due;
+        wq_done(q, k);
+        got++;
+    }
+    CHECK("queue scale: delayed keys come out in due order", got == 999 && ordered);
+    CHECK("queue scale: and then every one is forgotten", wq_size(q) == 0);
+    (void)t0;
+
+    for (int i = 0; i < 100; i++) {
+        snprintf(k, sizeof k, "ns/s-%d", i);
+        wq_track(q, k, true);
+    }
+    t0 = now_ms();
+    CHECK("queue scale: spread resync re-adds every tracked key", wq_resync_spread(q, 400) == 100);
+    size_t early = 0;
+    for (got = 0; got < 100 && wq_get(q, k, sizeof k, 1000); got++) {
+        early += now_ms() - t0 < 100;
+        wq_done(q, k);
+    }
+    CHECK("queue scale: a spread resync hands keys out over the period", got == 100 && early < 50);
+    wq_free(q);
+}
+
 static void test_workqueue(void)
 {
     workqueue *q = wq_new(10, 80);
@@ -226,6 +278,9 @@ static void test_workqueue(void)
     wq_track(q, "ns/y", false);
     CHECK("queue: resync re-adds tracked keys only", wq_resync(q) == 1 && wq_get(q, k, sizeof k, 0) && !strcmp(k, "ns/x"));
     wq_done(q, "ns/x");
+    CHECK("queue: processed untracked keys are forgotten", wq_size(q) == 1);
+    wq_track(q, "ns/x", false);
+    CHECK("queue: a deleted idle key is forgotten", wq_size(q) == 0);
     wq_shutdown(q);
     CHECK("queue: get returns false after shutdown", !wq_get(q, k, sizeof k, -1));
     wq_free(q);
@@ -486,8 +541,73 @@ static void test_generator_hash(void)
     json_decref(ja), json_decref(jb), json_decref(jc), json_decref(jd), json_decref(run);
 }
 
+/* Ten minutes of a reconcile failing every second, on a fake clock. */
+static void test_event_aggregation(void)
+{
+    evagg *a = evagg_new(NULL);
+    int creates = 0, patches = 0;
+    long last_count = 0;
+    char first[320] = "";
+    for (int i = 0; i < 600; i++) {
+        ev_decision d = evagg_decide(a, "uid-1", "run", "Warning", "ReconcileFailed",
+                                     "statements: connection refused", 1000000 + i * 1000LL);
+        creates += d.action == EV_CREATE;
+        patches += d.action == EV_SERIES;
+        if (i == 0)
+            snprintf(first, sizeof first, "%s", d.name);
+        else if (strcmp(d.name, first))
+            break;
+        if (d.action == EV_SERIES)
+            last_count = d.count;
+    }
+    CHECK("events: 600 identical failures make one Event", creates == 1);
+    CHECK("events: its series is patched on the first repeat and then every 30 s",
+          patches >= 20 && patches <= 22);
+    CHECK("events: the last series write counts the occurrences so far", last_count >= 570);
+
+    /* a note that changes every time (a duration): combined after 4 */
+    int made = 0, combined = 0;
+    char note[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(note, sizeof note, "timeout after %d ms", 1000 + i);
+        ev_decision d = evagg_decide(a, "uid-1", "run", "Warning", "StatementSlow", note,
+                                     2000000 + i * 1000LL);
+        made += d.action == EV_CREATE;
+        combined += d.combined && d.action == EV_CREATE;
+    }
+    CHECK("events: 200 different notes make 4 Events plus one combined", made == 5 && combined == 1);
+
+    /* another object is counted on its own */
+    ev_decision o = evagg_decide(a, "uid-2", "other", "Warning", "ReconcileFailed",
+                                 "statements: connection refused", 2300000);
+    CHECK("events: another DemoRun gets its own Event", o.action == EV_CREATE && o.count == 1);
+
+    /* idle past the window: forgotten, a new occurrence creates again */
+    ev_decision late = evagg_decide(a, "uid-1", "run", "Warning", "ReconcileFailed",
+                                    "statements: connection refused", 2300000 + 11 * 60000LL);
+    CHECK("events: after 10 idle minutes the entry is forgotten", late.action == EV_CREATE);
+    CHECK("events: forgotten entries are freed", evagg_size(a) <= 4);
+
+    /* lost (404 on PATCH): the next occurrence creates the Event again */
+    evagg_lost(a, "uid-1", "Warning", "ReconcileFailed", "statements: connection refused", false);
+    ev_decision again = evagg_decide(a, "uid-1", "run", "Warning", "ReconcileFailed",
+                                     "statements: connection refused", 2300000 + 11 * 60000LL + 1);
+    CHECK("events: an expired Event is created again", again.action == EV_CREATE);
+    evagg_free(a);
+
+    evagg_limits lim = {.series_interval_ms = 30000, .window_ms = 600000, .similar = 4, .capacity = 8};
+    a = evagg_new(&lim);
+    for (int i = 0; i < 100; i++) {
+        snprintf(note, sizeof note, "uid-%d", i);
+        evagg_decide(a, note, "run", "Normal", "Applied", "x", 1000 + i);
+    }
+    CHECK("events: the table never holds more than its capacity", evagg_size(a) <= 8);
+    evagg_free(a);
+}
+
 int main(void)
 {
+    test_event_aggregation();
     test_generator_hash();
     test_pull_settings();
     test_pod_problems();
@@ -496,5 +616,6 @@ int main(void)
     test_kubeconfig();
     test_frames();
     test_workqueue();
+    test_workqueue_scale();
     return UNIT_DONE();
 }
