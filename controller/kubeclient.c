@@ -7,6 +7,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "kubeclient.h"
 
+#include "cache.h"
+
 #include "../common/strbuf.h"
 
 #include <curl/curl.h>
@@ -18,7 +20,10 @@ struct kube_client {
     kube_config cfg;
     CURL *h;
     volatile int *stop;
+    kcache *cache; /* GETs answered from it, objects returned kept in it */
 };
+
+void kube_client_set_cache(kube_client *kc, kcache *cache) { kc->cache = cache; }
 
 static bool setup_tls(kube_client *kc, char *err, size_t errlen)
 {
@@ -200,6 +205,17 @@ long kube_request(kube_client *kc, const char *method, const char *path, const c
 {
     if (out)
         *out = NULL;
+    if (kc->cache && !strcmp(method, "GET")) {
+        json_t *hit = NULL;
+        if (kcache_try_get(kc->cache, path, &hit) == 200) {
+            if (out)
+                *out = hit;
+            else
+                json_decref(hit);
+            return 200;
+        }
+    }
+    json_t *parsed = NULL;
     char *text = NULL;
     if (body) {
         text = json_dumps(body, JSON_COMPACT);
@@ -216,15 +232,21 @@ long kube_request(kube_client *kc, const char *method, const char *path, const c
         snprintf(err, errlen, "%s %s: out of memory reading the response", method, path);
         st = -1;
     }
-    if (st > 0 && out && x.body.len) {
+    if (st > 0 && (out || (kc->cache && st / 100 == 2)) && x.body.len) {
         json_error_t je;
-        *out = json_loadb(x.body.data, x.body.len, 0, &je);
-        if (!*out && st >= 200 && st <= 299) {
+        parsed = json_loadb(x.body.data, x.body.len, 0, &je);
+        if (!parsed && st >= 200 && st <= 299) {
             snprintf(err, errlen, "%s %s: response is not JSON: %s", method, path, je.text);
             st = -1;
         }
     }
     sb_free(&x.body);
+    if (kc->cache && parsed && (st == 200 || st == 201))
+        kcache_note(kc->cache, method, path, parsed);
+    if (out)
+        *out = parsed;
+    else
+        json_decref(parsed);
     return st;
 }
 

@@ -29,6 +29,10 @@ typedef struct kube_client kube_client;
 kube_client *kube_client_new(const kube_config *cfg, char *err, size_t errlen);
 void kube_client_free(kube_client *kc);
 const kube_config *kube_client_config(const kube_client *kc);
+/* GETs answered from the informer caches, written objects kept there
+ * (cache.h); NULL (the default): every call goes to the API server. */
+typedef struct kcache kcache;
+void kube_client_set_cache(kube_client *kc, kcache *cache);
 /* Set by the owner to abort a transfer in progress (SIGTERM). */
 void kube_client_set_stop(kube_client *kc, volatile int *stop);
 

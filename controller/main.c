@@ -15,6 +15,7 @@
 #include "../common/httpc.h"
 #include "../common/httpd.h"
 #include "../common/log.h"
+#include "cache.h"
 #include "kubeconfig.h"
 #include "lease.h"
 #include "reconcile.h"
@@ -113,7 +114,9 @@ static void key_of(const json_t *obj, char *out, size_t n, const char *name)
 
 static void on_demorun(watch_event ev, json_t *obj, void *ctx)
 {
-    (void)ctx;
+    kstore_event(ctx, ev, obj);
+    if (ev == WATCH_LIST_DONE)
+        return;
     char key[300];
     key_of(obj, key, sizeof key, json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")));
     wq_track(g_queue, key, ev != WATCH_DELETED);
@@ -123,7 +126,9 @@ static void on_demorun(watch_event ev, json_t *obj, void *ctx)
 
 static void on_owned(watch_event ev, json_t *obj, void *ctx)
 {
-    (void)ev, (void)ctx;
+    kstore_event(ctx, ev, obj);
+    if (ev == WATCH_LIST_DONE)
+        return;
     size_t i;
     json_t *ref;
     json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i, ref)
@@ -144,7 +149,9 @@ static void on_owned(watch_event ev, json_t *obj, void *ctx)
  * kubelet's retries change the pod and nothing the DemoRun owns. */
 static void on_pod(watch_event ev, json_t *obj, void *ctx)
 {
-    (void)ev, (void)ctx;
+    kstore_event(ctx, ev, obj);
+    if (ev == WATCH_LIST_DONE)
+        return;
     const char *run = json_string_value(json_object_get(
         json_object_get(json_object_get(obj, "metadata"), "labels"), "flinkpg.io/run"));
     if (!run || !*run)
@@ -419,17 +426,27 @@ int main(int argc, char **argv)
         {"pods", "/api/v1", "pods"},
     };
     httpd *srv = NULL;
+    /* the informer caches the workers read from (cache.h): one store per watch */
+    kcache *cache = kcache_new();
     for (int i = 0; i < NWATCH; i++) {
         if (wns && *wns)
             snprintf(paths[i], sizeof paths[i], "%s/namespaces/%s/%s", kinds[i].group, wns, kinds[i].res);
         else
             snprintf(paths[i], sizeof paths[i], "%s/%s", kinds[i].group, kinds[i].res);
+        bool pods = !strcmp(kinds[i].res, "pods"), secrets = !strcmp(kinds[i].res, "secrets");
+        /* pods: see on_pod; not every pod template carries managed-by.
+         * secrets: unfiltered, so that the Secrets a DemoRun references
+         * (no label of ours) stay fresh in the cache; only ours and those
+         * read once are kept (cache.h). */
+        kstore *store = kcache_add(cache, kinds[i].res, secrets,
+                                   !i ? NULL : pods ? "flinkpg.io/run" : "app.kubernetes.io/managed-by",
+                                   !i || pods ? NULL : "flinkpg");
         g_watch[i] = (watcher){.name = kinds[i].name, .path = paths[i],
-                               /* pods: see on_pod; not every pod template carries managed-by */
-                               .label_selector = !i ? NULL
-                                                 : !strcmp(kinds[i].res, "pods") ? "flinkpg.io/run"
-                                                                                 : "app.kubernetes.io/managed-by=flinkpg",
-                               .on_event = !i ? on_demorun : !strcmp(kinds[i].res, "pods") ? on_pod : on_owned,
+                               .label_selector = !i || secrets ? NULL
+                                                 : pods ? "flinkpg.io/run"
+                                                        : "app.kubernetes.io/managed-by=flinkpg",
+                               .ctx = store,
+                               .on_event = !i ? on_demorun : pods ? on_pod : on_owned,
                                .timeout_s = cfg_int(&spec, "watch-timeout"),
                                .start_rv = i ? NULL : cfg_str(&spec, "debug-watch-from")};
     }
@@ -490,6 +507,8 @@ int main(int argc, char **argv)
         workers[i].r = r;
         workers[i].id = i;
         workers[i].r.kc = kube_client_new(&kcfg, err, sizeof err);
+        if (workers[i].r.kc)
+            kube_client_set_cache(workers[i].r.kc, cache);
         if (!workers[i].r.kc || pthread_create(&workers[i].thread, NULL, work, &workers[i]) != 0) {
             log_error("startup_failed", "error=%s", lq(workers[i].r.kc ? "cannot start a worker" : err));
             kube_client_free(workers[i].r.kc);
@@ -539,6 +558,7 @@ int main(int argc, char **argv)
     free(workers);
     for (int i = 0; i < NWATCH; i++)
         watcher_join(&g_watch[i]);
+    kcache_free(cache);
     if (g_elect)
         lease_stop(&g_lease);
     kube_client_free(r.kc);

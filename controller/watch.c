@@ -178,6 +178,9 @@ static int list_all(watcher *w, kube_client *kc, char *rv, size_t rvlen)
             w->on_event(WATCH_SYNC, item, w->ctx);
         json_decref(list);
     } while (cont[0] && !*w->stop);
+    if (*w->stop)
+        return -1;
+    w->on_event(WATCH_LIST_DONE, NULL, w->ctx);
     return 1;
 }
 

@@ -45,7 +45,9 @@ bool frame_splitter_feed(frame_splitter *fs, const char *data, size_t len, frame
 
 /* ---- watcher ---- */
 
-typedef enum { WATCH_SYNC, WATCH_ADDED, WATCH_MODIFIED, WATCH_DELETED } watch_event;
+/* WATCH_LIST_DONE (obj NULL): every item of a complete list was delivered
+ * as WATCH_SYNC; what was not is gone. */
+typedef enum { WATCH_SYNC, WATCH_ADDED, WATCH_MODIFIED, WATCH_DELETED, WATCH_LIST_DONE } watch_event;
 
 typedef void (*watch_fn)(watch_event ev, json_t *obj, void *ctx);
 

@@ -344,7 +344,23 @@ start_apiserver() {
     running_pid kube-apiserver >/dev/null && return 0
     local p="$PEERS/pki"
     mkdir -p "$PEERS/apiserver-certs"
+    # The audit log: one line per request (Metadata level), so that tests can
+    # count what a client asked (the controller's "0 requests per steady
+    # reconcile").  Leases and health probes are left out.
+    cat >"$PEERS/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  resources: [{group: coordination.k8s.io, resources: [leases]}]
+- level: None
+  nonResourceURLs: ["/healthz*", "/readyz*", "/livez*", "/version", "/openapi*", "/api", "/apis*"]
+- level: Metadata
+POLICY
     spawn kube-apiserver \
+        --audit-policy-file="$PEERS/audit-policy.yaml" --audit-log-path="$PEERS/audit.log" \
+        --audit-log-maxsize=200 --audit-log-maxbackup=1 \
         --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
         --bind-address="$ADDRESS" --advertise-address="$ADDRESS" --secure-port="$API_PORT" \
         --cert-dir="$PEERS/apiserver-certs" \
@@ -566,6 +582,7 @@ cmd_env() {
     printf 'export FLINKPG_KUBE_DIR=%q\n' "$PEERS"
     printf 'export FLINKPG_KUBE_SERVER=%q\n' "https://$ADDRESS:$API_PORT"
     printf 'export FLINKPG_KUBE_CA=%q\n' "$PEERS/pki/ca.crt"
+    printf 'export FLINKPG_KUBE_AUDIT=%q\n' "$PEERS/audit.log"
 }
 
 cmd_clean() {

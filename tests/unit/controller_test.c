@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include "../../common/backoff.h"
 #include "../../common/confluent.h"
+#include "../../controller/cache.h"
 #include "../../controller/events.h"
 #include "../../controller/kubeconfig.h"
 #include "../../controller/podstatus.h"
@@ -605,8 +606,92 @@ static void test_event_aggregation(void)
     evagg_free(a);
 }
 
+static json_t *obj_rv(const char *ns, const char *name, const char *rv, const char *label)
+{
+    json_t *o = json_pack("{s:{s:s, s:s, s:s, s:{}}}", "metadata", "namespace", ns, "name", name,
+                          "resourceVersion", rv, "labels");
+    if (label)
+        json_object_set_new(json_object_get(json_object_get(o, "metadata"), "labels"),
+                            "app.kubernetes.io/managed-by", json_string(label));
+    return o;
+}
+
+/* The informer cache: paths, list/watch/relist, known-only Secrets, RV order. */
+static void test_cache(void)
+{
+    kpath_t p;
+    CHECK("cache path: core object",
+          kpath_parse("/api/v1/namespaces/ns1/secrets/s1", &p) && !strcmp(p.resource, "secrets") &&
+              !strcmp(p.ns, "ns1") && !strcmp(p.name, "s1") && !p.is_list);
+    CHECK("cache path: group object with a subresource",
+          kpath_parse("/apis/flinkpg.io/v1alpha1/namespaces/d/demoruns/r/status?fieldManager=x", &p) &&
+              !strcmp(p.resource, "demoruns") && !strcmp(p.name, "r") && !strcmp(p.sub, "status"));
+    CHECK("cache path: label-selected list",
+          kpath_parse("/api/v1/namespaces/d/pods?labelSelector=flinkpg.io%2Frun%3Dr1", &p) &&
+              p.is_list && !strcmp(p.selector, "flinkpg.io/run=r1"));
+    CHECK("cache path: a paged list is not the cache's",
+          !kpath_parse("/api/v1/namespaces/d/pods?limit=500", &p));
+    CHECK("cache path: cluster-scoped is not the cache's", !kpath_parse("/api/v1/nodes/n1", &p));
+
+    kcache *kc = kcache_new();
+    kstore *dep = kcache_add(kc, "deployments", false, "app.kubernetes.io/managed-by", "flinkpg");
+    kstore *sec = kcache_add(kc, "secrets", true, "app.kubernetes.io/managed-by", "flinkpg");
+    json_t *out = NULL;
+    json_t *a = obj_rv("d", "a", "10", "flinkpg"), *b = obj_rv("d", "b", "11", "flinkpg");
+    kstore_event(dep, WATCH_SYNC, a);
+    CHECK("cache: nothing answered before the first list completes",
+          kcache_try_get(kc, "/apis/apps/v1/namespaces/d/deployments/a", &out) == -1);
+    kstore_event(dep, WATCH_SYNC, b);
+    kstore_event(dep, WATCH_LIST_DONE, NULL);
+    CHECK("cache: a synced store answers a GET",
+          kcache_try_get(kc, "/apis/apps/v1/namespaces/d/deployments/a", &out) == 200 &&
+              json_equal(out, a));
+    json_decref(out);
+    CHECK("cache: a miss goes to the API server",
+          kcache_try_get(kc, "/apis/apps/v1/namespaces/d/deployments/zz", &out) == -1);
+    json_t *a_old = obj_rv("d", "a", "9", "flinkpg");
+    kstore_event(dep, WATCH_MODIFIED, a_old);
+    out = kstore_get(dep, "d", "a");
+    CHECK("cache: an older resourceVersion never replaces a newer one",
+          !strcmp(json_string_value(json_object_get(json_object_get(out, "metadata"), "resourceVersion")), "10"));
+    json_decref(out);
+    /* relist: b deleted while the watch was down */
+    kstore_event(dep, WATCH_SYNC, a);
+    kstore_event(dep, WATCH_LIST_DONE, NULL);
+    CHECK("cache: a relist prunes what it did not mention", kstore_size(dep) == 1 && !kstore_get(dep, "d", "b"));
+    kstore_event(dep, WATCH_DELETED, a);
+    CHECK("cache: DELETED removes", kstore_size(dep) == 0);
+
+    json_t *theirs = obj_rv("d", "kafka-creds", "20", NULL), *ours = obj_rv("d", "r-postgres", "21", "flinkpg");
+    kstore_event(sec, WATCH_SYNC, theirs);
+    kstore_event(sec, WATCH_SYNC, ours);
+    kstore_event(sec, WATCH_LIST_DONE, NULL);
+    CHECK("cache: Secrets of others are not kept", kstore_size(sec) == 1);
+    kcache_note(kc, "GET", "/api/v1/namespaces/d/secrets/kafka-creds", theirs);
+    CHECK("cache: a Secret read once is kept", kstore_size(sec) == 2);
+    json_t *theirs2 = obj_rv("d", "kafka-creds", "25", NULL);
+    kstore_event(sec, WATCH_MODIFIED, theirs2);
+    out = kstore_get(sec, "d", "kafka-creds");
+    CHECK("cache: and kept fresh by the watch",
+          !strcmp(json_string_value(json_object_get(json_object_get(out, "metadata"), "resourceVersion")), "25"));
+    json_decref(out);
+    json_t *c30 = obj_rv("d", "c", "30", "flinkpg");
+    kcache_note(kc, "PATCH", "/apis/apps/v1/namespaces/d/deployments/c?fieldManager=flinkpg&force=true", c30);
+    json_decref(c30);
+    CHECK("cache: an applied object is kept (write-through)", kstore_size(dep) == 1);
+    CHECK("cache: a list by the store's label is answered",
+          kcache_try_get(kc, "/apis/apps/v1/namespaces/d/deployments?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dflinkpg", &out) == 200 &&
+              json_array_size(json_object_get(out, "items")) == 1);
+    json_decref(out);
+    CHECK("cache: a list by another label is not",
+          kcache_try_get(kc, "/apis/apps/v1/namespaces/d/deployments?labelSelector=x%3Dy", &out) == -1);
+    json_decref(a), json_decref(b), json_decref(a_old), json_decref(theirs), json_decref(ours), json_decref(theirs2);
+    kcache_free(kc);
+}
+
 int main(void)
 {
+    test_cache();
     test_event_aggregation();
     test_generator_hash();
     test_pull_settings();

@@ -1,0 +1,454 @@
+/*
+ * cache — see cache.h.
+ *
+ * A store is a chained hash table of "namespace/name" -> object, with an
+ * epoch per entry: a complete list stamps what it delivered with the current
+ * epoch, and WATCH_LIST_DONE removes every entry the list did not mention
+ * (deleted while the watch was down) before starting the next epoch.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cache.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_STORES 16
+
+typedef struct kentry {
+    struct kentry *next;
+    uint64_t hash;
+    char *key;
+    json_t *obj;
+    uint64_t epoch;
+    bool read_through;
+} kentry;
+
+struct kstore {
+    pthread_mutex_t mu;
+    char resource[64];
+    bool known_only;
+    char *label_key, *label_value;
+    kentry **bucket;
+    size_t nbuckets, n;
+    uint64_t epoch;
+    atomic_bool synced;
+};
+
+struct kcache {
+    kstore *stores[MAX_STORES];
+    int n;
+};
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p)
+        abort(); /* the controller cannot go on without its caches */
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+kcache *kcache_new(void) { return xcalloc(1, sizeof(kcache)); }
+
+static void store_free(kstore *s)
+{
+    for (size_t b = 0; b < s->nbuckets; b++)
+        for (kentry *e = s->bucket[b], *n; e; e = n) {
+            n = e->next;
+            json_decref(e->obj);
+            free(e->key);
+            free(e);
+        }
+    free(s->bucket);
+    free(s->label_key);
+    free(s->label_value);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+void kcache_free(kcache *kc)
+{
+    if (!kc)
+        return;
+    for (int i = 0; i < kc->n; i++)
+        store_free(kc->stores[i]);
+    free(kc);
+}
+
+kstore *kcache_add(kcache *kc, const char *resource, bool known_only, const char *label_key,
+                   const char *label_value)
+{
+    if (kc->n == MAX_STORES)
+        return NULL;
+    kstore *s = xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    snprintf(s->resource, sizeof s->resource, "%s", resource);
+    s->known_only = known_only;
+    s->label_key = label_key ? xstrdup(label_key) : NULL;
+    s->label_value = label_value ? xstrdup(label_value) : NULL;
+    s->nbuckets = 256;
+    s->bucket = xcalloc(s->nbuckets, sizeof *s->bucket);
+    s->epoch = 1;
+    kc->stores[kc->n++] = s;
+    return s;
+}
+
+kstore *kcache_store(kcache *kc, const char *resource)
+{
+    for (int i = 0; kc && i < kc->n; i++)
+        if (!strcmp(kc->stores[i]->resource, resource))
+            return kc->stores[i];
+    return NULL;
+}
+
+/* ---- the table (mutex held) ---- */
+
+static const char *meta_str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(json_object_get(o, "metadata"), k));
+}
+
+static bool key_of(const json_t *o, char *out, size_t n)
+{
+    const char *ns = meta_str(o, "namespace"), *name = meta_str(o, "name");
+    if (!name)
+        return false;
+    snprintf(out, n, "%s/%s", ns ? ns : "", name);
+    return true;
+}
+
+static kentry *find(kstore *s, const char *key, uint64_t h)
+{
+    for (kentry *e = s->bucket[h % s->nbuckets]; e; e = e->next)
+        if (e->hash == h && !strcmp(e->key, key))
+            return e;
+    return NULL;
+}
+
+static void grow(kstore *s)
+{
+    size_t nb = s->nbuckets * 2;
+    kentry **b = xcalloc(nb, sizeof *b);
+    for (size_t i = 0; i < s->nbuckets; i++)
+        for (kentry *e = s->bucket[i], *n; e; e = n) {
+            n = e->next;
+            e->next = b[e->hash % nb];
+            b[e->hash % nb] = e;
+        }
+    free(s->bucket);
+    s->bucket = b;
+    s->nbuckets = nb;
+}
+
+static void remove_key(kstore *s, const char *key, uint64_t h)
+{
+    kentry **pp = &s->bucket[h % s->nbuckets];
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->hash == h && !strcmp((*pp)->key, key)) {
+            kentry *e = *pp;
+            *pp = e->next;
+            json_decref(e->obj);
+            free(e->key);
+            free(e);
+            s->n--;
+            return;
+        }
+}
+
+/* resourceVersion as a number; 0 when it is not one */
+static unsigned long long rv_num(const json_t *o)
+{
+    const char *rv = meta_str(o, "resourceVersion");
+    if (!rv || !*rv)
+        return 0;
+    for (const char *p = rv; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return 0;
+    return strtoull(rv, NULL, 10);
+}
+
+static bool labelled(const kstore *s, const json_t *o)
+{
+    if (!s->label_key)
+        return true;
+    const char *v =
+        json_string_value(json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"),
+                                          s->label_key));
+    return v && (!s->label_value || !strcmp(v, s->label_value));
+}
+
+/* Insert or replace; an older resourceVersion never replaces a newer one. */
+static void put_locked(kstore *s, const json_t *obj, bool from_list, bool read_through)
+{
+    char key[600];
+    if (!key_of(obj, key, sizeof key))
+        return;
+    uint64_t h = fnv(key);
+    kentry *e = find(s, key, h);
+    if (!e && s->known_only && !read_through && !labelled(s, obj))
+        return; /* a Secret of the rest of the cluster */
+    if (e) {
+        unsigned long long have = rv_num(e->obj), got = rv_num(obj);
+        if (have && got && got < have) {
+            if (from_list)
+                e->epoch = s->epoch; /* still exists */
+            return;
+        }
+        json_t *copy = json_deep_copy(obj);
+        if (!copy)
+            abort();
+        json_decref(e->obj);
+        e->obj = copy;
+        e->epoch = s->epoch;
+        e->read_through |= read_through;
+        return;
+    }
+    if (s->n >= s->nbuckets * 2)
+        grow(s);
+    e = xcalloc(1, sizeof *e);
+    e->key = xstrdup(key);
+    e->hash = h;
+    if (!(e->obj = json_deep_copy(obj)))
+        abort();
+    e->epoch = s->epoch;
+    e->read_through = read_through;
+    e->next = s->bucket[h % s->nbuckets];
+    s->bucket[h % s->nbuckets] = e;
+    s->n++;
+}
+
+/* ---- the watcher's side ---- */
+
+void kstore_event(kstore *s, watch_event ev, const json_t *obj)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    switch (ev) {
+    case WATCH_SYNC:
+    case WATCH_ADDED:
+    case WATCH_MODIFIED:
+        put_locked(s, obj, ev == WATCH_SYNC, false);
+        break;
+    case WATCH_DELETED: {
+        char key[600];
+        if (key_of(obj, key, sizeof key))
+            remove_key(s, key, fnv(key));
+        break;
+    }
+    case WATCH_LIST_DONE:
+        /* whatever the list did not mention is gone */
+        for (size_t b = 0; b < s->nbuckets; b++)
+            for (kentry **pp = &s->bucket[b]; *pp;) {
+                kentry *e = *pp;
+                if (e->epoch != s->epoch) {
+                    *pp = e->next;
+                    json_decref(e->obj);
+                    free(e->key);
+                    free(e);
+                    s->n--;
+                } else {
+                    pp = &e->next;
+                }
+            }
+        s->epoch++;
+        atomic_store(&s->synced, true);
+        break;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+bool kstore_synced(kstore *s) { return s && atomic_load(&s->synced); }
+
+size_t kstore_size(kstore *s)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->n;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* ---- the readers' side ---- */
+
+json_t *kstore_get(kstore *s, const char *ns, const char *name)
+{
+    char key[600];
+    snprintf(key, sizeof key, "%s/%s", ns ? ns : "", name);
+    pthread_mutex_lock(&s->mu);
+    kentry *e = find(s, key, fnv(key));
+    json_t *copy = e ? json_deep_copy(e->obj) : NULL;
+    pthread_mutex_unlock(&s->mu);
+    return copy;
+}
+
+json_t *kstore_list(kstore *s, const char *ns, const char *key, const char *value)
+{
+    json_t *items = json_array();
+    if (!items)
+        abort();
+    pthread_mutex_lock(&s->mu);
+    for (size_t b = 0; b < s->nbuckets; b++)
+        for (kentry *e = s->bucket[b]; e; e = e->next) {
+            const char *ons = meta_str(e->obj, "namespace");
+            if (ns && *ns && (!ons || strcmp(ons, ns)))
+                continue;
+            if (key) {
+                const char *v = json_string_value(json_object_get(
+                    json_object_get(json_object_get(e->obj, "metadata"), "labels"), key));
+                if (!v || (value && strcmp(v, value)))
+                    continue;
+            }
+            json_array_append_new(items, json_deep_copy(e->obj));
+        }
+    pthread_mutex_unlock(&s->mu);
+    return json_pack("{s:s, s:o}", "kind", "List", "items", items);
+}
+
+void kstore_put(kstore *s, const json_t *obj, bool read_through)
+{
+    if (!s || !json_is_object(obj))
+        return;
+    pthread_mutex_lock(&s->mu);
+    put_locked(s, obj, false, read_through);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- paths ---- */
+
+static void url_decode(const char *in, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outlen; i++) {
+        if (in[i] == '%' && i + 2 < n && isxdigit((unsigned char)in[i + 1]) &&
+            isxdigit((unsigned char)in[i + 2])) {
+            char hex[3] = {in[i + 1], in[i + 2], 0};
+            out[o++] = (char)strtol(hex, NULL, 16);
+            i += 2;
+        } else {
+            out[o++] = in[i] == '+' ? ' ' : in[i];
+        }
+    }
+    out[o] = '\0';
+}
+
+static bool copy_seg(const char **p, char *out, size_t n)
+{
+    const char *s = *p, *e = s;
+    while (*e && *e != '/' && *e != '?')
+        e++;
+    if (e == s || (size_t)(e - s) >= n)
+        return false;
+    memcpy(out, s, (size_t)(e - s));
+    out[e - s] = '\0';
+    *p = *e == '/' ? e + 1 : e;
+    return true;
+}
+
+bool kpath_parse(const char *path, kpath_t *p)
+{
+    memset(p, 0, sizeof *p);
+    const char *s;
+    char skip[128];
+    if (!strncmp(path, "/api/v1/namespaces/", 19)) {
+        s = path + 19;
+    } else if (!strncmp(path, "/apis/", 6)) {
+        s = path + 6;
+        if (!copy_seg(&s, skip, sizeof skip) || !copy_seg(&s, skip, sizeof skip) ||
+            strncmp(s, "namespaces/", 11))
+            return false;
+        s += 11;
+    } else {
+        return false;
+    }
+    if (!copy_seg(&s, p->ns, sizeof p->ns) || !copy_seg(&s, p->resource, sizeof p->resource))
+        return false;
+    if (*s && *s != '?') {
+        if (!copy_seg(&s, p->name, sizeof p->name))
+            return false;
+        if (*s && *s != '?' && !copy_seg(&s, p->sub, sizeof p->sub))
+            return false;
+        if (*s && *s != '?')
+            return false; /* deeper than name/subresource */
+    } else {
+        p->is_list = true;
+    }
+    const char *q = strchr(path, '?');
+    for (; q && *q;) {
+        q++;
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (!strncmp(q, "labelSelector=", 14))
+            url_decode(q + 14, len - 14, p->selector, sizeof p->selector);
+        else if (p->is_list && len)
+            return false; /* a list with limit, watch, fieldSelector...: not a cache's */
+        q = amp;
+    }
+    return true;
+}
+
+long kcache_try_get(kcache *kc, const char *path, json_t **out)
+{
+    kpath_t p;
+    if (!kc || !kpath_parse(path, &p) || p.sub[0])
+        return -1;
+    kstore *s = kcache_store(kc, p.resource);
+    if (!kstore_synced(s))
+        return -1;
+    if (!p.is_list) {
+        json_t *o = kstore_get(s, p.ns, p.name);
+        if (!o)
+            return -1;
+        *out = o;
+        return 200;
+    }
+    /* one "key=value" or "key" requirement: what list_pods asks */
+    char key[sizeof p.selector], *eq;
+    snprintf(key, sizeof key, "%s", p.selector);
+    if (!key[0] || strchr(key, ',') || strchr(key, '!') || strchr(key, ' '))
+        return -1;
+    eq = strchr(key, '=');
+    if (eq)
+        *eq++ = '\0';
+    /* the store holds every object with this label only if its watch selects on it */
+    if (!s->label_key || strcmp(s->label_key, key) || s->known_only ||
+        (s->label_value && (!eq || strcmp(s->label_value, eq))))
+        return -1;
+    *out = kstore_list(s, p.ns, key, eq);
+    return 200;
+}
+
+void kcache_note(kcache *kc, const char *method, const char *path, const json_t *obj)
+{
+    kpath_t p;
+    if (!kc || !json_is_object(obj) || !kpath_parse(path, &p) || p.is_list)
+        return;
+    kstore *s = kcache_store(kc, p.resource);
+    if (!s)
+        return;
+    /* a GET that missed: kept only by "known only" stores (a referenced
+     * Secret, kept fresh by the watch from now on); writes always */
+    bool get = !strcmp(method, "GET");
+    if (get && !s->known_only)
+        return;
+    kstore_put(s, obj, get);
+}
