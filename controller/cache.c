@@ -437,6 +437,18 @@ long kcache_try_get(kcache *kc, const char *path, json_t **out)
     return 200;
 }
 
+long kcache_lookup_child(kcache *kc, const char *path, json_t **out)
+{
+    long st = kcache_try_get(kc, path, out);
+    if (st == 200)
+        return st;
+    kpath_t p;
+    if (!kc || !kpath_parse(path, &p) || p.sub[0] || p.is_list)
+        return -1;
+    kstore *s = kcache_store(kc, p.resource);
+    return kstore_synced(s) ? 404 : -1;
+}
+
 void kcache_note(kcache *kc, const char *method, const char *path, const json_t *obj)
 {
     kpath_t p;

@@ -69,6 +69,10 @@ bool kpath_parse(const char *path, kpath_t *p);
 
 /* Used by kubeclient.c: answer a GET from the cache (200 and *out) or -1. */
 long kcache_try_get(kcache *kc, const char *path, json_t **out);
+/* Like kcache_try_get, and 404 when a synced store that selects the object's
+ * kind by our label does not hold it: for our own children only (a child we
+ * created is in the store at once, write-through). */
+long kcache_lookup_child(kcache *kc, const char *path, json_t **out);
 /* Used by kubeclient.c: an object a GET or a write returned. */
 void kcache_note(kcache *kc, const char *method, const char *path, const json_t *obj);
 

@@ -255,6 +255,21 @@ long kube_get(kube_client *kc, const char *path, json_t **out, char *err, size_t
     return kube_request(kc, "GET", path, NULL, NULL, out, err, errlen);
 }
 
+long kube_get_child(kube_client *kc, const char *path, json_t **out, char *err, size_t errlen)
+{
+    if (kc->cache) {
+        json_t *o = NULL;
+        long st = kcache_lookup_child(kc->cache, path, &o);
+        if (st == 200 || st == 404) {
+            *out = o;
+            if (st == 404)
+                snprintf(err, errlen, "GET %s: 404 not found (cache)", path);
+            return st;
+        }
+    }
+    return kube_get(kc, path, out, err, errlen);
+}
+
 static void with_query(char *dst, size_t n, const char *path, const char *query)
 {
     snprintf(dst, n, "%s%c%s", path, strchr(path, '?') ? '&' : '?', query);

@@ -33,6 +33,9 @@ const kube_config *kube_client_config(const kube_client *kc);
  * (cache.h); NULL (the default): every call goes to the API server. */
 typedef struct kcache kcache;
 void kube_client_set_cache(kube_client *kc, kcache *cache);
+/* GET of one of the controller's own children: from the cache, where a
+ * synced cache without it answers 404 without asking; else the API server. */
+long kube_get_child(kube_client *kc, const char *path, json_t **out, char *err, size_t errlen);
 /* Set by the owner to abort a transfer in progress (SIGTERM). */
 void kube_client_set_stop(kube_client *kc, volatile int *stop);
 
