@@ -3,6 +3,7 @@
 #   make            build every program into build/bin
 #   make test       install what is missing, build with ASan+UBSan, run all tests
 #   make bench      build optimised, run the benchmarks (ratios against a reference)
+#   make bench-controller   the controller with 1, 100, 1000 DemoRuns (RUNS="1 100")
 #   make demo       run the local demo (MODE=upsert|retract|append)
 #   make format     clang-format the C sources
 #   make images     container images of every program, the pause image and the test
@@ -56,7 +57,7 @@ PROGRAMS := $(BUILD)/bin/flinkpg-sink \
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all tools units test bench demo kube-demo deps format clean check-deps images manifests
+.PHONY: all tools units test bench bench-controller demo kube-demo deps format clean check-deps images manifests
 all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
 tools: $(TOOLS)
 units: $(UNITS)
@@ -127,6 +128,11 @@ test: deps
 bench: deps
 	$(MAKE) --no-print-directory SAN=0 all
 	tests/bench/run
+
+# the controller with 1, 100 and 1000 DemoRuns on a real control plane (minutes)
+bench-controller: deps
+	$(MAKE) --no-print-directory SAN=0 all
+	tests/bench/controller $(RUNS)
 
 demo: deps
 	$(MAKE) --no-print-directory SAN=0 all

@@ -74,6 +74,25 @@ check "the new leader reconciles" wait_until 30 bash -c \
   "[ \"\$(kubectl get deploy lease-run-sink -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"SINK_BATCH_SIZE\")].value}')\" = 77 ]"
 check "second replica stops cleanly" ctl_stop "$PB"
 
+# ---- the leader killed with kill -9: no release, the standby waits out the Lease ----
+LK=$T_TMP/k.log LS2=$T_TMP/s.log
+ctl_bg "$LK" --kubeconfig "$KUBECONFIG" --leader-elect --lease-namespace flinkpg-system --lease-duration 6 --identity killed
+PK=$CTL_PID
+wait_until 20 grep -q event=leader_elected "$LK"
+ctl_bg "$LS2" --kubeconfig "$KUBECONFIG" --leader-elect --lease-namespace flinkpg-system --lease-duration 6 --identity standby
+PS2=$CTL_PID
+sleep 2
+t0=$(date +%s%N)
+kill -KILL "$PK"; wait "$PK" 2>/dev/null
+wait_until 30 grep -q event=leader_elected "$LS2"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "  leader killed with -9: the standby leads after $ms ms (Lease duration 6 s)"
+check "kill -9 of the leader: the standby leads within the Lease duration + one retry (8 s)" test "$ms" -le 8000
+kubectl patch demorun lease-run --type merge -p '{"spec":{"sink":{"batchSize":78}}}' >/dev/null
+check "kill -9 of the leader: the new leader reconciles" wait_until 30 bash -c \
+  "[ \"\$(kubectl get deploy lease-run-sink -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"SINK_BATCH_SIZE\")].value}')\" = 78 ]"
+check "the standby stops cleanly" ctl_stop "$PS2"
+
 # ---- one stuck backend does not stall the others (--workers, --backend-timeout) ----
 # stuck-run's Gateway and JobManager accept connections and never answer.
 "$TOOLS/blackhole" --port-file "$T_TMP/bh.port" --max-seconds 600 2>"$T_TMP/bh.log" &
