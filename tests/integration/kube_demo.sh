@@ -18,7 +18,7 @@
 export FLINKPG_PEERS_DIR=$T_TMP/peers
 DEMO="$ROOT/tests/demo/kube"
 NODE="$ROOT/tests/peers/node.sh"
-NS=flinkpg
+export NS=flinkpg   # exported: the checks below run some functions in `bash -c`
 RATE=${KUBE_DEMO_RATE:-60}   # events/s of the samples here: slow enough that the faults land mid-run
 
 down() {
