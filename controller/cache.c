@@ -197,6 +197,18 @@ static bool labelled(const kstore *s, const json_t *o)
     return v && (!s->label_value || !strcmp(v, s->label_value));
 }
 
+/* A copy without metadata.managedFields: often the larger part of an object,
+ * and nothing the controller reads (client-go's informers strip it the same
+ * way when told to). */
+static json_t *slim_copy(const json_t *obj)
+{
+    json_t *c = json_deep_copy(obj);
+    if (!c)
+        abort();
+    json_object_del(json_object_get(c, "metadata"), "managedFields");
+    return c;
+}
+
 /* Insert or replace; an older resourceVersion never replaces a newer one. */
 static void put_locked(kstore *s, const json_t *obj, bool from_list, bool read_through)
 {
@@ -214,9 +226,7 @@ static void put_locked(kstore *s, const json_t *obj, bool from_list, bool read_t
                 e->epoch = s->epoch; /* still exists */
             return;
         }
-        json_t *copy = json_deep_copy(obj);
-        if (!copy)
-            abort();
+        json_t *copy = slim_copy(obj);
         json_decref(e->obj);
         e->obj = copy;
         e->epoch = s->epoch;
@@ -228,8 +238,7 @@ static void put_locked(kstore *s, const json_t *obj, bool from_list, bool read_t
     e = xcalloc(1, sizeof *e);
     e->key = xstrdup(key);
     e->hash = h;
-    if (!(e->obj = json_deep_copy(obj)))
-        abort();
+    e->obj = slim_copy(obj);
     e->epoch = s->epoch;
     e->read_through = read_through;
     e->next = s->bucket[h % s->nbuckets];

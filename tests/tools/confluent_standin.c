@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAXST 512
+#define MAXST 8192 /* make bench-controller: 1000 runs x 6 statements */
 static json_t *g_st[MAXST]; /* statements, NULL = free slot */
 static long g_version;
 static const char *g_key = "key", *g_secret = "secret";
