@@ -197,15 +197,19 @@ static bool labelled(const kstore *s, const json_t *o)
     return v && (!s->label_value || !strcmp(v, s->label_value));
 }
 
-/* A copy without metadata.managedFields: often the larger part of an object,
- * and nothing the controller reads (client-go's informers strip it the same
- * way when told to). */
+/* A copy without metadata.managedFields and kubectl's last-applied
+ * annotation: often the larger part of an object, and nothing the
+ * controller reads (client-go's informers strip them the same way when told
+ * to). */
 static json_t *slim_copy(const json_t *obj)
 {
     json_t *c = json_deep_copy(obj);
     if (!c)
         abort();
     json_object_del(json_object_get(c, "metadata"), "managedFields");
+    /* kubectl's client-side apply keeps a whole copy of the object here */
+    json_object_del(json_object_get(json_object_get(c, "metadata"), "annotations"),
+                    "kubectl.kubernetes.io/last-applied-configuration");
     return c;
 }
 

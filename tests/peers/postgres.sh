@@ -22,8 +22,11 @@ as_owner() {
 }
 
 free_port() {
-  local p
-  for p in $(shuf -i 20000-45000 -n 50); do
+  # below the kernel's ephemeral range: a port that is some connection's
+  # local end passes the connect test below but cannot be bound
+  local p lo
+  lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  for p in $(shuf -i 20000-$((lo - 1)) -n 50); do
     (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
   done
   echo "postgres.sh: no free port found" >&2; exit 1
@@ -68,8 +71,17 @@ log_min_messages = warning
 CONF
   fi
   if running; then return 0; fi
-  as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 30 start >/dev/null ||
-    { echo "postgres.sh: PostgreSQL failed to start; last log lines:" >&2; tail -n 20 "$log" >&2; exit 1; }
+  local try
+  for try in 1 2 3; do
+    as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 30 start >/dev/null && break
+    # taken since it was picked: another port
+    if [ $try -lt 3 ] && grep -q 'Address already in use' "$log" 2>/dev/null; then
+      free_port >"$dir/port"
+      sed -i "s/^port = .*/port = $(port)/" "$data/postgresql.conf"
+      continue
+    fi
+    echo "postgres.sh: PostgreSQL failed to start; last log lines:" >&2; tail -n 20 "$log" >&2; exit 1
+  done
   wait_ready
 }
 
