@@ -9,6 +9,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cache.h"
 
+#include "../common/hash.h"
+#include "../common/htab.h"
+
 #include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,8 +23,7 @@
 #define MAX_STORES 16
 
 typedef struct kentry {
-    struct kentry *next;
-    uint64_t hash;
+    htab_node node; /* first: the table's link and hash */
     char *key;
     json_t *obj;
     uint64_t epoch;
@@ -33,8 +35,7 @@ struct kstore {
     char resource[64];
     bool known_only;
     char *label_key, *label_value;
-    kentry **bucket;
-    size_t nbuckets, n;
+    htab objs; /* of kentry */
     uint64_t epoch;
     atomic_bool synced;
 };
@@ -60,26 +61,24 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 kcache *kcache_new(void) { return xcalloc(1, sizeof(kcache)); }
 
+static void entry_free(kentry *e)
+{
+    json_decref(e->obj);
+    free(e->key);
+    free(e);
+}
+
 static void store_free(kstore *s)
 {
-    for (size_t b = 0; b < s->nbuckets; b++)
-        for (kentry *e = s->bucket[b], *n; e; e = n) {
-            n = e->next;
-            json_decref(e->obj);
-            free(e->key);
-            free(e);
+    for (size_t b = 0; b < s->objs.nbuckets; b++)
+        for (htab_node *n = s->objs.bucket[b], *next; n; n = next) {
+            next = n->next;
+            entry_free((kentry *)n);
         }
-    free(s->bucket);
+    htab_release(&s->objs);
     free(s->label_key);
     free(s->label_value);
     pthread_mutex_destroy(&s->mu);
@@ -106,8 +105,7 @@ kstore *kcache_add(kcache *kc, const char *resource, bool known_only, const char
     s->known_only = known_only;
     s->label_key = label_key ? xstrdup(label_key) : NULL;
     s->label_value = label_value ? xstrdup(label_value) : NULL;
-    s->nbuckets = 256;
-    s->bucket = xcalloc(s->nbuckets, sizeof *s->bucket);
+    htab_init(&s->objs, 256);
     s->epoch = 1;
     kc->stores[kc->n++] = s;
     return s;
@@ -137,42 +135,24 @@ static bool key_of(const json_t *o, char *out, size_t n)
     return true;
 }
 
-static kentry *find(kstore *s, const char *key, uint64_t h)
+static bool key_is(const htab_node *n, const void *key)
 {
-    for (kentry *e = s->bucket[h % s->nbuckets]; e; e = e->next)
-        if (e->hash == h && !strcmp(e->key, key))
-            return e;
-    return NULL;
+    return !strcmp(((const kentry *)n)->key, key);
 }
 
-static void grow(kstore *s)
+static kentry *find(kstore *s, const char *key, uint64_t h)
 {
-    size_t nb = s->nbuckets * 2;
-    kentry **b = xcalloc(nb, sizeof *b);
-    for (size_t i = 0; i < s->nbuckets; i++)
-        for (kentry *e = s->bucket[i], *n; e; e = n) {
-            n = e->next;
-            e->next = b[e->hash % nb];
-            b[e->hash % nb] = e;
-        }
-    free(s->bucket);
-    s->bucket = b;
-    s->nbuckets = nb;
+    return (kentry *)htab_find(&s->objs, h, key_is, key);
 }
+
 
 static void remove_key(kstore *s, const char *key, uint64_t h)
 {
-    kentry **pp = &s->bucket[h % s->nbuckets];
-    for (; *pp; pp = &(*pp)->next)
-        if ((*pp)->hash == h && !strcmp((*pp)->key, key)) {
-            kentry *e = *pp;
-            *pp = e->next;
-            json_decref(e->obj);
-            free(e->key);
-            free(e);
-            s->n--;
-            return;
-        }
+    kentry *e = find(s, key, h);
+    if (e) {
+        htab_remove(&s->objs, &e->node);
+        entry_free(e);
+    }
 }
 
 /* resourceVersion as a number; 0 when it is not one */
@@ -219,7 +199,7 @@ static void put_locked(kstore *s, const json_t *obj, bool from_list, bool read_t
     char key[600];
     if (!key_of(obj, key, sizeof key))
         return;
-    uint64_t h = fnv(key);
+    uint64_t h = fnv1a64(key);
     kentry *e = find(s, key, h);
     if (!e && s->known_only && !read_through && !labelled(s, obj))
         return; /* a Secret of the rest of the cluster */
@@ -237,17 +217,13 @@ static void put_locked(kstore *s, const json_t *obj, bool from_list, bool read_t
         e->read_through |= read_through;
         return;
     }
-    if (s->n >= s->nbuckets * 2)
-        grow(s);
     e = xcalloc(1, sizeof *e);
     e->key = xstrdup(key);
-    e->hash = h;
+    e->node.hash = h;
     e->obj = slim_copy(obj);
     e->epoch = s->epoch;
     e->read_through = read_through;
-    e->next = s->bucket[h % s->nbuckets];
-    s->bucket[h % s->nbuckets] = e;
-    s->n++;
+    htab_insert(&s->objs, &e->node);
 }
 
 /* ---- the watcher's side ---- */
@@ -266,22 +242,18 @@ void kstore_event(kstore *s, watch_event ev, const json_t *obj)
     case WATCH_DELETED: {
         char key[600];
         if (key_of(obj, key, sizeof key))
-            remove_key(s, key, fnv(key));
+            remove_key(s, key, fnv1a64(key));
         break;
     }
     case WATCH_LIST_DONE:
         /* whatever the list did not mention is gone */
-        for (size_t b = 0; b < s->nbuckets; b++)
-            for (kentry **pp = &s->bucket[b]; *pp;) {
-                kentry *e = *pp;
+        for (size_t b = 0; b < s->objs.nbuckets; b++)
+            for (htab_node *n = s->objs.bucket[b], *next; n; n = next) {
+                next = n->next;
+                kentry *e = (kentry *)n;
                 if (e->epoch != s->epoch) {
-                    *pp = e->next;
-                    json_decref(e->obj);
-                    free(e->key);
-                    free(e);
-                    s->n--;
-                } else {
-                    pp = &e->next;
+                    htab_remove(&s->objs, n);
+                    entry_free(e);
                 }
             }
         s->epoch++;
@@ -296,7 +268,7 @@ bool kstore_synced(kstore *s) { return s && atomic_load(&s->synced); }
 size_t kstore_size(kstore *s)
 {
     pthread_mutex_lock(&s->mu);
-    size_t n = s->n;
+    size_t n = s->objs.n;
     pthread_mutex_unlock(&s->mu);
     return n;
 }
@@ -308,7 +280,7 @@ json_t *kstore_get(kstore *s, const char *ns, const char *name)
     char key[600];
     snprintf(key, sizeof key, "%s/%s", ns ? ns : "", name);
     pthread_mutex_lock(&s->mu);
-    kentry *e = find(s, key, fnv(key));
+    kentry *e = find(s, key, fnv1a64(key));
     json_t *copy = e ? json_deep_copy(e->obj) : NULL;
     pthread_mutex_unlock(&s->mu);
     return copy;
@@ -320,8 +292,9 @@ json_t *kstore_list(kstore *s, const char *ns, const char *key, const char *valu
     if (!items)
         abort();
     pthread_mutex_lock(&s->mu);
-    for (size_t b = 0; b < s->nbuckets; b++)
-        for (kentry *e = s->bucket[b]; e; e = e->next) {
+    for (size_t b = 0; b < s->objs.nbuckets; b++)
+        for (htab_node *n = s->objs.bucket[b]; n; n = n->next) {
+            const kentry *e = (const kentry *)n;
             const char *ons = meta_str(e->obj, "namespace");
             if (ns && *ns && (!ons || strcmp(ons, ns)))
                 continue;

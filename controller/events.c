@@ -17,6 +17,8 @@
 #include "render.h"
 #include "status.h"
 
+#include "../common/hash.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,13 +50,6 @@ struct evagg {
     unsigned seq;
 };
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 evagg *evagg_new(const evagg_limits *lim)
 {
@@ -117,7 +112,7 @@ void evagg_free(evagg *a)
 
 static ent *find(evagg *a, const char *key)
 {
-    uint64_t h = fnv1a(key);
+    uint64_t h = fnv1a64(key);
     for (ent *e = a->bucket[h % NBUCKETS]; e; e = e->hnext)
         if (e->hash == h && !strcmp(e->key, key))
             return e;
@@ -131,7 +126,7 @@ static ent *insert(evagg *a, const char *key, bool similar)
     ent *e = calloc(1, sizeof *e);
     if (!e || !(e->key = strdup(key)))
         abort();
-    e->hash = fnv1a(key);
+    e->hash = fnv1a64(key);
     e->similar = similar;
     e->hnext = a->bucket[e->hash % NBUCKETS];
     a->bucket[e->hash % NBUCKETS] = e;

@@ -17,6 +17,7 @@
 #include "reconcile.h"
 
 #include "../common/backoff.h"
+#include "../common/hash.h"
 #include "../common/httpc.h"
 #include "../common/log.h"
 #include "../common/strbuf.h"
@@ -63,9 +64,7 @@ static void note_change(rctx *c, const char *kind, const char *name, const char 
 static void desired_hash(const json_t *obj, char *out, size_t n)
 {
     char *text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 */
-    for (const char *p = text ? text : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    uint64_t h = fnv1a64(text ? text : "");
     if (text) {
         memset(text, 0, strlen(text)); /* a Secret's data passed through it */
         free(text);

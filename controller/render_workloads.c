@@ -18,6 +18,8 @@
 
 #include "../common/validate.h"
 
+#include "../common/hash.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,15 +97,6 @@ static json_t *pod_spec(json_t *container, const char *restart, const render_opt
     return spec;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 json_t *render_generator_job(const json_t *run, const render_opts *o)
 {
@@ -144,7 +137,7 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
     char *text = json_dumps(asked, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(asked);
     char hash[32];
-    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(text ? text : ""));
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a64(text ? text : ""));
     free(text);
     json_t *meta = render_metadata(run, name, "generator");
     json_object_set_new(meta, "annotations", json_pack("{s:s}", GENERATOR_HASH_ANNOTATION, hash));

@@ -16,6 +16,9 @@
 
 #include "../common/backoff.h"
 
+#include "../common/hash.h"
+#include "../common/htab.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,10 +26,9 @@
 #include <time.h>
 
 typedef struct entry {
-    struct entry *hnext;             /* hash chain */
+    htab_node node;                  /* first: the key table's link and hash */
     struct entry *rprev, *rnext;     /* ready FIFO, when queued */
     char *key;
-    uint64_t hash;
     bool queued, processing, dirty, tracked;
     int failures;
     int64_t due_ms;  /* >0: in the delayed heap */
@@ -36,8 +38,7 @@ typedef struct entry {
 struct workqueue {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    entry **bucket;
-    size_t nbuckets, n;
+    htab keys; /* of entry */
     entry *rhead, *rtail;
     size_t nready;
     entry **heap;
@@ -63,8 +64,7 @@ workqueue *wq_new(uint32_t retry_base_ms, uint32_t retry_cap_ms)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&q->cv, &ca);
     pthread_condattr_destroy(&ca);
-    q->nbuckets = 64;
-    q->bucket = xcalloc(q->nbuckets, sizeof *q->bucket);
+    htab_init(&q->keys, 64);
     q->base_ms = retry_base_ms;
     q->cap_ms = retry_cap_ms;
     return q;
@@ -74,59 +74,37 @@ void wq_free(workqueue *q)
 {
     if (!q)
         return;
-    for (size_t b = 0; b < q->nbuckets; b++)
-        for (entry *e = q->bucket[b], *n; e; e = n) {
-            n = e->hnext;
-            free(e->key);
-            free(e);
+    for (size_t b = 0; b < q->keys.nbuckets; b++)
+        for (htab_node *n = q->keys.bucket[b], *next; n; n = next) {
+            next = n->next;
+            free(((entry *)n)->key);
+            free(n);
         }
-    free(q->bucket);
+    htab_release(&q->keys);
     free(q->heap);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
     free(q);
 }
 
-static uint64_t hash_key(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
-static void grow(workqueue *q)
+
+static bool key_is(const htab_node *n, const void *key)
 {
-    size_t nb = q->nbuckets * 2;
-    entry **b = xcalloc(nb, sizeof *b);
-    for (size_t i = 0; i < q->nbuckets; i++)
-        for (entry *e = q->bucket[i], *n; e; e = n) {
-            n = e->hnext;
-            e->hnext = b[e->hash % nb];
-            b[e->hash % nb] = e;
-        }
-    free(q->bucket);
-    q->bucket = b;
-    q->nbuckets = nb;
+    return !strcmp(((const entry *)n)->key, key);
 }
 
 static entry *find(workqueue *q, const char *key, bool create)
 {
-    uint64_t h = hash_key(key);
-    for (entry *e = q->bucket[h % q->nbuckets]; e; e = e->hnext)
-        if (e->hash == h && !strcmp(e->key, key))
-            return e;
-    if (!create)
-        return NULL;
-    if (q->n >= q->nbuckets * 2)
-        grow(q);
-    entry *e = xcalloc(1, sizeof *e);
+    uint64_t h = fnv1a64(key);
+    entry *e = (entry *)htab_find(&q->keys, h, key_is, key);
+    if (e || !create)
+        return e;
+    e = xcalloc(1, sizeof *e);
     if (!(e->key = strdup(key)))
         abort();
-    e->hash = h;
-    e->hnext = q->bucket[h % q->nbuckets];
-    q->bucket[h % q->nbuckets] = e;
-    q->n++;
+    e->node.hash = h;
+    htab_insert(&q->keys, &e->node);
     return e;
 }
 
@@ -200,11 +178,7 @@ static void maybe_forget(workqueue *q, entry *e)
 {
     if (e->tracked || e->queued || e->processing || e->due_ms)
         return;
-    entry **pp = &q->bucket[e->hash % q->nbuckets];
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
-    q->n--;
+    htab_remove(&q->keys, &e->node);
     free(e->key);
     free(e);
 }
@@ -386,11 +360,12 @@ size_t wq_resync_spread(workqueue *q, uint32_t period_ms)
 {
     size_t n = 0, tracked = 0;
     pthread_mutex_lock(&q->mu);
-    for (size_t b = 0; b < q->nbuckets; b++)
-        for (entry *e = q->bucket[b]; e; e = e->hnext)
-            tracked += e->tracked;
-    for (size_t b = 0; b < q->nbuckets; b++)
-        for (entry *e = q->bucket[b]; e; e = e->hnext) {
+    for (size_t b = 0; b < q->keys.nbuckets; b++)
+        for (htab_node *hn = q->keys.bucket[b]; hn; hn = hn->next)
+            tracked += ((entry *)hn)->tracked;
+    for (size_t b = 0; b < q->keys.nbuckets; b++)
+        for (htab_node *hn = q->keys.bucket[b]; hn; hn = hn->next) {
+            entry *e = (entry *)hn;
             if (!e->tracked)
                 continue;
             /* key i of n at i/n of the period: the API server sees a steady
@@ -415,7 +390,7 @@ size_t wq_len(workqueue *q)
 size_t wq_size(workqueue *q)
 {
     pthread_mutex_lock(&q->mu);
-    size_t n = q->n;
+    size_t n = q->keys.n;
     pthread_mutex_unlock(&q->mu);
     return n;
 }
