@@ -181,7 +181,7 @@ typedef struct {
 
 static worker *g_workers;
 static int g_nworkers;
-static atomic_bool g_leading = true;
+static atomic_bool g_leading; /* set before the workers start: !--leader-elect */
 
 
 static void metrics(strbuf *out, void *ctx)
@@ -474,6 +474,8 @@ int main(int argc, char **argv)
             rc = 1;
         }
     g_elect = cfg_bool(&spec, "leader-elect");
+    /* a standby must not reconcile before the main loop first looks at the lease */
+    atomic_store(&g_leading, !g_elect);
     if (g_elect && !rc) {
         const char *lns = cfg_str(&spec, "lease-namespace");
         g_lease = (lease){.namespace = lns && *lns ? lns : kcfg.namespace,

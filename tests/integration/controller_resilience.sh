@@ -133,8 +133,8 @@ lat=$(jq -r 'select(.stage == "ResponseComplete" and .objectRef.name != null) |
 read -r lat_n lat_med lat_max <<<"$lat"
 echo "  20 DemoRuns applied while one backend hangs: all 120 children in $ms ms from the first apply;"
 echo "  per run, create to its last child: median ${lat_med} ms, max ${lat_max} ms (audit log, $lat_n runs)"
-check "stuck: every one of the 20 other DemoRuns has its children within 5 s of its create" \
-  test "$lat_n" = 20 -a "${lat_max:-99999}" -le 5000
+check "stuck: every one of the 20 other DemoRuns has its children within 8 s of its create (idle: max 2.2 s optimised, 3.3 s ASan; 2 shared cores)" \
+  test "$lat_n" = 20 -a "${lat_max:-99999}" -le 8000
 check "stuck: a hung call is cut at --backend-timeout" wait_until 20 grep -qiE 'event=reconcile run=default/stuck-run result=error.*(timed out|timeout)' "$LW"
 kubectl delete demorun $(seq -f 'many-%g' 1 20) --wait=false >/dev/null
 check "stuck: the 20 others delete cleanly" wait_until 60 bash -c "! kubectl get demoruns -o name | grep -q many-"
