@@ -500,12 +500,7 @@ int main(int argc, char **argv)
                     .confluent_url = cfg_str(&spec, "confluent-url"),
                     .backend_timeout_ms = cfg_int(&spec, "backend-timeout") * 1000,
                     .cleanup_timeout_s = cfg_int(&spec, "cleanup-timeout")};
-    r.kc = rc ? NULL : kube_client_new(&kcfg, err, sizeof err);
-    if (!rc && !r.kc) {
-        log_error("startup_failed", "error=%s", lq(err));
-        g_stop = 1;
-        rc = 1;
-    }
+    /* r is the template of the workers' reconcilers; each gets its own client */
     int nworkers = (int)cfg_int(&spec, "workers");
     worker *workers = rc ? NULL : calloc((size_t)nworkers, sizeof *workers);
     if (!rc && !workers)
@@ -568,7 +563,6 @@ int main(int argc, char **argv)
     kcache_free(cache);
     if (g_elect)
         lease_stop(&g_lease);
-    kube_client_free(r.kc);
     if (srv)
         httpd_stop(srv);
     wq_free(g_queue);
