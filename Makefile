@@ -13,7 +13,7 @@
 #
 # SAN=1 builds into build/asan with AddressSanitizer and UBSan.
 
-PKGS      := rdkafka libpq jansson libcurl yaml-0.1 libmicrohttpd
+PKGS      := rdkafka libpq jansson libcurl yaml-0.1 libmicrohttpd zlib
 SAN       ?= 0
 CC        ?= cc
 BUILD     := build$(if $(filter 1,$(SAN)),/asan,)

@@ -49,6 +49,8 @@ kstore *kcache_store(kcache *kc, const char *resource);
 void kstore_event(kstore *s, watch_event ev, const json_t *obj);
 bool kstore_synced(kstore *s);
 size_t kstore_size(kstore *s);
+/* Bytes the store's objects take (deflated, with its dictionary). */
+size_t kstore_bytes(kstore *s);
 
 /* A copy of namespace/name, or NULL. */
 json_t *kstore_get(kstore *s, const char *ns, const char *name);

@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config
-  librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev
+  librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev zlib1g-dev
   postgresql postgresql-client
   curl jq procps util-linux openssl ca-certificates
   # the real node of tests/peers/node.sh

@@ -692,6 +692,54 @@ static void test_cache(void)
           kcache_try_get(kc, "/apis/apps/v1/namespaces/d/deployments?labelSelector=x%3Dy", &out) == -1);
     json_decref(a), json_decref(b), json_decref(a_old), json_decref(theirs), json_decref(ours), json_decref(theirs2);
     kcache_free(kc);
+
+    /* the objects are kept deflated against the store's first one: 200 sink
+     * Deployments as the controller renders them, in two namespaces */
+    kc = kcache_new();
+    dep = kcache_add(kc, "deployments", false, "flinkpg.io/run", NULL);
+    render_opts o = {.postgres_image = "pg:1", .generator_image = "gen:1", .sink_image = "sink:1"};
+    size_t raw = 0;
+    bool same = true;
+    for (int i = 0; i < 200; i++) {
+        char doc[512];
+        snprintf(doc, sizeof doc,
+                 "{\"apiVersion\":\"flinkpg.io/v1alpha1\",\"kind\":\"DemoRun\","
+                 "\"metadata\":{\"name\":\"run-%d\",\"namespace\":\"%s\",\"uid\":\"u-%d\"},"
+                 "\"spec\":{\"mode\":\"upsert\",\"postgres\":{\"inCluster\":{}}}}",
+                 i, i % 2 ? "team-a" : "team-ab", i);
+        json_t *run = json_loads(doc, 0, NULL);
+        json_t *d = render_sink_deployment(run, &o);
+        json_t *m = json_object_get(d, "metadata");
+        char rv[16];
+        snprintf(rv, sizeof rv, "%d", 1000 + i);
+        json_object_set_new(m, "resourceVersion", json_string(rv));
+        json_object_set_new(m, "managedFields", json_pack("[{s:s}]", "manager", "flinkpg"));
+        char *text = json_dumps(d, JSON_COMPACT);
+        raw += strlen(text);
+        free(text);
+        kstore_event(dep, WATCH_SYNC, d);
+        json_t *back = kstore_get(dep, i % 2 ? "team-a" : "team-ab", json_string_value(json_object_get(m, "name")));
+        json_object_del(m, "managedFields");
+        same &= back && json_equal(back, d);
+        json_decref(back);
+        json_decref(d);
+        json_decref(run);
+    }
+    kstore_event(dep, WATCH_LIST_DONE, NULL);
+    CHECK("cache: a deflated object reads back equal (managedFields dropped)", same);
+    char msg[160];
+    snprintf(msg, sizeof msg, "cache: 200 Deployments take %zu bytes, %zu as compact JSON (< 1/8)",
+             kstore_bytes(dep), raw);
+    CHECK(msg, kstore_bytes(dep) * 8 < raw);
+    out = kstore_list(dep, "team-a", NULL, NULL);
+    CHECK("cache: a list by namespace is exact (team-a, not team-ab)",
+          json_array_size(json_object_get(out, "items")) == 100);
+    json_decref(out);
+    out = kstore_list(dep, "team-ab", "flinkpg.io/run", "run-4");
+    CHECK("cache: a list by the store's label finds the one run",
+          json_array_size(json_object_get(out, "items")) == 1);
+    json_decref(out);
+    kcache_free(kc);
 }
 
 /* Does the live object still hold what was applied? */
