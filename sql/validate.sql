@@ -2,6 +2,9 @@
 --
 --   psql -v target=orders_shipments -v expected=expected_orders_shipments -f sql/validate.sql
 --
+-- Without -v: target orders_shipments (sql/postgres/orders_shipments.sql's default) and
+-- expected expected_<target> (flinkpg-generator --expected-table's default).
+--
 -- (unqualified table names: psql quotes each as one identifier.)  One row:
 --
 --   rows_expected   rows in the expected table (one per key (order_id, shipment_id))
@@ -23,6 +26,14 @@
 -- different notations match.
 --
 -- The same query runs from C: common/validate.c (validate_tables) — keep the two identical.
+\if :{?target}
+\else
+  \set target orders_shipments
+\endif
+\if :{?expected}
+\else
+  \set expected expected_ :target
+\endif
 WITH
 t AS (SELECT * FROM :"target"),
 e AS (SELECT * FROM :"expected"),

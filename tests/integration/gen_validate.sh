@@ -52,3 +52,12 @@ out=$(gen --validate --target-table nosuch --expected-table expected_t_ok 2>&1);
 check_eq "--validate on a missing table exits 2" 2 "$rc"
 check "--validate on a missing table says which, with PostgreSQL's message" \
   grep -q 'validating nosuch against expected_t_ok: ERROR:  relation \\"nosuch\\" does not exist' <<< "$out"
+# psql without -v: the defaults the file names (orders_shipments, expected_<target>)
+mk orders_shipments
+q "CREATE TABLE expected_orders_shipments (LIKE expected_t_ok)"
+q "INSERT INTO expected_orders_shipments SELECT * FROM expected_t_ok"
+check_eq "sql/validate.sql without -v: orders_shipments against expected_orders_shipments" "$n|$n|0|0|0|0|0|PASS" \
+  "$(psql -X -A -t -q -v ON_ERROR_STOP=1 -f "$ROOT/sql/validate.sql")"
+check_eq "sql/validate.sql with only -v target=t_wrong: against expected_t_wrong" "$n|$n|0|0|0|0|0|PASS" \
+  "$(q "CREATE TABLE expected_t_wrong AS SELECT * FROM t_wrong" &&
+     psql -X -A -t -q -v ON_ERROR_STOP=1 -v target=t_wrong -f "$ROOT/sql/validate.sql")"
