@@ -404,9 +404,11 @@ int main(int argc, char **argv)
         gethostname(host, sizeof host - 1);
         snprintf(ident, sizeof ident, "%s-%d", host, (int)getpid());
     }
-    log_info("starting", "server=%s config=%s namespace=%s identity=%s leader_elect=%s",
-             lq(kcfg.server), kpath && *kpath ? "kubeconfig" : "in-cluster", lq(kcfg.namespace),
-             lq(ident), cfg_bool(&spec, "leader-elect") ? "true" : "false");
+    const char *watch_ns = cfg_str(&spec, "namespace");
+    log_info("starting", "server=%s config=%s watch=%s identity=%s leader_elect=%s workers=%lld",
+             lq(kcfg.server), kpath && *kpath ? "kubeconfig" : "in-cluster",
+             lq(watch_ns && *watch_ns ? watch_ns : "all-namespaces"), lq(ident),
+             cfg_bool(&spec, "leader-elect") ? "true" : "false", (long long)cfg_int(&spec, "workers"));
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);

@@ -13,6 +13,8 @@
 #include "../common/log.h"
 
 #include <curl/curl.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +151,34 @@ static void query_path(char *out, size_t n, const watcher *w, const char *extra)
     snprintf(out, n, "%s?%s%s", w->path, extra, sel);
 }
 
+/* Every watcher lists when it starts, so an API server that does not answer
+ * fails them all at once: one warning for all of them, at most every 30 s,
+ * and one line when lists succeed again. */
+static atomic_llong g_list_warned_ms;
+static atomic_bool g_list_failing;
+#define LIST_WARN_EVERY_MS 30000
+
+static void list_failed(const watcher *w, const char *err)
+{
+    atomic_store(&g_list_failing, true);
+    int64_t now = now_ms(), last = atomic_load(&g_list_warned_ms);
+    if ((!last || now - last >= LIST_WARN_EVERY_MS) &&
+        atomic_compare_exchange_strong(&g_list_warned_ms, &last, now))
+        log_warn("list_failed", "server=%s resource=%s error=%s retry=backoff", lq(w->cfg->server),
+                 w->name, lq(err));
+    else
+        log_debug("list_failed", "server=%s resource=%s error=%s", lq(w->cfg->server), w->name,
+                  lq(err));
+}
+
+static void list_ok(const watcher *w)
+{
+    if (atomic_exchange(&g_list_failing, false)) {
+        atomic_store(&g_list_warned_ms, 0);
+        log_info("list_recovered", "server=%s resource=%s", lq(w->cfg->server), w->name);
+    }
+}
+
 /* Returns 1 on success (rv set), 0 on 410 (start over), -1 on other errors. */
 static int list_all(watcher *w, kube_client *kc, char *rv, size_t rvlen)
 {
@@ -163,10 +193,11 @@ static int list_all(watcher *w, kube_client *kc, char *rv, size_t rvlen)
             return 0;
         }
         if (st != 200) {
-            log_warn("list_failed", "resource=%s error=%s", w->name, lq(err));
+            list_failed(w, err);
             json_decref(list);
             return -1;
         }
+        list_ok(w);
         json_t *meta = json_object_get(list, "metadata");
         const char *r = json_string_value(json_object_get(meta, "resourceVersion"));
         const char *c = json_string_value(json_object_get(meta, "continue"));

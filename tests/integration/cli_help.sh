@@ -27,3 +27,21 @@ HOME=$T_TMP/home KUBECONFIG= KUBERNETES_SERVICE_HOST= "$BIN/flinkpg-controller" 
 check "no --kubeconfig nor KUBECONFIG: ~/.kube/config is read" grep -qF "$T_TMP/home/.kube/config: kubeconfig" "$T_TMP/home.log"
 HOME=$T_TMP/nohome KUBECONFIG= KUBERNETES_SERVICE_HOST= "$BIN/flinkpg-controller" --sql-dir "$ROOT/sql" >"$T_TMP/nohome.log" 2>&1
 check "no kubeconfig anywhere: the message says every way to give one" grep -q 'pass --kubeconfig, set KUBECONFIG or create ~/.kube/config' "$T_TMP/nohome.log"
+# an API server that does not answer: one warning for all eight watches, naming the server;
+# the start line says what is watched
+cat >"$T_TMP/dead.kubeconfig" <<'K'
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+K
+timeout -s TERM 4 "$BIN/flinkpg-controller" --kubeconfig "$T_TMP/dead.kubeconfig" --sql-dir "$ROOT/sql" >"$T_TMP/dead.log" 2>&1
+check_eq "API server not answering: one list_failed warning in 4 s (8 watches)" 1 \
+  "$(grep -c 'level=warn .*event=list_failed' "$T_TMP/dead.log")"
+check "the warning names the server" grep -q 'event=list_failed server="\?https://127.0.0.1:1' "$T_TMP/dead.log"
+check "the start line says which namespaces are watched" grep -q 'event=starting .*watch=all-namespaces' "$T_TMP/dead.log"
+timeout -s TERM 2 "$BIN/flinkpg-controller" --kubeconfig "$T_TMP/dead.kubeconfig" --sql-dir "$ROOT/sql" \
+  --namespace team-a >"$T_TMP/dead2.log" 2>&1
+check "with --namespace the start line names it" grep -q 'event=starting .*watch=team-a' "$T_TMP/dead2.log"

@@ -22,7 +22,7 @@ run_yaml retract rbac-run | kubectl apply -f - >/dev/null
 LOG=$T_TMP/rbac.log
 KUBECONFIG= KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=${FLINKPG_KUBE_SERVER##*:} \
   ctl_bg "$LOG" --serviceaccount-dir "$SA" --leader-elect --lease-duration 6 --identity rbac
-check "controller runs in-cluster mode (SA token, not the admin kubeconfig)" wait_until 10 grep -q 'event=starting .*config=in-cluster namespace=flinkpg-system' "$LOG"
+check "controller runs in-cluster mode (SA token, not the admin kubeconfig)" wait_until 10 grep -q 'event=starting .*config=in-cluster watch=all-namespaces' "$LOG"
 check "service-account controller reconciles a run to PostgresReady and SinkReady" wait_until 60 reconciled rbac-run
 check "service-account controller takes the Lease in its namespace" wait_until 20 bash -c \
   "[ \"\$(kubectl get lease -n flinkpg-system flinkpg-controller -o jsonpath='{.spec.holderIdentity}')\" = rbac ]"
