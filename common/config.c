@@ -11,6 +11,55 @@
 #include <string.h>
 #include <strings.h>
 
+/* The variables the last .env file exported, with their file and line, so
+ * that a value from it is said to come from there and not from the
+ * environment. */
+#define ENV_ORIGINS_MAX 256
+static struct {
+    char key[64];
+    char where[128];
+} g_env_origin[ENV_ORIGINS_MAX];
+static size_t g_nenv_origin;
+
+static const char *env_origin(const char *key)
+{
+    for (size_t i = 0; i < g_nenv_origin; i++)
+        if (!strcmp(g_env_origin[i].key, key))
+            return g_env_origin[i].where;
+    return NULL;
+}
+
+static void note_origin(cfg_opt *o, const char *how, const char *where)
+{
+    if (!strcmp(how, "flag"))
+        snprintf(o->origin, sizeof o->origin, "--%s", o->name);
+    else if (!strcmp(how, "env") && where)
+        snprintf(o->origin, sizeof o->origin, "%s (%s)", o->env, where);
+    else if (!strcmp(how, "env"))
+        snprintf(o->origin, sizeof o->origin, "%s (environment)", o->env);
+    else
+        snprintf(o->origin, sizeof o->origin, "--%s (default)", o->name);
+}
+
+const char *cfg_origin(cfg_spec *spec, const char *name)
+{
+    cfg_opt *o = cfg_find(spec, name);
+    if (!o)
+        return name;
+    if (!o->origin[0])
+        snprintf(o->origin, sizeof o->origin, "--%s", o->name);
+    return o->origin;
+}
+
+const char *cfg_invalid(cfg_spec *spec, const char *name, const char *why, char *err,
+                        size_t errlen)
+{
+    cfg_opt *o = cfg_find(spec, name);
+    const char *v = o && o->str ? o->str : "";
+    snprintf(err, errlen, "%s: \"%s\" %s", cfg_origin(spec, name), o && o->secret ? "(secret)" : v, why);
+    return err;
+}
+
 cfg_opt *cfg_find(cfg_spec *spec, const char *name)
 {
     for (size_t i = 0; i < spec->nopts; i++)
@@ -215,6 +264,12 @@ bool cfg_load_env_file(const char *path, char *err, size_t errlen)
             ok = false;
             break;
         }
+        if (!getenv(key) && g_nenv_origin < ENV_ORIGINS_MAX && strlen(key) < sizeof g_env_origin[0].key) {
+            snprintf(g_env_origin[g_nenv_origin].key, sizeof g_env_origin[0].key, "%s", key);
+            snprintf(g_env_origin[g_nenv_origin].where, sizeof g_env_origin[0].where, "%s line %d",
+                     path, lineno);
+            g_nenv_origin++;
+        }
         setenv(key, val, 0);
     }
     free(line);
@@ -272,11 +327,16 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
                 set_value(o, parts[j], o->env, err, errlen);
             cfg_free_list(parts, n);
         } else {
-            char source[160];
-            snprintf(source, sizeof source, "environment variable %s", o->env);
+            char source[192];
+            const char *where = env_origin(o->env);
+            if (where)
+                snprintf(source, sizeof source, "%s (%s)", o->env, where);
+            else
+                snprintf(source, sizeof source, "environment variable %s", o->env);
             if (!set_value(o, v, source, err, errlen))
                 return CFG_ERROR;
         }
+        note_origin(o, "env", env_origin(o->env));
     }
 
     /* 3. flags */
@@ -306,6 +366,7 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
                     o->num = 0;
                     o->str = "false";
                     o->set = true;
+                    note_origin(o, "flag", NULL);
                     continue;
                 }
                 o = NULL;
@@ -340,6 +401,7 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
         snprintf(source, sizeof source, "flag --%s", o->name);
         if (!set_value(o, value, source, err, errlen))
             return CFG_ERROR;
+        note_origin(o, "flag", NULL);
     }
 
     /* 4. defaults */
@@ -347,6 +409,7 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
         cfg_opt *o = &spec->opts[i];
         if (o->set || !o->def)
             continue;
+        note_origin(o, "default", NULL);
         if (o->kind == OPT_LIST) {
             size_t n;
             char **parts = cfg_split(o->def, ',', &n);

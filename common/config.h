@@ -31,6 +31,8 @@ typedef struct {
     const char *str;   /* final value as text, NULL if unset and no default */
     long long num;     /* OPT_INT and OPT_BOOL */
     bool set;          /* given by flag, environment or .env (not default) */
+    char origin[192];  /* where the value came from: "--name", "NAME (environment)",
+                        * "NAME (file.env line 3)", "--name (default)" */
     char **list;       /* OPT_LIST: every occurrence, in order */
     size_t nlist;
 } cfg_opt;
@@ -55,6 +57,13 @@ void cfg_print_help(const cfg_spec *spec);
 void cfg_free(cfg_spec *spec);
 
 cfg_opt *cfg_find(cfg_spec *spec, const char *name);
+/* Where option `name`'s value came from (cfg_opt.origin). */
+const char *cfg_origin(cfg_spec *spec, const char *name);
+/* err = "<origin>: \"<value>\" <why>", e.g.
+ * SINK_ENCODING (environment): "bogus" is not one of upsert, retract, ...
+ * Returns err. */
+const char *cfg_invalid(cfg_spec *spec, const char *name, const char *why, char *err,
+                        size_t errlen);
 const char *cfg_str(cfg_spec *spec, const char *name);
 long long cfg_int(cfg_spec *spec, const char *name);
 bool cfg_bool(cfg_spec *spec, const char *name);

@@ -5,6 +5,7 @@
 #include "backoff.h"
 #include "log.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,32 @@ static void on_notice(void *arg, const char *message)
     log_debug("pg_notice", "message=%s", lq(message));
 }
 
-PGconn *pg_connect_once(const char *conninfo, char *err, size_t errlen)
+bool pg_failure_permanent(PGconn *conn, const char *msg)
+{
+    if (conn && PQconnectionNeedsPassword(conn))
+        return true; /* asked for a password, none given */
+    static const char *const transient[] = {
+        "starting up", "shutting down", "in recovery mode", "not yet accepting connections",
+        "not accepting connections", "too many clients", "remaining connection slots",
+        "could not translate host name", /* a Service not there yet */
+    };
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
+        if (strstr(msg, transient[i]))
+            return false;
+    static const char *const permanent[] = {
+        "FATAL:", /* the server answered and refused: role, database, password, pg_hba */
+        "invalid connection option", "unterminated quoted string", "missing \"=\"",
+        "for connection option", "invalid port number", "invalid sslmode value",
+        "but SSL was required", "certificate verify failed", "does not match host name",
+        "root certificate file", "password authentication failed",
+    };
+    for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
+        if (strstr(msg, permanent[i]))
+            return true;
+    return false;
+}
+
+PGconn *pg_connect_try(const char *conninfo, char *err, size_t errlen, bool *permanent)
 {
     PGconn *conn = PQconnectdb(conninfo ? conninfo : "");
     if (conn && PQstatus(conn) == CONNECTION_OK) {
@@ -28,8 +54,15 @@ PGconn *pg_connect_once(const char *conninfo, char *err, size_t errlen)
     }
     snprintf(err, errlen, "%s", conn ? PQerrorMessage(conn) : "out of memory");
     pg_trim_message(err);
+    if (permanent)
+        *permanent = pg_failure_permanent(conn, err);
     PQfinish(conn);
     return NULL;
+}
+
+PGconn *pg_connect_once(const char *conninfo, char *err, size_t errlen)
+{
+    return pg_connect_try(conninfo, err, errlen, NULL);
 }
 
 void pg_trim_message(char *msg)
@@ -39,22 +72,62 @@ void pg_trim_message(char *msg)
         msg[--n] = '\0';
 }
 
-PGconn *pg_connect_retry(const char *conninfo, const char *what, volatile int *stop)
+PGconn *pg_connect_bounded(const char *conninfo, const char *what, int64_t timeout_ms,
+                           volatile int *stop, pg_connect_status *status, char *err,
+                           size_t errlen)
 {
     backoff b;
     backoff_init(&b, 200, 15000);
+    int64_t t0 = now_ms();
+    pg_connect_status st_local;
+    if (!status)
+        status = &st_local;
+    char buf[1024];
+    if (!err || !errlen) {
+        err = buf;
+        errlen = sizeof buf;
+    }
     for (unsigned attempt = 1;; attempt++) {
-        char err[1024];
-        PGconn *conn = pg_connect_once(conninfo, err, sizeof err);
+        bool permanent = false;
+        PGconn *conn = pg_connect_try(conninfo, err, errlen, &permanent);
         if (conn) {
             log_info("pg_connected", "target=%s conn=%s attempts=%u", lq(what), lq(pg_describe(conn)),
                      attempt);
+            *status = PG_CONNECTED;
             return conn;
         }
+        if (permanent) {
+            *status = PG_REFUSED;
+            return NULL;
+        }
         uint32_t delay = backoff_next(&b);
+        int64_t left = timeout_ms > 0 ? timeout_ms - (now_ms() - t0) : INT64_MAX;
+        if (left <= 0) {
+            *status = PG_TIMED_OUT;
+            return NULL;
+        }
+        if ((int64_t)delay > left)
+            delay = (uint32_t)left;
         log_warn("pg_unavailable", "target=%s attempt=%u retry_in_ms=%u error=%s", lq(what),
                  attempt, delay, lq(err));
-        if (!sleep_ms_unless(delay, stop))
+        if (!sleep_ms_unless(delay, stop)) {
+            *status = PG_STOPPED;
+            return NULL;
+        }
+    }
+}
+
+PGconn *pg_connect_retry(const char *conninfo, const char *what, volatile int *stop)
+{
+    for (;;) {
+        pg_connect_status st;
+        char err[1024];
+        PGconn *conn = pg_connect_bounded(conninfo, what, 0, stop, &st, err, sizeof err);
+        if (conn || st == PG_STOPPED)
+            return conn;
+        /* refused: callers of this one wait for an operator to fix it */
+        log_warn("pg_refused", "target=%s error=%s retry_in_ms=15000", lq(what), lq(err));
+        if (!sleep_ms_unless(15000, stop))
             return NULL;
     }
 }

@@ -10,12 +10,34 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* Connect, retrying with backoff until it works or *stop is set (then NULL).
+typedef enum {
+    PG_CONNECTED,
+    PG_STOPPED,   /* *stop was set while waiting */
+    PG_REFUSED,   /* a setting that can never work: not retried */
+    PG_TIMED_OUT, /* no answer within the bound */
+} pg_connect_status;
+
+/* Connect, retrying with backoff (each attempt logged) while the server does
+ * not answer, for at most timeout_ms (0: no bound) or until *stop is set.
+ * A failure no retry can mend (pg_failure_permanent) ends it at once.  On
+ * anything but PG_CONNECTED returns NULL with the last libpq message in err.
  * `what` names the connection in log lines ("sink database"). */
+PGconn *pg_connect_bounded(const char *conninfo, const char *what, int64_t timeout_ms,
+                           volatile int *stop, pg_connect_status *status, char *err,
+                           size_t errlen);
+/* pg_connect_bounded without a bound; NULL only when stopped. */
 PGconn *pg_connect_retry(const char *conninfo, const char *what, volatile int *stop);
-/* One attempt; on failure returns NULL and the libpq message in err. */
+/* One attempt; on failure returns NULL and the libpq message in err, and
+ * *permanent (when not NULL) says whether retrying can help. */
 PGconn *pg_connect_once(const char *conninfo, char *err, size_t errlen);
+PGconn *pg_connect_try(const char *conninfo, char *err, size_t errlen, bool *permanent);
+/* A failed connection that no retry mends: a connection string libpq
+ * refuses, a password not given or refused, a role or database that does not
+ * exist, TLS that cannot be agreed.  A server that does not answer, is
+ * starting up, shutting down, in recovery or full is worth retrying. */
+bool pg_failure_permanent(PGconn *conn, const char *msg);
 
 /* Drop the newline (and spaces) libpq ends its messages with, in place. */
 void pg_trim_message(char *msg);

@@ -163,6 +163,10 @@ json_t *render_sink_deployment(const json_t *run, const render_opts *o)
     env_add(env, "SINK_POLICY", spec_str(run, "sink.policy", "changelog"));
     env_int(env, "SINK_BATCH_SIZE", spec_int(run, "sink.batchSize", 5000));
     env_add(env, "SINK_TABLE", "orders_enriched");
+    /* PostgreSQL may come up long after the sink (a new StatefulSet, an image
+     * pull): wait for it rather than crash-loop; a refused password or a
+     * missing database still ends the pod at once, with the reason. */
+    env_add(env, "SINK_CONNECT_TIMEOUT", "0");
     /* The sink creates the target table when it is missing (a new in-cluster
      * PostgreSQL has nothing): the demo's columns, keyed unless the policy
      * is insert-all, which needs a table without a key to show its damage. */

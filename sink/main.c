@@ -149,6 +149,10 @@ static cfg_opt options[] = {
      .short_name = 'd', .secret = true,
      .help = "libpq connection string or URI; empty uses the PG* variables (PGHOST, PGPORT, "
              "PGDATABASE, PGUSER, PGPASSWORD)"},
+    {.name = "connect-timeout", .env = "SINK_CONNECT_TIMEOUT", .kind = OPT_INT, .def = "60",
+     .group = "PostgreSQL",
+     .help = "seconds to keep retrying a server that does not answer, then exit 2 (0: forever); "
+             "a refused password, a missing role or database, a bad connection string exit 2 at once"},
     {.name = "table", .env = "SINK_TABLE", .kind = OPT_STR, .group = "PostgreSQL",
      .short_name = 'T', .help = "target table, optionally schema-qualified (required)"},
     {.name = "key-columns", .env = "SINK_KEY_COLUMNS", .kind = OPT_STR, .group = "PostgreSQL",
@@ -242,6 +246,7 @@ typedef struct {
     int64_t last_msg_ms;
     int64_t active_start_ms, active_end_ms; /* first record seen, last commit */
     long long batch_size, batch_timeout_ms;
+    int64_t connect_timeout_ms; /* 0: retry forever */
     int64_t start_offset;
     /* assigned partitions and whether each is read to its end */
     int32_t *parts;
@@ -259,11 +264,34 @@ static void drop_slot(app *a, slot *sl)
     batch_clear(&sl->b, a->s.table.ncols);
 }
 
+/* Connect within --connect-timeout; a setting that can never work, or no
+ * answer within the bound, ends the sink with exit 2 (a->exit_code) and one
+ * line naming the setting.  NULL: stopped or given up. */
+static PGconn *pg_connect(app *a)
+{
+    char err[1024];
+    pg_connect_status st;
+    PGconn *conn = pg_connect_bounded(a->conninfo, "sink database", a->connect_timeout_ms, &g_stop,
+                                      &st, err, sizeof err);
+    if (conn || st == PG_STOPPED)
+        return conn;
+    if (st == PG_REFUSED)
+        log_error("pg_connect_failed", "setting=%s reason=refused error=%s",
+                  lq(cfg_origin(&a->cfg, "postgres")), lq(err));
+    else
+        log_error("pg_connect_failed", "setting=%s reason=no_answer timeout_s=%lld error=%s",
+                  lq(cfg_origin(&a->cfg, "connect-timeout")),
+                  (long long)(a->connect_timeout_ms / 1000), lq(err));
+    a->exit_code = 2;
+    g_stop = 1; /* every loop ends; what was not committed is read again by the next sink */
+    return NULL;
+}
+
 static bool reconnect(app *a)
 {
     atomic_store(&g_stats.pg_up, 0);
     PQfinish(a->s.conn);
-    a->s.conn = pg_connect_retry(a->conninfo, "sink database", &g_stop);
+    a->s.conn = pg_connect(a);
     if (!a->s.conn)
         return false;
     a->s.prepared = false;
@@ -678,38 +706,51 @@ static int setup(app *a, int argc, char **argv)
     log_init("sink", cfg_str(c, "run-name"));
     log_level lvl;
     if (!log_parse_level(cfg_str(c, "log-level"), &lvl))
-        return fail_usage("--log-level must be debug, info, warn or error");
+        return fail_usage(cfg_invalid(c, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
     log_set_level(lvl);
 
     if (!cfg_str(c, "topic") || !*cfg_str(c, "topic"))
-        return fail_usage("--topic is required (SINK_TOPIC)");
+        return fail_usage("--topic (or SINK_TOPIC) is required");
     if (!cfg_str(c, "table") || !*cfg_str(c, "table"))
-        return fail_usage("--table is required (SINK_TABLE)");
+        return fail_usage("--table (or SINK_TABLE) is required");
     const char *enc = cfg_str(c, "encoding");
-    if (!enc || !encoding_parse(enc, &a->s.encoding))
-        return fail_usage("--encoding must be one of upsert, retract, debezium, append (SINK_ENCODING)");
+    if (!enc || !*enc)
+        return fail_usage("--encoding (or SINK_ENCODING) is required: one of upsert, retract, debezium, append");
+    if (!encoding_parse(enc, &a->s.encoding))
+        return fail_usage(cfg_invalid(c, "encoding", "is not one of upsert, retract, debezium, append", err, sizeof err));
     if (!policy_parse(cfg_str(c, "policy"), &a->s.policy))
-        return fail_usage("--policy must be one of changelog, insert-all, upsert-ignore-kind (SINK_POLICY)");
+        return fail_usage(cfg_invalid(c, "policy", "is not one of changelog, insert-all, upsert-ignore-kind", err, sizeof err));
     for (int i = 0; i < 2; i++) {
         const char *name = i ? "value-format" : "key-format";
         const char *v = cfg_str(c, name);
-        if (strcmp(v, "json") && strcmp(v, "registry")) {
-            snprintf(err, sizeof err, "--%s must be json or registry, got \"%s\"", name, v);
-            return fail_usage(err);
-        }
+        if (strcmp(v, "json") && strcmp(v, "registry"))
+            return fail_usage(cfg_invalid(c, name, "is not one of json, registry", err, sizeof err));
     }
     const char *from = cfg_str(c, "start-from");
     if (strcmp(from, "earliest") && strcmp(from, "latest"))
-        return fail_usage("--start-from must be earliest or latest");
+        return fail_usage(cfg_invalid(c, "start-from", "is not one of earliest, latest", err, sizeof err));
     a->start_offset = strcmp(from, "latest") ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
     a->batch_size = cfg_int(c, "batch-size");
     a->batch_timeout_ms = cfg_int(c, "batch-timeout-ms");
     if (a->batch_size < 1 || a->batch_size > 1000000)
-        return fail_usage("--batch-size must be between 1 and 1000000");
+        return fail_usage(cfg_invalid(c, "batch-size", "is not between 1 and 1000000", err, sizeof err));
     if (a->batch_timeout_ms < 1)
-        return fail_usage("--batch-timeout-ms must be at least 1");
+        return fail_usage(cfg_invalid(c, "batch-timeout-ms", "is not at least 1", err, sizeof err));
     if (cfg_int(c, "max-record-bytes") < 0)
-        return fail_usage("--max-record-bytes must not be negative");
+        return fail_usage(cfg_invalid(c, "max-record-bytes", "is negative", err, sizeof err));
+    a->connect_timeout_ms = cfg_int(c, "connect-timeout") * 1000;
+    if (a->connect_timeout_ms < 0)
+        return fail_usage(cfg_invalid(c, "connect-timeout", "is negative (0: retry forever)", err, sizeof err));
+    /* a connection string PostgreSQL's own parser refuses can never work */
+    char *perr = NULL;
+    PQconninfoOption *parsed = PQconninfoParse(cfg_str(c, "postgres") ? cfg_str(c, "postgres") : "", &perr);
+    if (!parsed) {
+        snprintf(err, sizeof err, "%s: %s", cfg_origin(c, "postgres"), perr ? perr : "out of memory");
+        pg_trim_message(err);
+        PQfreemem(perr);
+        return fail_usage(err);
+    }
+    PQconninfoFree(parsed);
 
     a->s.group = cfg_str(c, "group");
     a->s.topic = cfg_str(c, "topic");
@@ -755,9 +796,9 @@ static int setup(app *a, int argc, char **argv)
              lq(a->s.topic), lq(a->s.group), lq(cfg_str(c, "table")), encoding_name(a->s.encoding),
              policy_name(a->s.policy), a->batch_size);
 
-    a->s.conn = pg_connect_retry(a->conninfo, "sink database", &g_stop);
+    a->s.conn = pg_connect(a);
     if (!a->s.conn)
-        return -1; /* stopped while waiting: a clean exit */
+        return a->exit_code ? a->exit_code : -1; /* -1: stopped while waiting, a clean exit */
     a->s.q_dlq = pg_quote_qualified(a->s.conn, cfg_str(c, "dlq-table"));
     a->s.q_offsets = pg_quote_qualified(a->s.conn, cfg_str(c, "offsets-table"));
     a->s.q_batches = pg_quote_qualified(a->s.conn, cfg_str(c, "batches-table"));
@@ -952,6 +993,8 @@ int main(int argc, char **argv)
             break;
         }
     }
+    if (a.exit_code == 2)
+        stop_reason = "postgres_given_up";
     /* finish the batch in hand; if PostgreSQL is gone, it stays uncommitted
      * and will be read again — never lost, never applied twice */
     flush_all(&a);

@@ -99,6 +99,7 @@ check_eq "sink: PostgreSQL URL from the Secret, not inline" "$r-postgres/uri" \
   "$(jp deploy/$r-sink '{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.name}/{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.key}')"
 check_eq "upsert sink: key columns" "order_id,shipment_id" "$(env_of deploy/demo-upsert-sink SINK_KEY_COLUMNS)"
 check_eq "upsert sink: creates the demo table when missing" "true" "$(env_of deploy/demo-upsert-sink SINK_CREATE_TABLE)"
+check_eq "upsert sink: waits for PostgreSQL as long as it takes (SINK_CONNECT_TIMEOUT=0)" "0" "$(env_of deploy/demo-upsert-sink SINK_CONNECT_TIMEOUT)"
 check "upsert sink: the demo's columns (as sql/postgres/orders_shipments.sql)" \
   grep -q 'amount numeric(12,2), .*shipment_updated_at timestamptz$' <<<"$(env_of deploy/demo-upsert-sink SINK_COLUMNS)"
 check_eq "pods without service links" "false" "$(jp deploy/demo-upsert-sink '{.spec.template.spec.enableServiceLinks}')"

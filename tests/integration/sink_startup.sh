@@ -20,7 +20,7 @@ out=$(sink -t t1 -T keyless -e retract -p upsert-ignore-kind 2>&1); rc=$?
 check "upsert-ignore-kind without keys is refused" grep -q 'policy upsert-ignore-kind needs key columns' <<< "$out"
 out=$(sink -t t1 -T keyless 2>&1); rc=$?
 check_eq "missing --encoding: exit 2" 2 "$rc"
-check "missing --encoding: lists the choices" grep -q 'encoding must be one of upsert, retract, debezium, append' <<< "$out"
+check "missing --encoding: lists the choices" grep -q 'encoding (or SINK_ENCODING) is required: one of upsert, retract, debezium, append' <<< "$out"
 out=$(sink -t t1 -T keyless -e retract --batch-size lots 2>&1); rc=$?
 check "non-numeric --batch-size names the flag" grep -q 'option --batch-size expects an integer, got "lots"' <<< "$out"
 out=$(sink -t t1 -T keyless -e retract -X fetch.max.bytes=10 2>&1); rc=$?
