@@ -87,6 +87,9 @@ void producer_poll(producer *p, int timeout_ms);
 /* Wait until every queued record is acknowledged (or timeout); true when
  * nothing is outstanding. */
 bool producer_flush(producer *p, int timeout_ms);
+/* Flush for up to timeout_ms; then purge what is left, so that every event
+ * sent is counted as delivered or failed. */
+void producer_finish(producer *p, int timeout_ms);
 void producer_counts(producer *p, long long *sent, long long *delivered, long long *failed);
 void producer_free(producer *p);
 

@@ -90,12 +90,20 @@ static cfg_opt options[] = {
      .help = "send this many events at once, then pause --burst-interval-ms (0: off)"},
     {.name = "burst-interval-ms", .env = "GEN_BURST_INTERVAL_MS", .kind = OPT_INT,
      .def = "1000", .group = "Pacing", .help = "pause between bursts"},
+    {.name = "delivery-timeout", .env = "GEN_DELIVERY_TIMEOUT", .kind = OPT_INT, .def = "30",
+     .group = "Pacing",
+     .help = "seconds an event may wait for Kafka before it counts as failed (librdkafka's "
+             "message.timeout.ms unless -X sets it); bounds a run whose Kafka is unreachable"},
     {.name = "dry-run", .env = "GEN_DRY_RUN", .kind = OPT_BOOL, .def = "false",
      .group = "Pacing", .help = "produce nothing; only write the expected table / events file"},
 
     {.name = "postgres", .env = "POSTGRES_URL", .kind = OPT_STR, .def = "", .group = "Expected",
      .short_name = 'd', .secret = true,
      .help = "libpq connection string for the expected table and --validate; empty uses PG*"},
+    {.name = "connect-timeout", .env = "GEN_CONNECT_TIMEOUT", .kind = OPT_INT, .def = "60",
+     .group = "Expected",
+     .help = "seconds to retry a PostgreSQL that does not answer before anything is produced, "
+             "then exit 2 (0: forever); a refused password or a missing database exit 2 at once"},
     {.name = "target-table", .env = "GEN_TARGET_TABLE", .kind = OPT_STR, .group = "Expected",
      .short_name = 'T',
      .help = "the demo's target table; its expected table defaults to expected_<target>"},
@@ -346,6 +354,24 @@ static void progress_show(app *a, progress *pg, bool final)
 
 /* ---- scenario mode ---- */
 
+/* The expected table's database, checked before anything is produced: a run
+ * whose expected table cannot be written is not worth its events.  NULL
+ * with one line naming the setting (exit 2). */
+static PGconn *expected_db(app *a)
+{
+    char err[1024];
+    pg_connect_status st;
+    PGconn *conn = pg_connect_bounded(cfg_str(&a->cfg, "postgres"), "expected-table database",
+                                      cfg_int(&a->cfg, "connect-timeout") * 1000, &g_stop, &st, err,
+                                      sizeof err);
+    if (conn || st == PG_STOPPED)
+        return conn;
+    log_error("pg_connect_failed", "setting=%s reason=%s error=%s",
+              lq(cfg_origin(&a->cfg, st == PG_REFUSED ? "postgres" : "connect-timeout")),
+              st == PG_REFUSED ? "refused" : "no_answer", lq(err));
+    return NULL;
+}
+
 static int run_scenario(app *a, rd_kafka_conf_t *kc)
 {
     cfg_spec *c = &a->cfg;
@@ -386,15 +412,36 @@ static int run_scenario(app *a, rd_kafka_conf_t *kc)
              so.orders, total, opt("scenario-file") ? lq(opt("scenario-file")) : "seed");
 
     int rc = 0;
+    char tname[512];
+    const char *table = expected_table_name(tname, sizeof tname);
+    PGconn *conn = NULL;
+    if (table && !(conn = expected_db(a))) {
+        if (kc)
+            rd_kafka_conf_destroy(kc);
+        records_free(&recs);
+        return g_stop ? 0 : 2;
+    }
     if (kc) {
+        if (!kafka_prop_given(c, "message.timeout.ms")) {
+            char ms[32];
+            snprintf(ms, sizeof ms, "%lld", cfg_int(c, "delivery-timeout") * 1000);
+            if (!kafka_conf_set(kc, "message.timeout.ms", ms, err, sizeof err)) {
+                rd_kafka_conf_destroy(kc);
+                records_free(&recs);
+                PQfinish(conn);
+                return usage_error(err);
+            }
+        }
         a->prod = producer_new(kc, err, sizeof err);
         if (!a->prod) {
             log_error("kafka_client_failed", "error=%s", lq(err));
             records_free(&recs);
+            PQfinish(conn);
             return 2;
         }
         if (!strcmp(cfg_str(c, "format"), "registry") && !register_schemas(a, 2)) {
             records_free(&recs);
+            PQfinish(conn);
             return 2;
         }
     }
@@ -403,6 +450,7 @@ static int run_scenario(app *a, rd_kafka_conf_t *kc)
         fprintf(stderr, "flinkpg-generator: --events-file %s: %s\n", opt("events-file"),
                 strerror(errno));
         records_free(&recs);
+        PQfinish(conn);
         return 2;
     }
     bool want_expected = opt("expected-file") || opt("expected-table") || opt("target-table");
@@ -463,7 +511,10 @@ static int run_scenario(app *a, rd_kafka_conf_t *kc)
     }
     long long sent = 0, delivered = 0, failed = 0;
     if (a->prod) {
-        producer_flush(a->prod, 60000);
+        /* every event ends delivered or failed within --delivery-timeout;
+         * what is still queued after it (and a margin) is purged and counted
+         * as failed, never as nothing */
+        producer_finish(a->prod, (int)(cfg_int(c, "delivery-timeout") * 1000 + 5000));
         progress_show(a, &pg, true);
         producer_counts(a->prod, &sent, &delivered, &failed);
     }
@@ -474,8 +525,6 @@ static int run_scenario(app *a, rd_kafka_conf_t *kc)
     }
     size_t nexp = 0;
     if (exp && rc == 0) {
-        char tname[512];
-        const char *table = expected_table_name(tname, sizeof tname);
         nexp = expected_count(exp);
         if (opt("expected-file")) {
             if (expected_write_json(exp, opt("expected-file"), err, sizeof err))
@@ -485,17 +534,21 @@ static int run_scenario(app *a, rd_kafka_conf_t *kc)
                 rc = 2;
             }
         }
+        if (table && PQstatus(conn) != CONNECTION_OK) {
+            /* lost while producing: once more, within the same bound */
+            PQfinish(conn);
+            conn = expected_db(a);
+        }
         if (table) {
-            PGconn *conn = pg_connect_retry(cfg_str(c, "postgres"), "expected-table database", &g_stop);
             if (!conn || !expected_write_pg(exp, conn, table, err, sizeof err)) {
-                log_error("expected_failed", "table=%s error=%s", lq(table), lq(conn ? err : "stopped"));
+                log_error("expected_failed", "table=%s error=%s", lq(table), lq(conn ? err : "no connection"));
                 rc = 2;
             } else {
                 log_info("expected_written", "table=%s rows=%zu", lq(table), nexp);
             }
-            PQfinish(conn);
         }
     }
+    PQfinish(conn);
     if (a->prod && (failed > 0 || sent != delivered) && rc == 0)
         rc = 1;
     log_info("generator_stopped",

@@ -37,8 +37,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     producer *p = opaque;
     if (m->err) {
         long long n = atomic_fetch_add(&p->failed, 1);
-        if (n < 10) /* the first few in full, then only the count in the summary */
-            log_error("delivery_failed", "topic=%s partition=%d error=%s",
+        if (n == 0) /* the first in full; the rest are counted in the summary */
+            log_error("delivery_failed", "topic=%s partition=%d error=%s more=counted_in_summary",
                       lq(rd_kafka_topic_name(m->rkt)), (int)m->partition,
                       lq(rd_kafka_err2str(m->err)));
     } else {
@@ -124,6 +124,18 @@ bool producer_flush(producer *p, int timeout_ms)
         return false;
     }
     return true;
+}
+
+void producer_finish(producer *p, int timeout_ms)
+{
+    if (rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    int left = rd_kafka_outq_len(p->rk);
+    log_warn("flush_incomplete", "outstanding=%d action=purge", left);
+    /* purged messages get a delivery report with an error: counted as failed */
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(p->rk, 1000);
+    rd_kafka_poll(p->rk, 0);
 }
 
 void producer_counts(producer *p, long long *sent, long long *delivered, long long *failed)

@@ -65,3 +65,33 @@ check "no answer: within the bound (took $took s for 3 s)" test "$took" -ge 2 -a
 out=$(SINK_CONNECT_TIMEOUT=-1 sink -t ff -T ff -e upsert 2>&1); rc=$?
 check_eq "SINK_CONNECT_TIMEOUT=-1 refused, named" \
   '2 flinkpg-sink: SINK_CONNECT_TIMEOUT (environment): "-1" is negative (0: retry forever)' "$rc $out"
+
+# ---- a Kafka error is said once (the error callback), not twice (librdkafka's log too) ----
+sink -b 127.0.0.1:1 -t ff -T ff -e upsert --exit-idle-ms 2500 >"$T_TMP/kdown.log" 2>&1
+check "Kafka unreachable: reported by kafka_error" grep -q 'event=kafka_error code=_TRANSPORT' "$T_TMP/kdown.log"
+check_eq "Kafka unreachable: not again as a kafka_log line" 0 "$(grep -c 'event=kafka_log facility=FAIL' "$T_TMP/kdown.log")"
+
+# ---- the generator: PostgreSQL checked before anything is produced; Kafka unreachable is bounded ----
+gen() { "$BIN/flinkpg-generator" --progress never "$@"; }
+t0=$SECONDS
+gen -b 127.0.0.1:1 --orders 20 --target-table ff_gen -d "host=127.0.0.1 port=1" --connect-timeout 2 \
+  --delivery-timeout 1 >"$T_TMP/gen_nopg.log" 2>&1; rc=$?
+check_eq "generator, PostgreSQL not answering: exit 2" 2 "$rc"
+check "generator, PostgreSQL not answering: within --connect-timeout (took $((SECONDS - t0)) s for 2 s)" test $((SECONDS - t0)) -le 6
+check "generator, PostgreSQL not answering: one line naming --connect-timeout" \
+  grep -q 'event=pg_connect_failed setting=--connect-timeout reason=no_answer' "$T_TMP/gen_nopg.log"
+check "generator, PostgreSQL not answering: nothing produced first" \
+  bash -c "! grep -q 'event=delivery_failed\|event=generator_stopped' '$T_TMP/gen_nopg.log'"
+gen -b 127.0.0.1:1 --orders 20 --target-table ff_gen -d "dbname=no_such_db_$$" >"$T_TMP/gen_nodb.log" 2>&1; rc=$?
+check_eq "generator, a database that does not exist: exit 2 at once" 2 "$rc"
+check "generator, a database that does not exist: names --postgres" \
+  grep -q 'event=pg_connect_failed setting=--postgres reason=refused error=.*does not exist' "$T_TMP/gen_nodb.log"
+t0=$SECONDS
+gen -b 127.0.0.1:1 --orders 20 --delivery-timeout 2 >"$T_TMP/gen_nokafka.log" 2>&1; rc=$?
+took=$((SECONDS - t0))
+check_eq "generator, Kafka unreachable: exit 1" 1 "$rc"
+check "generator, Kafka unreachable: within --delivery-timeout (took $took s for 2 s)" test "$took" -le 10
+sent=$(grep -o 'event=generator_stopped .* sent=[0-9]*' "$T_TMP/gen_nokafka.log" | grep -o 'sent=[0-9]*$' | cut -d= -f2)
+check "generator, Kafka unreachable: the summary counts every undelivered event as failed (sent=$sent)" \
+  grep -q "event=generator_stopped .* sent=$sent delivered=0 failed=$sent " "$T_TMP/gen_nokafka.log"
+check_eq "generator, Kafka unreachable: the first failure in full, once" 1 "$(grep -c 'event=delivery_failed' "$T_TMP/gen_nokafka.log")"
