@@ -328,27 +328,26 @@ int main(int argc, char **argv)
     log_init("controller", NULL);
     log_level lvl;
     if (!log_parse_level(cfg_str(&spec, "log-level"), &lvl)) {
-        fprintf(stderr, "flinkpg-controller: --log-level must be debug, info, warn or error\n");
+        fprintf(stderr, "flinkpg-controller: %s\n",
+                cfg_invalid(&spec, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
+        cfg_free(&spec);
         return 2;
     }
     log_set_level(lvl);
     const char *ipp = cfg_str(&spec, "image-pull-policy");
-    if (ipp && *ipp && strcmp(ipp, "Always") && strcmp(ipp, "IfNotPresent") && strcmp(ipp, "Never")) {
-        fprintf(stderr, "flinkpg-controller: --image-pull-policy (or IMAGE_PULL_POLICY) must be "
-                        "Always, IfNotPresent or Never, not \"%s\"\n",
-                ipp);
-        cfg_free(&spec);
-        return 2;
-    }
     long long nw = cfg_int(&spec, "workers");
     long long bt = cfg_int(&spec, "backend-timeout"), ct = cfg_int(&spec, "cleanup-timeout");
-    const char *bad = nw < 1 || nw > 64 ? "--workers (or WORKERS) must be 1 to 64"
-                      : bt < 1 ? "--backend-timeout (or BACKEND_TIMEOUT_SECONDS) must be at least 1"
-                      : ct < 0 ? "--cleanup-timeout (or CLEANUP_TIMEOUT_SECONDS) must be 0 or more"
-                               : NULL;
+    const char *bad = NULL, *why = NULL;
+    if (ipp && *ipp && strcmp(ipp, "Always") && strcmp(ipp, "IfNotPresent") && strcmp(ipp, "Never"))
+        bad = "image-pull-policy", why = "is not one of Always, IfNotPresent, Never";
+    else if (nw < 1 || nw > 64)
+        bad = "workers", why = "is not between 1 and 64";
+    else if (bt < 1)
+        bad = "backend-timeout", why = "is not at least 1";
+    else if (ct < 0)
+        bad = "cleanup-timeout", why = "is negative (0: never give up)";
     if (bad) {
-        fprintf(stderr, "flinkpg-controller: %s, not %lld\n", bad,
-                nw < 1 || nw > 64 ? nw : bt < 1 ? bt : ct);
+        fprintf(stderr, "flinkpg-controller: %s\n", cfg_invalid(&spec, bad, why, err, sizeof err));
         cfg_free(&spec);
         return 2;
     }

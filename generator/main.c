@@ -224,8 +224,9 @@ static long long int_opt(const char *name, long long lo, long long hi, bool *bad
 {
     long long v = cfg_int(&g_app.cfg, name);
     if (v < lo || v > hi) {
-        fprintf(stderr, "flinkpg-generator: --%s must be between %lld and %lld, got %lld\n", name,
-                lo, hi, v);
+        char why[96], err[512];
+        snprintf(why, sizeof why, "is not between %lld and %lld", lo, hi);
+        usage_error(cfg_invalid(&g_app.cfg, name, why, err, sizeof err));
         *bad = true;
     }
     return v;
@@ -719,20 +720,20 @@ int main(int argc, char **argv)
     const char *format = cfg_str(c, "format");
     const char *prog = cfg_str(c, "progress");
     if (!log_parse_level(cfg_str(c, "log-level"), &lvl)) {
-        rc = usage_error("--log-level must be debug, info, warn or error");
+        rc = usage_error(cfg_invalid(c, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
         goto out;
     }
     log_set_level(lvl);
     if (strcmp(source, "scenario") && strcmp(source, "postgres") && strcmp(source, "http")) {
-        rc = usage_error("--source must be scenario, postgres or http (GEN_SOURCE)");
+        rc = usage_error(cfg_invalid(c, "source", "is not one of scenario, postgres, http", err, sizeof err));
         goto out;
     }
     if (strcmp(format, "json") && strcmp(format, "registry")) {
-        rc = usage_error("--format must be json or registry (GEN_FORMAT)");
+        rc = usage_error(cfg_invalid(c, "format", "is not one of json, registry", err, sizeof err));
         goto out;
     }
     if (strcmp(prog, "auto") && strcmp(prog, "always") && strcmp(prog, "never")) {
-        rc = usage_error("--progress must be auto, always or never (GEN_PROGRESS)");
+        rc = usage_error(cfg_invalid(c, "progress", "is not one of auto, always, never", err, sizeof err));
         goto out;
     }
     if (!strcmp(format, "registry") && !opt("schema-registry-url")) {

@@ -426,6 +426,20 @@ out:
 static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
 {
     char err[2048];
+    /* what every call needs, named as the user sets it */
+    static const char *const need[] = {"org", "environment", "flink-api-key", "flink-api-secret"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+        const char *v = cfg_str(c, need[i]);
+        if (!v || !*v) {
+            cfg_opt *o = cfg_find(c, need[i]);
+            snprintf(err, sizeof err, "--backend confluent needs --%s (or %s)", o->name, o->env);
+            return usage(err);
+        }
+    }
+    if ((!cfg_str(c, "region") || !*cfg_str(c, "region")) &&
+        (!cfg_str(c, "confluent-url") || !*cfg_str(c, "confluent-url")))
+        return usage("--backend confluent needs --region (or CONFLUENT_REGION), or --confluent-url "
+                     "(or CONFLUENT_FLINK_URL)");
     confluent_opts o = {.base_url = cfg_str(c, "confluent-url"),
                         .cloud = cfg_str(c, "cloud"),
                         .region = cfg_str(c, "region"),
@@ -534,7 +548,7 @@ int main(int argc, char **argv)
     log_level lvl;
     if (!log_parse_level(cfg_str(&c, "log-level"), &lvl)) {
         cfg_free(&c);
-        return usage("--log-level must be debug, info, warn or error");
+        return usage(cfg_invalid(&c, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
     }
     log_set_level(lvl);
     if (c.nargs < 1) {
@@ -552,7 +566,7 @@ int main(int argc, char **argv)
     else if (!strcmp(backend, "confluent"))
         rc = confluent_main(&c, c.args[0], c.args + 1, c.nargs - 1);
     else
-        rc = usage("--backend must be gateway or confluent");
+        rc = usage(cfg_invalid(&c, "backend", "is not one of gateway, confluent", err, sizeof err));
     cfg_free(&c);
     return rc;
 }

@@ -14,7 +14,7 @@ for p in controller generator sink statements; do
 done
 IMAGE_PULL_POLICY=Sometimes "$BIN/flinkpg-controller" >"$T_TMP/ipp" 2>&1
 check_eq "a pull policy that can never work: exit 2 at once, naming flag and variable" \
-  '2 flinkpg-controller: --image-pull-policy (or IMAGE_PULL_POLICY) must be Always, IfNotPresent or Never, not "Sometimes"' \
+  '2 flinkpg-controller: IMAGE_PULL_POLICY (environment): "Sometimes" is not one of Always, IfNotPresent, Never' \
   "$? $(cat "$T_TMP/ipp")"
 "$BIN/flinkpg-controller" --sql-dir "$T_TMP/no-such-dir" >"$T_TMP/sqldir" 2>&1
 check_eq "SQL templates missing: exit 2 at once, naming the folder and the file" \

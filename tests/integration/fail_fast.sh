@@ -95,3 +95,18 @@ sent=$(grep -o 'event=generator_stopped .* sent=[0-9]*' "$T_TMP/gen_nokafka.log"
 check "generator, Kafka unreachable: the summary counts every undelivered event as failed (sent=$sent)" \
   grep -q "event=generator_stopped .* sent=$sent delivered=0 failed=$sent " "$T_TMP/gen_nokafka.log"
 check_eq "generator, Kafka unreachable: the first failure in full, once" 1 "$(grep -c 'event=delivery_failed' "$T_TMP/gen_nokafka.log")"
+
+# ---- the other programs name the setting and its origin the same way ----
+out=$(GEN_FORMAT=avro "$BIN/flinkpg-generator" 2>&1); rc=$?
+check_eq "generator GEN_FORMAT=avro: named as the environment's" \
+  '2 flinkpg-generator: GEN_FORMAT (environment): "avro" is not one of json, registry' "$rc $out"
+out=$("$BIN/flinkpg-statements" --backend confluent list 2>&1); rc=$?
+check_eq "statements --backend confluent list: names --org and CONFLUENT_ORG_ID" \
+  '2 flinkpg-statements: --backend confluent needs --org (or CONFLUENT_ORG_ID) (see --help)' "$rc $out"
+out=$(FLINK_BACKEND=flonk "$BIN/flinkpg-statements" list 2>&1); rc=$?
+check_eq "statements FLINK_BACKEND=flonk: named as the environment's" \
+  '2 flinkpg-statements: FLINK_BACKEND (environment): "flonk" is not one of gateway, confluent (see --help)' "$rc $out"
+printf 'WORKERS=0\n' >"$T_TMP/ctl.env"
+out=$("$BIN/flinkpg-controller" --env-file "$T_TMP/ctl.env" 2>&1); rc=$?
+check_eq "controller WORKERS=0 in a .env file: named with the file and line" \
+  "2 flinkpg-controller: WORKERS ($T_TMP/ctl.env line 1): \"0\" is not between 1 and 64" "$rc $out"

@@ -97,7 +97,7 @@ check "tiny scenario: keys are the JSON id objects" grep -q ' {"shipment_id":100
 # ---- bad input names the flag or the line ----
 out=$(gen --orders -1 --dry-run 2>&1); rc=$?
 check_eq "--orders -1 exits 2" 2 "$rc"
-check "--orders -1 names the flag" grep -q -- '--orders must be between' <<< "$out"
+check "--orders -1 names the flag" grep -q -- '--orders: "-1" is not between 0 and' <<< "$out"
 echo '{"topic":"payments","key":{"id":1},"value":null}' > "$T_TMP/bad.jsonl"
 out=$(gen --scenario-file "$T_TMP/bad.jsonl" --dry-run 2>&1); rc=$?
 check_eq "bad scenario file exits 2" 2 "$rc"

@@ -84,6 +84,22 @@ int main(void)
     CHECK(".env trailing comment stripped", cfg_int(&s, "size") == 12);
     CHECK(".env single quotes", o[3].nlist == 1 && !strcmp(o[3].list[0], "a=b"));
     CHECK("process environment beats .env", !cfg_bool(&s, "flag"));
+    {
+        char want[256];
+        snprintf(want, sizeof want, "UT_SIZE (%s line 4)", path);
+        CHECK_STR("origin: a .env line, with its file and line", want, cfg_origin(&s, "size"));
+        CHECK_STR("origin: the process environment", "UT_FLAG (environment)", cfg_origin(&s, "flag"));
+        char e2[256];
+        snprintf(want, sizeof want, "UT_SIZE (%s line 4): \"12\" is too big", path);
+        CHECK_STR("cfg_invalid: origin, value, why", want, cfg_invalid(&s, "size", "is too big", e2, sizeof e2));
+    }
+    cfg_free(&s);
+    unsetenv("UT_TOPIC");
+    make_opts(o);
+    char *a6[] = {"t", "--size", "7", NULL};
+    cfg_parse(&s, 3, a6, err, sizeof err);
+    CHECK_STR("origin: a flag", "--size", cfg_origin(&s, "size"));
+    CHECK_STR("origin: a default", "--topic (default)", cfg_origin(&s, "topic"));
     cfg_free(&s);
     FILE *f = fopen(path, "w");
     fputs("GOOD=1\nthis line is wrong\n", f);
