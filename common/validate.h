@@ -23,6 +23,11 @@
     "quantity int, amount numeric(12,2), order_status text, carrier text, "                    \
     "shipment_status text, order_updated_at timestamptz, shipment_updated_at timestamptz"
 #define DEMO_TABLE_KEY "order_id,shipment_id"
+/* The target table's one default name: sql/postgres/orders_shipments.sql,
+ * sql/validate.sql, the controller's sink and generator; the expected table
+ * is expected_<target> (flinkpg-generator --expected-table's default). */
+#define DEMO_TARGET_TABLE "orders_shipments"
+#define DEMO_EXPECTED_TABLE "expected_orders_shipments"
 
 typedef struct {
     long long rows_expected;

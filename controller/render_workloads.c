@@ -56,13 +56,6 @@ static void postgres_secret(const json_t *run, char *out, size_t len)
 }
 
 /* A 0..1 ratio knob as the generator's whole-percent option. */
-static void env_pct(json_t *env, const char *name, const json_t *knobs, const char *knob)
-{
-    json_t *v = json_object_get(knobs, knob);
-    if (json_is_number(v))
-        env_int(env, name, (long long)(json_number_value(v) * 100.0 + 0.5));
-}
-
 static void env_kafka(json_t *env, const json_t *run)
 {
     env_add(env, "FLINKPG_RUN", run_name(run));
@@ -110,21 +103,23 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
     env_int(env, "GEN_SEED", spec_int(run, "generator.seed", 1));
     env_int(env, "GEN_ORDERS", spec_int(run, "generator.orders", 1000));
     env_int(env, "GEN_RATE", spec_int(run, "generator.rate", 100));
+    /* the knobs carry the generator's own names and units: one to one */
+    static const char *const knob_env[][2] = {
+        {"amendPct", "GEN_AMEND_PCT"},           {"cancelPct", "GEN_CANCEL_PCT"},
+        {"shipmentCancelPct", "GEN_SHIPMENT_CANCEL_PCT"},
+        {"earlyShipmentPct", "GEN_EARLY_SHIPMENT_PCT"}, {"noShipmentPct", "GEN_NO_SHIPMENT_PCT"},
+        {"maxShipments", "GEN_MAX_SHIPMENTS"},
+    };
     json_t *knobs = spec_get(run, "generator.knobs");
-    env_pct(env, "GEN_AMEND_PCT", knobs, "updateRatio");
-    env_pct(env, "GEN_CANCEL_PCT", knobs, "deleteRatio");
-    env_pct(env, "GEN_EARLY_SHIPMENT_PCT", knobs, "lateShipmentRatio");
-    json_t *per_order = json_object_get(knobs, "shipmentsPerOrder");
-    if (json_is_integer(per_order)) {
-        if (json_integer_value(per_order) == 0)
-            env_int(env, "GEN_NO_SHIPMENT_PCT", 100);
-        else
-            env_int(env, "GEN_MAX_SHIPMENTS", json_integer_value(per_order));
+    for (size_t i = 0; i < sizeof knob_env / sizeof knob_env[0]; i++) {
+        json_t *v = json_object_get(knobs, knob_env[i][0]);
+        if (json_is_integer(v))
+            env_int(env, knob_env[i][1], json_integer_value(v));
     }
     /* the expected table goes next to the target table, for validation */
     char pgsecret[160];
     postgres_secret(run, pgsecret, sizeof pgsecret);
-    env_add(env, "GEN_TARGET_TABLE", "orders_enriched");
+    env_add(env, "GEN_TARGET_TABLE", DEMO_TARGET_TABLE);
     env_secret(env, "POSTGRES_URL", pgsecret, "uri");
     json_t *container = json_pack("{s:s, s:s, s:o, s:o}", "name", "generator", "image",
                                   spec_str(run, "generator.image", o->generator_image), "env", env,
@@ -162,7 +157,7 @@ json_t *render_sink_deployment(const json_t *run, const render_opts *o)
     env_add(env, "SINK_ENCODING", encoding);
     env_add(env, "SINK_POLICY", spec_str(run, "sink.policy", "changelog"));
     env_int(env, "SINK_BATCH_SIZE", spec_int(run, "sink.batchSize", 5000));
-    env_add(env, "SINK_TABLE", "orders_enriched");
+    env_add(env, "SINK_TABLE", DEMO_TARGET_TABLE);
     /* PostgreSQL may come up long after the sink (a new StatefulSet, an image
      * pull): wait for it rather than crash-loop; a refused password or a
      * missing database still ends the pod at once, with the reason. */

@@ -9,7 +9,7 @@
  *   StatementsRunning  the Flink statements run (statements.h)
  *   GeneratorComplete  the generator's Job is Complete (False/JobFailed when failed)
  *   SinkReady          the sink Deployment has all its replicas available
- *   Validated          orders_enriched compared with expected_orders_enriched
+ *   Validated          orders_shipments compared with expected_orders_shipments
  *                      (validation.h), only once GeneratorComplete and SinkReady
  *                      are True: True/Pass, False/Fail (the numbers in the
  *                      message and in status.validation / status.rows),

@@ -2,8 +2,8 @@
  * validation — the controller's look at a run's result: read the `uri` key of
  * the run's PostgreSQL Secret (<run>-postgres, or spec.postgres.existingSecretRef),
  * connect once with a short connect_timeout, and compare the sink's table with
- * the generator's expectation (common/validate.h: orders_enriched against
- * expected_orders_enriched).  The URI is never logged nor put in err.
+ * the generator's expectation (common/validate.h: orders_shipments against
+ * expected_orders_shipments).  The URI is never logged nor put in err.
  */
 #ifndef FLINKPG_VALIDATION_H
 #define FLINKPG_VALIDATION_H
@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-#define VALIDATION_TARGET "orders_enriched"
-#define VALIDATION_EXPECTED "expected_orders_enriched"
+#define VALIDATION_TARGET DEMO_TARGET_TABLE
+#define VALIDATION_EXPECTED DEMO_EXPECTED_TABLE
 
 /* False with a reason in err (Secret missing, PostgreSQL unreachable, tables
  * not there yet); the caller reports Validated=Unknown and retries later. */

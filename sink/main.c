@@ -209,9 +209,9 @@ static const char *example =
     "  flinkpg-sink --bootstrap-servers pkc-xxxx.confluent.cloud:9092 \\\n"
     "      --api-key $KEY --api-secret $SECRET --topic orders_enriched \\\n"
     "      --encoding retract --key-format registry --value-format registry \\\n"
-    "      --postgres 'host=localhost dbname=demo user=demo' --table orders_enriched\n"
+    "      --postgres 'host=localhost dbname=demo user=demo' --table orders_shipments\n"
     "  # the same topic, the way a plain JDBC sink in insert mode would do it:\n"
-    "  flinkpg-sink ... --policy insert-all --table orders_enriched_naive\n"
+    "  flinkpg-sink ... --policy insert-all --table orders_shipments_naive\n"
     "  # everything from a .env file:\n"
     "  flinkpg-sink --env-file .env";
 

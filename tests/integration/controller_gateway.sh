@@ -24,7 +24,7 @@ new_db
 e2e_inputs
 OUT=$E2E_ID-out
 e2e_topic "$OUT"
-e2e_target orders_enriched keyed
+e2e_target orders_shipments keyed
 kubectl create secret generic pgtest \
   --from-literal=uri="postgresql://$PGUSER:gw$$@127.0.0.1:$PGPORT/$PGDATABASE" >/dev/null
 
@@ -67,10 +67,10 @@ check "the SQL ConfigMap keeps the credentials as a placeholder" bash -c \
   "kubectl get configmap gw-up-sql -o yaml | grep -q '\${kafka_options}' && ! kubectl get configmap gw-up-sql -o yaml | grep -q flinkpg-secret"
 
 # the job the controller submitted, fed and drained by our programs
-e2e_sink gw "$OUT" orders_enriched upsert changelog
+e2e_sink gw "$OUT" orders_shipments upsert changelog
 E2E_ORDERS=60 e2e_generate
-q "CREATE VIEW expected_orders_enriched AS SELECT * FROM expected" # the controller's names
-v=$(e2e_wait_exact orders_enriched 150)
+q "CREATE VIEW expected_orders_shipments AS SELECT * FROM expected" # the controller's names
+v=$(e2e_wait_exact orders_shipments 150)
 check "the controller's job fills a table equal to the expected one ($v)" e2e_is_exact "$v"
 rows=$(e2e_field "$v" rows_expected)
 check "the controller reports Validated True" wait_until 30 cond_is gw-up Validated True

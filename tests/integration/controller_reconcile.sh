@@ -105,9 +105,9 @@ check "upsert sink: the demo's columns (as sql/postgres/orders_shipments.sql)" \
 check_eq "pods without service links" "false" "$(jp deploy/demo-upsert-sink '{.spec.template.spec.enableServiceLinks}')"
 check_eq "generator: seed and orders from the spec" "42/1000" "$(env_of job/$r-generator GEN_SEED)/$(env_of job/$r-generator GEN_ORDERS)"
 check_eq "generator: topics under the generator's own variable names" "retract-orders" "$(env_of job/$r-generator ORDERS_TOPIC)"
-check_eq "generator: knobs as the generator's percentages (update 0.2, delete 0.05, 2 per order)" "20/5/2" \
+check_eq "generator: knobs one to one as the generator's flags (amendPct 20, cancelPct 5, maxShipments 2)" "20/5/2" \
   "$(env_of job/$r-generator GEN_AMEND_PCT)/$(env_of job/$r-generator GEN_CANCEL_PCT)/$(env_of job/$r-generator GEN_MAX_SHIPMENTS)"
-check_eq "generator: writes the expected table beside the target, URL from the Secret" "orders_enriched $r-postgres/uri" \
+check_eq "generator: writes the expected table beside the target, URL from the Secret" "orders_shipments $r-postgres/uri" \
   "$(env_of job/$r-generator GEN_TARGET_TABLE) $(jp job/$r-generator '{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.name}/{.spec.template.spec.containers[0].env[?(@.name=="POSTGRES_URL")].valueFrom.secretKeyRef.key}')"
 check "configmap: rendered SQL with the run's topics" bash -c "kubectl get cm $r-sql -o jsonpath='{.data.sources\.sql}' | grep -q \"'topic' = 'retract-orders'\""
 # the samples use SASL_PLAINTEXT: credentials are added at submission, never stored

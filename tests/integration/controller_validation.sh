@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The controller's look at a run's result: once the generator's Job is complete
-# and the sink is ready, it compares orders_enriched with
-# expected_orders_enriched in the run's PostgreSQL (here the test's real
+# and the sink is ready, it compares orders_shipments with
+# expected_orders_shipments in the run's PostgreSQL (here the test's real
 # server, through spec.postgres.existingSecretRef) and writes the numbers into
 # status.validation, status.rows and the Validated condition.
 source "$(dirname "$0")/../lib.sh"
@@ -41,14 +41,14 @@ check "no tables yet: the message says which table is missing" bash -c "grep -q 
 check_eq "no tables yet: no numbers in the status" "" "$(jp demorun/val '{.status.validation}')"
 
 # ---- damaged: one row missing, one wrong value ----
-for t in expected_orders_enriched orders_enriched; do
+for t in expected_orders_shipments orders_shipments; do
   psql -X -q -v ON_ERROR_STOP=1 -v table=$t -f "$ROOT/sql/postgres/orders_shipments.sql" >/dev/null
 done
-q "INSERT INTO expected_orders_enriched (order_id, shipment_id, customer, product, quantity, amount, order_status)
+q "INSERT INTO expected_orders_shipments (order_id, shipment_id, customer, product, quantity, amount, order_status)
    VALUES (1,0,'ann','pen',1,1.50,'NEW'), (2,0,'bob','ink',2,3.00,'NEW'),
           (3,0,'cy','pad',3,4.50,'PAID'), (4,0,'di','cap',4,6.00,'PAID')" >/dev/null
-q "INSERT INTO orders_enriched SELECT * FROM expected_orders_enriched WHERE order_id <> 4" >/dev/null
-q "UPDATE orders_enriched SET amount = 99.99 WHERE order_id = 2" >/dev/null
+q "INSERT INTO orders_shipments SELECT * FROM expected_orders_shipments WHERE order_id <> 4" >/dev/null
+q "UPDATE orders_shipments SET amount = 99.99 WHERE order_id = 2" >/dev/null
 check "damaged: Validated False/Fail" wait_until 20 bash -c \
   "[ \"\$(kubectl get demorun val -o jsonpath='{.status.conditions[?(@.type==\"Validated\")].status}/{.status.conditions[?(@.type==\"Validated\")].reason}')\" = False/Fail ]"
 check_eq "damaged: status.validation numbers" "4 3 1 0 1 0 FAIL" \
@@ -64,8 +64,8 @@ check "Ready does not wait for validation (it is about the run's parts)" bash -c
 { echo "\$ kubectl get demoruns"; cat "$T_TMP/get.txt"; echo; echo "\$ kubectl describe demorun val"; kubectl describe demorun val; } >"${FLINKPG_CTL_SNAPSHOT:-$T_TMP/snapshot.txt}"
 
 # ---- repaired: PASS, and then the controller stops asking ----
-q "INSERT INTO orders_enriched SELECT * FROM expected_orders_enriched WHERE order_id = 4" >/dev/null
-q "UPDATE orders_enriched SET amount = 3.00 WHERE order_id = 2" >/dev/null
+q "INSERT INTO orders_shipments SELECT * FROM expected_orders_shipments WHERE order_id = 4" >/dev/null
+q "UPDATE orders_shipments SET amount = 3.00 WHERE order_id = 2" >/dev/null
 check "repaired: Validated True/Pass" wait_until 20 bash -c \
   "[ \"\$(kubectl get demorun val -o jsonpath='{.status.conditions[?(@.type==\"Validated\")].status}/{.status.conditions[?(@.type==\"Validated\")].reason}')\" = True/Pass ]"
 check_eq "repaired: status.validation numbers" "4 4 0 0 0 0 PASS" \
