@@ -309,6 +309,14 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             cfg_print_help(spec);
             return CFG_HELP;
+        } else if (strcmp(argv[i], "--version") == 0) {
+#ifndef FLINKPG_VERSION
+#define FLINKPG_VERSION "dev"
+#endif
+            printf("%s %s\n", spec->prog, FLINKPG_VERSION);
+            if (spec->versions)
+                spec->versions();
+            return CFG_HELP;
         }
     }
     if (env_file && *env_file && !cfg_load_env_file(env_file, err, errlen))
@@ -428,7 +436,11 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
 
 void cfg_print_help(const cfg_spec *spec)
 {
-    printf("%s — %s\n\nUsage: %s [options]\n", spec->prog, spec->summary, spec->prog);
+    printf("%s — %s\n\n", spec->prog, spec->summary);
+    if (spec->usage)
+        printf("Usage: %s\n", spec->usage);
+    else
+        printf("Usage: %s [options]\n", spec->prog);
     const char *group = NULL;
     for (size_t i = 0; i < spec->nopts; i++) {
         const cfg_opt *o = &spec->opts[i];
@@ -453,8 +465,30 @@ void cfg_print_help(const cfg_spec *spec)
            "read KEY=VALUE lines into the environment first (existing variables win) [env "
            "ENV_FILE]");
     printf("  %-34s %s\n", "-h, --help", "show this help");
+    printf("  %-34s %s\n", "    --version", "print the version and the libraries' versions");
     if (spec->usage_example)
         printf("\nExample:\n%s\n", spec->usage_example);
+}
+
+bool cfg_any_set(const cfg_spec *spec)
+{
+    for (size_t i = 0; i < spec->nopts; i++)
+        if (spec->opts[i].set)
+            return true;
+    return false;
+}
+
+int cfg_usage_hint(const cfg_spec *spec)
+{
+    char prog[256];
+    const char *u = spec->usage;
+    if (!u) {
+        snprintf(prog, sizeof prog, "%s [options]", spec->prog);
+        u = prog;
+    }
+    int len = (int)strcspn(u, "\n");
+    fprintf(stderr, "usage: %.*s  (%s --help: every option)\n", len, u, spec->prog);
+    return 2;
 }
 
 void cfg_free(cfg_spec *spec)

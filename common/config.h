@@ -41,6 +41,12 @@ typedef struct {
     const char *prog;
     const char *summary;
     const char *usage_example;
+    /* the usage line(s) after "Usage: " (default "<prog> [options]"); the
+     * first line is what a run without arguments prints */
+    const char *usage;
+    /* --version: prints the library versions the program runs with, one
+     * "name version" per line, after "<prog> <FLINKPG_VERSION>" */
+    void (*versions)(void);
     cfg_opt *opts;
     size_t nopts;
     /* positional arguments left after the options */
@@ -54,6 +60,10 @@ typedef enum { CFG_OK = 0, CFG_HELP = 1, CFG_ERROR = -1 } cfg_result;
  * names the offending flag, variable or file line. */
 cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t errlen);
 void cfg_print_help(const cfg_spec *spec);
+/* True when any option was given (flag, environment or .env). */
+bool cfg_any_set(const cfg_spec *spec);
+/* "usage: <first usage line>  (--help: every option)" on stderr; returns 2. */
+int cfg_usage_hint(const cfg_spec *spec);
 void cfg_free(cfg_spec *spec);
 
 cfg_opt *cfg_find(cfg_spec *spec, const char *name);

@@ -10,6 +10,14 @@
  * spread over half the period.  SIGTERM/SIGINT: stop watching, release the lease, exit 0.
  */
 #define _POSIX_C_SOURCE 200809L
+#define FLINKPG_WITH_RDKAFKA
+#define FLINKPG_WITH_PQ
+#define FLINKPG_WITH_JANSSON
+#define FLINKPG_WITH_CURL
+#define FLINKPG_WITH_YAML
+#define FLINKPG_WITH_MHD
+#define FLINKPG_WITH_ZLIB
+#include "../common/libversions.h"
 #include "../common/backoff.h"
 #include "../common/config.h"
 #include "../common/httpc.h"
@@ -284,6 +292,17 @@ static void *work(void *arg)
     return NULL;
 }
 
+static void versions(void)
+{
+    libversion_curl();
+    libversion_jansson();
+    libversion_yaml();
+    libversion_rdkafka();
+    libversion_pq();
+    libversion_mhd();
+    libversion_zlib();
+}
+
 /* --probe: one GET, its status and answer on one line, exit 0 on 2xx. */
 static int probe(const char *url)
 {
@@ -312,6 +331,7 @@ int main(int argc, char **argv)
                      .usage_example = "  flinkpg-controller --kubeconfig ~/.kube/config --sql-dir sql "
                                       "--http-listen 127.0.0.1:8080\n"
                                       "  flinkpg-controller --leader-elect        # in a pod",
+                     .versions = versions,
                      .opts = options,
                      .nopts = sizeof options / sizeof options[0]};
     char err[1024];

@@ -19,6 +19,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "gen.h"
 
+#define FLINKPG_WITH_RDKAFKA
+#define FLINKPG_WITH_PQ
+#define FLINKPG_WITH_JANSSON
+#define FLINKPG_WITH_CURL
+#define FLINKPG_WITH_MHD
+#include "../common/libversions.h"
 #include "../common/backoff.h"
 #include "../common/config.h"
 #include "../common/httpd.h"
@@ -212,6 +218,15 @@ static bool is_ready(void *ctx, char *why, size_t whylen)
     (void)why;
     (void)whylen;
     return true;
+}
+
+static void versions(void)
+{
+    libversion_rdkafka();
+    libversion_pq();
+    libversion_jansson();
+    libversion_curl();
+    libversion_mhd();
 }
 
 static int usage_error(const char *msg)
@@ -701,6 +716,8 @@ int main(int argc, char **argv)
                         .summary = "the demo's orders/shipments events, the table they must "
                                    "produce, and a CDC poll source",
                         .usage_example = example,
+                        .usage = "flinkpg-generator -b HOST:PORT [--orders N] [--target-table T] [options]",
+                        .versions = versions,
                         .opts = options,
                         .nopts = sizeof options / sizeof options[0]};
     cfg_result cr = cfg_parse(&a->cfg, argc, argv, err, sizeof err);
@@ -713,6 +730,11 @@ int main(int argc, char **argv)
         return usage_error(err);
     }
     cfg_spec *c = &a->cfg;
+    if (argc == 1 && !cfg_any_set(c)) { /* nothing given at all: how to start */
+        cfg_usage_hint(c);
+        cfg_free(c);
+        return 2;
+    }
     log_init("generator", cfg_str(c, "run-name"));
     log_level lvl;
     int rc = 2;

@@ -18,6 +18,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sink.h"
 
+#define FLINKPG_WITH_RDKAFKA
+#define FLINKPG_WITH_PQ
+#define FLINKPG_WITH_JANSSON
+#define FLINKPG_WITH_MHD
+#include "../common/libversions.h"
 #include "../common/backoff.h"
 #include "../common/config.h"
 #include "../common/httpd.h"
@@ -680,6 +685,14 @@ static void mark_eof(app *a, int32_t partition, bool eof)
 
 /* ---- start-up ---- */
 
+static void versions(void)
+{
+    libversion_rdkafka();
+    libversion_pq();
+    libversion_jansson();
+    libversion_mhd();
+}
+
 static int fail_usage(const char *msg)
 {
     fprintf(stderr, "flinkpg-sink: %s\n", msg);
@@ -692,6 +705,8 @@ static int setup(app *a, int argc, char **argv)
     a->cfg = (cfg_spec){.prog = "flinkpg-sink",
                         .summary = "apply a Flink changelog topic to a PostgreSQL table, exactly once",
                         .usage_example = example,
+                        .usage = "flinkpg-sink -t TOPIC -T TABLE -e upsert|retract|debezium|append [options]",
+                        .versions = versions,
                         .opts = options,
                         .nopts = sizeof options / sizeof options[0]};
     cfg_result cr = cfg_parse(&a->cfg, argc, argv, err, sizeof err);
@@ -703,6 +718,8 @@ static int setup(app *a, int argc, char **argv)
         return fail_usage(err);
     }
     cfg_spec *c = &a->cfg;
+    if (argc == 1 && !cfg_any_set(c))
+        return cfg_usage_hint(c); /* nothing given at all: how to start */
     log_init("sink", cfg_str(c, "run-name"));
     log_level lvl;
     if (!log_parse_level(cfg_str(c, "log-level"), &lvl))

@@ -19,6 +19,9 @@
  * scripts can read them; logs go to stderr in logfmt.
  */
 #define _POSIX_C_SOURCE 200809L
+#define FLINKPG_WITH_JANSSON
+#define FLINKPG_WITH_CURL
+#include "../common/libversions.h"
 #include "../common/backoff.h"
 #include "../common/config.h"
 #include "../common/confluent.h"
@@ -107,6 +110,12 @@ static const char *example =
     "  flinkpg-statements --backend confluent ... status flinkpg-demo-retract\n"
     "  flinkpg-statements --backend confluent ... stop flinkpg-demo-retract\n"
     "  flinkpg-statements --backend confluent ... delete flinkpg-demo-retract";
+
+static void versions(void)
+{
+    libversion_jansson();
+    libversion_curl();
+}
 
 static int usage(const char *msg)
 {
@@ -530,8 +539,16 @@ int main(int argc, char **argv)
     char err[1024];
     cfg_spec c = {.prog = "flinkpg-statements",
                   .summary = "submit, inspect, stop, resume and delete Flink statements "
-                             "(SQL Gateway or Confluent Cloud)\n"
-                             "usage: flinkpg-statements [options] submit|status|list|stop|resume|delete [ARGS]",
+                             "(SQL Gateway or Confluent Cloud)",
+                  .usage = "flinkpg-statements [options] submit|status|list|stop|resume|delete ARGS\n"
+                           "       flinkpg-statements [options] submit FILE.sql... [-v name=value]...\n"
+                           "       flinkpg-statements [options] status JOB-ID|NAME\n"
+                           "       flinkpg-statements [options] list\n"
+                           "       flinkpg-statements [options] stop JOB-ID|NAME [--savepoint] [--drain]\n"
+                           "       flinkpg-statements [options] resume --from-savepoint PATH FILE.sql...   (gateway)\n"
+                           "       flinkpg-statements [options] resume NAME                              (confluent)\n"
+                           "       flinkpg-statements [options] delete JOB-ID|NAME",
+                  .versions = versions,
                   .usage_example = example,
                   .opts = options,
                   .nopts = sizeof options / sizeof options[0]};
@@ -552,8 +569,10 @@ int main(int argc, char **argv)
     }
     log_set_level(lvl);
     if (c.nargs < 1) {
+        int urc = argc == 1 ? cfg_usage_hint(&c)
+                            : usage("a subcommand is required: submit, status, list, stop, resume or delete");
         cfg_free(&c);
-        return usage("a subcommand is required: submit, status, list, stop, resume or delete");
+        return urc;
     }
     if (!httpc_global_init(err, sizeof err)) {
         cfg_free(&c);

@@ -11,7 +11,21 @@ for p in controller generator sink statements; do
   check_eq "flinkpg-$p --frobnicate: exit 2" 2 "$?"
   check_eq "flinkpg-$p --frobnicate: one line naming the flag, one hint" \
     "flinkpg-$p: unknown option --frobnicate (see --help)" "$(cat "$T_TMP/$p.bad")"
+  "$b" --version >"$T_TMP/$p.version" 2>&1
+  check_eq "flinkpg-$p --version: exit 0, the version first" "0 flinkpg-$p $(cat "$ROOT/VERSION")" \
+    "$? $(head -n 1 "$T_TMP/$p.version")"
+  check "flinkpg-$p --version: the libraries it runs with (jansson everywhere)" grep -q '^jansson 2\.' "$T_TMP/$p.version"
 done
+check "flinkpg-sink --version: librdkafka and libpq, not libcurl" \
+  bash -c "grep -q '^librdkafka ' '$T_TMP/sink.version' && grep -q '^libpq ' '$T_TMP/sink.version' && ! grep -q libcurl '$T_TMP/sink.version'"
+# run with nothing at all: one usage line with the hint (a pod's environment counts as something)
+for p in generator sink statements; do
+  env -i PATH="$PATH" "$BIN/flinkpg-$p" >"$T_TMP/$p.noargs" 2>&1
+  check_eq "flinkpg-$p with no arguments: exit 2, one usage line with the hint" \
+    "2 1 1" "$? $(grep -c . "$T_TMP/$p.noargs") $(grep -c "^usage: flinkpg-$p .*(flinkpg-$p --help: every option)$" "$T_TMP/$p.noargs")"
+done
+check_eq "flinkpg-statements --help: one usage, each subcommand with its arguments" "1 1 1" \
+  "$(grep -c '^Usage:' "$T_TMP/statements.help") $(grep -c 'stop JOB-ID|NAME \[--savepoint\]' "$T_TMP/statements.help") $(grep -ci '^usage:' "$T_TMP/statements.help")"
 IMAGE_PULL_POLICY=Sometimes "$BIN/flinkpg-controller" >"$T_TMP/ipp" 2>&1
 check_eq "a pull policy that can never work: exit 2 at once, naming flag and variable" \
   '2 flinkpg-controller: IMAGE_PULL_POLICY (environment): "Sometimes" is not one of Always, IfNotPresent, Never' \
