@@ -40,7 +40,9 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 COMMON_LIB := $(BUILD)/lib/libflinkpg-common.a
 
 SINK_SRC   := $(wildcard sink/*.c)
-SINK_LIB   := $(filter-out sink/main.c,$(SINK_SRC))
+# the program's own parts (app.h); the rest is the library the unit tests link
+SINK_MAIN  := sink/main.c sink/handover.c sink/setup.c sink/metrics.c
+SINK_LIB   := $(filter-out $(SINK_MAIN),$(SINK_SRC))
 GEN_SRC    := $(wildcard generator/*.c)
 GEN_LIB    := $(filter-out generator/main.c,$(GEN_SRC))
 CTRL_SRC   := $(wildcard controller/*.c)
