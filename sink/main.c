@@ -305,6 +305,97 @@ static void mark_eof(app *a, int32_t partition, bool eof)
             a->eof[i] = eof;
 }
 
+/* The consume loop, until a signal, --exit-at-eof, --exit-idle-ms or a
+ * failure stops it; returns why it stopped. */
+static const char *consume(app *a)
+{
+    long long idle_ms = cfg_int(&a->cfg, "exit-idle-ms");
+    bool exit_at_eof = cfg_bool(&a->cfg, "exit-at-eof");
+    int64_t last_lag = 0, last_probe = now_ms(), started = now_ms(), last_wait_log = started - 30000;
+    a->last_msg_ms = now_ms();
+    const char *stop_reason = "signal";
+    while (!g_stop) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->rk, 100);
+        if (m) {
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                mark_eof(a, m->partition, true);
+                rd_kafka_message_destroy(m);
+            } else if (m->err) {
+                log_warn("kafka_consume_error", "code=%s error=%s", rd_kafka_err2name(m->err),
+                         lq(rd_kafka_message_errstr(m)));
+                rd_kafka_message_destroy(m);
+            } else {
+                mark_eof(a, m->partition, false);
+                a->last_msg_ms = now_ms();
+                add_message(a, m);
+            }
+        }
+        int64_t now = now_ms();
+        collect(a, false);
+        size_t held = a->cur.b.nrecs;
+        if ((long long)held >= a->batch_size || (held && now - a->cur.first_ms >= a->batch_timeout_ms) ||
+            (held && all_at_eof(a)))
+            submit(a);
+        bool idle = !a->inflight && a->cur.b.nrecs == 0;
+        if (idle && now - last_probe >= 2000) {
+            /* idle: make sure PostgreSQL is still there, so readiness tells
+             * the truth and an outage is noticed before the next batch */
+            last_probe = now;
+            PGresult *r = PQexec(a->s.conn, "");
+            bool alive = PQresultStatus(r) == PGRES_EMPTY_QUERY;
+            PQclear(r);
+            if (!alive) {
+                log_warn("pg_connection_lost", "error=%s", lq(PQerrorMessage(a->s.conn)));
+                atomic_store(&g_stats.pg_up, 0);
+                resync(a);
+            }
+        }
+        if (!a->inflight && now - last_lag >= 1000) {
+            update_lag(a);
+            last_lag = now;
+        }
+        if (exit_at_eof && idle && all_at_eof(a)) {
+            stop_reason = "eof";
+            break;
+        }
+        if (!a->ever_assigned && now - last_wait_log >= 30000) {
+            /* once at once, then every 30 s: a sink that never gets a partition
+             * (Kafka unreachable, topic missing, more replicas than partitions)
+             * says so instead of sitting silent */
+            log_info("waiting_for_assignment", "topic=%s group=%s waited_ms=%" PRId64, lq(a->s.topic),
+                     lq(cfg_str(&a->cfg, "group")), now - started);
+            last_wait_log = now;
+        }
+        if (idle_ms > 0 && idle && now - a->last_msg_ms >= idle_ms) {
+            /* also without any assignment: the bound holds when Kafka is never reached */
+            stop_reason = a->ever_assigned ? "idle" : "idle_never_assigned";
+            if (!a->ever_assigned)
+                a->exit_code = 1; /* nothing was read: not a success */
+            break;
+        }
+    }
+    return stop_reason;
+}
+
+/* The run in one line. */
+static void log_stopped(app *a, const char *stop_reason)
+{
+    int64_t active = a->active_end_ms > a->active_start_ms ? a->active_end_ms - a->active_start_ms : 0;
+    unsigned long long consumed = atomic_load(&g_stats.consumed);
+    log_info("sink_stopped",
+             "reason=%s active_ms=%" PRId64 " rate_per_s=%.0f records=%llu applied=%llu skipped=%llu dead_letters=%llu batches=%llu "
+             "resyncs=%llu +I=%llu -U=%llu +U=%llu -D=%llu upsert=%llu lag=%lld exit_code=%d",
+             stop_reason, active, active ? (double)consumed * 1000.0 / (double)active : 0.0,
+             consumed, atomic_load(&g_stats.applied),
+             atomic_load(&g_stats.skipped), atomic_load(&g_stats.dead_letters),
+             atomic_load(&g_stats.batches), atomic_load(&g_stats.resyncs),
+             atomic_load(&g_stats.kinds[KIND_INSERT]),
+             atomic_load(&g_stats.kinds[KIND_UPDATE_BEFORE]),
+             atomic_load(&g_stats.kinds[KIND_UPDATE_AFTER]), atomic_load(&g_stats.kinds[KIND_DELETE]),
+             atomic_load(&g_stats.kinds[KIND_UPSERT]), (long long)atomic_load(&g_stats.lag),
+             a->exit_code);
+}
+
 int main(int argc, char **argv)
 {
     static app a;
@@ -345,71 +436,7 @@ int main(int argc, char **argv)
         log_info("http_listening", "listen=%s port=%d", lq(listen), httpd_port(srv));
     }
 
-    long long idle_ms = cfg_int(&a.cfg, "exit-idle-ms");
-    bool exit_at_eof = cfg_bool(&a.cfg, "exit-at-eof");
-    int64_t last_lag = 0, last_probe = now_ms(), started = now_ms(), last_wait_log = started - 30000;
-    a.last_msg_ms = now_ms();
-    const char *stop_reason = "signal";
-    while (!g_stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(a.rk, 100);
-        if (m) {
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                mark_eof(&a, m->partition, true);
-                rd_kafka_message_destroy(m);
-            } else if (m->err) {
-                log_warn("kafka_consume_error", "code=%s error=%s", rd_kafka_err2name(m->err),
-                         lq(rd_kafka_message_errstr(m)));
-                rd_kafka_message_destroy(m);
-            } else {
-                mark_eof(&a, m->partition, false);
-                a.last_msg_ms = now_ms();
-                add_message(&a, m);
-            }
-        }
-        int64_t now = now_ms();
-        collect(&a, false);
-        size_t held = a.cur.b.nrecs;
-        if ((long long)held >= a.batch_size || (held && now - a.cur.first_ms >= a.batch_timeout_ms) ||
-            (held && all_at_eof(&a)))
-            submit(&a);
-        bool idle = !a.inflight && a.cur.b.nrecs == 0;
-        if (idle && now - last_probe >= 2000) {
-            /* idle: make sure PostgreSQL is still there, so readiness tells
-             * the truth and an outage is noticed before the next batch */
-            last_probe = now;
-            PGresult *r = PQexec(a.s.conn, "");
-            bool alive = PQresultStatus(r) == PGRES_EMPTY_QUERY;
-            PQclear(r);
-            if (!alive) {
-                log_warn("pg_connection_lost", "error=%s", lq(PQerrorMessage(a.s.conn)));
-                atomic_store(&g_stats.pg_up, 0);
-                resync(&a);
-            }
-        }
-        if (!a.inflight && now - last_lag >= 1000) {
-            update_lag(&a);
-            last_lag = now;
-        }
-        if (exit_at_eof && idle && all_at_eof(&a)) {
-            stop_reason = "eof";
-            break;
-        }
-        if (!a.ever_assigned && now - last_wait_log >= 30000) {
-            /* once at once, then every 30 s: a sink that never gets a partition
-             * (Kafka unreachable, topic missing, more replicas than partitions)
-             * says so instead of sitting silent */
-            log_info("waiting_for_assignment", "topic=%s group=%s waited_ms=%" PRId64, lq(a.s.topic),
-                     lq(cfg_str(&a.cfg, "group")), now - started);
-            last_wait_log = now;
-        }
-        if (idle_ms > 0 && idle && now - a.last_msg_ms >= idle_ms) {
-            /* also without any assignment: the bound holds when Kafka is never reached */
-            stop_reason = a.ever_assigned ? "idle" : "idle_never_assigned";
-            if (!a.ever_assigned)
-                a.exit_code = 1; /* nothing was read: not a success */
-            break;
-        }
-    }
+    const char *stop_reason = consume(&a);
     if (a.exit_code == 2)
         stop_reason = "postgres_given_up";
     /* finish the batch in hand; if PostgreSQL is gone, it stays uncommitted
@@ -418,20 +445,7 @@ int main(int argc, char **argv)
     update_lag(&a);
     rd_kafka_consumer_close(a.rk);
     httpd_stop(srv);
-    int64_t active = a.active_end_ms > a.active_start_ms ? a.active_end_ms - a.active_start_ms : 0;
-    unsigned long long consumed = atomic_load(&g_stats.consumed);
-    log_info("sink_stopped",
-             "reason=%s active_ms=%" PRId64 " rate_per_s=%.0f records=%llu applied=%llu skipped=%llu dead_letters=%llu batches=%llu "
-             "resyncs=%llu +I=%llu -U=%llu +U=%llu -D=%llu upsert=%llu lag=%lld exit_code=%d",
-             stop_reason, active, active ? (double)consumed * 1000.0 / (double)active : 0.0,
-             consumed, atomic_load(&g_stats.applied),
-             atomic_load(&g_stats.skipped), atomic_load(&g_stats.dead_letters),
-             atomic_load(&g_stats.batches), atomic_load(&g_stats.resyncs),
-             atomic_load(&g_stats.kinds[KIND_INSERT]),
-             atomic_load(&g_stats.kinds[KIND_UPDATE_BEFORE]),
-             atomic_load(&g_stats.kinds[KIND_UPDATE_AFTER]), atomic_load(&g_stats.kinds[KIND_DELETE]),
-             atomic_load(&g_stats.kinds[KIND_UPSERT]), (long long)atomic_load(&g_stats.lag),
-             a.exit_code);
+    log_stopped(&a, stop_reason);
     sink_teardown(&a);
     return a.exit_code;
 }

@@ -108,33 +108,10 @@ static int fail_usage(const char *msg)
     return 2;
 }
 
-int sink_setup(app *a, int argc, char **argv)
+/* Every option that can be checked without a peer; exit code or 0. */
+static int check_options(app *a, cfg_spec *c)
 {
     char err[1024];
-    a->cfg = (cfg_spec){.prog = "flinkpg-sink",
-                        .summary = "apply a Flink changelog topic to a PostgreSQL table, exactly once",
-                        .usage_example = example,
-                        .usage = "flinkpg-sink -t TOPIC -T TABLE -e upsert|retract|debezium|append [options]",
-                        .versions = versions,
-                        .opts = options,
-                        .nopts = sizeof options / sizeof options[0]};
-    cfg_result cr = cfg_parse(&a->cfg, argc, argv, err, sizeof err);
-    if (cr == CFG_HELP)
-        return -1;
-    if (cr == CFG_ERROR) {
-        size_t n = strlen(err);
-        snprintf(err + n, sizeof err - n, " (see --help)");
-        return fail_usage(err);
-    }
-    cfg_spec *c = &a->cfg;
-    if (argc == 1 && !cfg_any_set(c))
-        return cfg_usage_hint(c); /* nothing given at all: how to start */
-    log_init("sink", cfg_str(c, "run-name"));
-    log_level lvl;
-    if (!log_parse_level(cfg_str(c, "log-level"), &lvl))
-        return fail_usage(cfg_invalid(c, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
-    log_set_level(lvl);
-
     if (!cfg_str(c, "topic") || !*cfg_str(c, "topic"))
         return fail_usage("--topic (or SINK_TOPIC) is required");
     if (!cfg_str(c, "table") || !*cfg_str(c, "table"))
@@ -177,12 +154,15 @@ int sink_setup(app *a, int argc, char **argv)
         return fail_usage(err);
     }
     PQconninfoFree(parsed);
+    return 0;
+}
 
-    a->s.group = cfg_str(c, "group");
-    a->s.topic = cfg_str(c, "topic");
-    a->conninfo = cfg_str(c, "postgres");
-
-    /* Kafka configuration errors are usage errors: check before touching PostgreSQL */
+/* The consumer: librdkafka checks the whole configuration when the client
+ * is made, so a bad property is a usage error reported before PostgreSQL is
+ * touched.  Exit code or 0. */
+static int make_consumer(app *a, cfg_spec *c)
+{
+    char err[1024];
     rd_kafka_conf_t *kc = kafka_conf_from_cfg(c, err, sizeof err);
     if (!kc)
         return fail_usage(err);
@@ -208,23 +188,21 @@ int sink_setup(app *a, int argc, char **argv)
     }
     rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
     rd_kafka_conf_set_opaque(kc, a);
-    /* create the client now: librdkafka checks the whole configuration here,
-     * and a bad property is a usage error, reported before PostgreSQL is
-     * touched.  The rebalance callback only runs inside consumer_poll. */
+    /* the rebalance callback only runs inside consumer_poll */
     a->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof err);
     if (!a->rk) {
         rd_kafka_conf_destroy(kc); /* not taken over on failure */
         return fail_usage(err);
     }
     rd_kafka_poll_set_consumer(a->rk);
+    return 0;
+}
 
-    log_info("sink_starting", "topic=%s group=%s table=%s encoding=%s policy=%s batch_size=%lld",
-             lq(a->s.topic), lq(a->s.group), lq(cfg_str(c, "table")), encoding_name(a->s.encoding),
-             policy_name(a->s.policy), a->batch_size);
-
-    a->s.conn = sink_pg_connect(a);
-    if (!a->s.conn)
-        return a->exit_code ? a->exit_code : -1; /* -1: stopped while waiting, a clean exit */
+/* The target table (created with --create-table), the sink's own tables,
+ * the plan and the prepared statements.  Exit code or 0. */
+static int open_target(app *a, cfg_spec *c)
+{
+    char err[1024];
     a->s.q_dlq = pg_quote_qualified(a->s.conn, cfg_str(c, "dlq-table"));
     a->s.q_offsets = pg_quote_qualified(a->s.conn, cfg_str(c, "offsets-table"));
     a->s.q_batches = pg_quote_qualified(a->s.conn, cfg_str(c, "batches-table"));
@@ -270,7 +248,54 @@ int sink_setup(app *a, int argc, char **argv)
                              .max_bytes = (size_t)cfg_int(c, "max-record-bytes"),
                              .key_columns = stored_keys,
                              .nkeys = a->s.table.nkeys};
+    return 0;
+}
 
+int sink_setup(app *a, int argc, char **argv)
+{
+    char err[1024];
+    a->cfg = (cfg_spec){.prog = "flinkpg-sink",
+                        .summary = "apply a Flink changelog topic to a PostgreSQL table, exactly once",
+                        .usage_example = example,
+                        .usage = "flinkpg-sink -t TOPIC -T TABLE -e upsert|retract|debezium|append [options]",
+                        .versions = versions,
+                        .opts = options,
+                        .nopts = sizeof options / sizeof options[0]};
+    cfg_result cr = cfg_parse(&a->cfg, argc, argv, err, sizeof err);
+    if (cr == CFG_HELP)
+        return -1;
+    if (cr == CFG_ERROR) {
+        size_t n = strlen(err);
+        snprintf(err + n, sizeof err - n, " (see --help)");
+        return fail_usage(err);
+    }
+    cfg_spec *c = &a->cfg;
+    if (argc == 1 && !cfg_any_set(c))
+        return cfg_usage_hint(c); /* nothing given at all: how to start */
+    log_init("sink", cfg_str(c, "run-name"));
+    log_level lvl;
+    if (!log_parse_level(cfg_str(c, "log-level"), &lvl))
+        return fail_usage(cfg_invalid(c, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
+    log_set_level(lvl);
+
+    int rc = check_options(a, c);
+    if (rc)
+        return rc;
+    a->s.group = cfg_str(c, "group");
+    a->s.topic = cfg_str(c, "topic");
+    a->conninfo = cfg_str(c, "postgres");
+
+    if ((rc = make_consumer(a, c)) != 0)
+        return rc;
+    log_info("sink_starting", "topic=%s group=%s table=%s encoding=%s policy=%s batch_size=%lld",
+             lq(a->s.topic), lq(a->s.group), lq(cfg_str(c, "table")), encoding_name(a->s.encoding),
+             policy_name(a->s.policy), a->batch_size);
+
+    a->s.conn = sink_pg_connect(a);
+    if (!a->s.conn)
+        return a->exit_code ? a->exit_code : -1; /* -1: stopped while waiting, a clean exit */
+    if ((rc = open_target(a, c)) != 0)
+        return rc;
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, a->s.topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(a->rk, sub);
