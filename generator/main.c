@@ -17,7 +17,7 @@
  *                       print the numbers of sql/validate.sql; exit 1 on FAIL.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "gen.h"
+#include "app.h"
 
 #define FLINKPG_WITH_RDKAFKA
 #define FLINKPG_WITH_PQ
@@ -43,7 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static volatile int g_stop;
+volatile int g_stop;
 static void on_signal(int sig)
 {
     (void)sig;
@@ -180,18 +180,9 @@ static const char *example =
     "  flinkpg-generator --source postgres --source-table customers --source-cursor updated_at \\\n"
     "      --topic customers --state-file /var/lib/flinkpg/customers.state";
 
-/* ---- shared state for metrics ---- */
+/* ---- metrics ---- */
 
-typedef struct {
-    cfg_spec cfg;
-    producer *prod;
-    const char *topics[2];
-    uint32_t key_sr[2], value_sr[2];
-    long long polls, changes, poll_failures;
-    int source_up;
-} app;
-
-static app g_app;
+app g_app;
 
 static void render_metrics(strbuf *out, void *ctx)
 {
@@ -229,13 +220,13 @@ static void versions(void)
     libversion_mhd();
 }
 
-static int usage_error(const char *msg)
+int usage_error(const char *msg)
 {
     fprintf(stderr, "flinkpg-generator: %s\n", msg);
     return 2;
 }
 
-static long long int_opt(const char *name, long long lo, long long hi, bool *bad)
+long long int_opt(const char *name, long long lo, long long hi, bool *bad)
 {
     long long v = cfg_int(&g_app.cfg, name);
     if (v < lo || v > hi) {
@@ -247,14 +238,14 @@ static long long int_opt(const char *name, long long lo, long long hi, bool *bad
     return v;
 }
 
-static const char *opt(const char *name)
+const char *opt(const char *name)
 {
     const char *v = cfg_str(&g_app.cfg, name);
     return v && *v ? v : NULL;
 }
 
 /* The expected table's name: --expected-table, else expected_<target>. */
-static const char *expected_table_name(char *buf, size_t len)
+const char *expected_table_name(char *buf, size_t len)
 {
     if (opt("expected-table"))
         return opt("expected-table");
@@ -295,412 +286,6 @@ static int run_validate(void)
     printf("%s\n", line);
     log_info("validated", "target=%s expected=%s %s", lq(target), lq(exp), line);
     return r.pass ? 0 : 1;
-}
-
-/* ---- Schema Registry ---- */
-
-static const char *schema_for(gen_topic t, bool key)
-{
-    if (t == TOPIC_ORDERS)
-        return key ? "{\"type\":\"object\",\"title\":\"orders_key\",\"properties\":"
-                     "{\"order_id\":{\"type\":\"integer\"}},\"required\":[\"order_id\"]}"
-                   : "{\"type\":\"object\",\"title\":\"orders_value\",\"properties\":{"
-                     "\"order_id\":{\"type\":\"integer\"},\"customer\":{\"type\":\"string\"},"
-                     "\"product\":{\"type\":\"string\"},\"quantity\":{\"type\":\"integer\"},"
-                     "\"amount\":{\"type\":\"number\"},\"status\":{\"type\":\"string\"},"
-                     "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-                     "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}},"
-                     "\"required\":[\"order_id\"]}";
-    return key ? "{\"type\":\"object\",\"title\":\"shipments_key\",\"properties\":"
-                 "{\"shipment_id\":{\"type\":\"integer\"}},\"required\":[\"shipment_id\"]}"
-               : "{\"type\":\"object\",\"title\":\"shipments_value\",\"properties\":{"
-                 "\"shipment_id\":{\"type\":\"integer\"},\"order_id\":{\"type\":\"integer\"},"
-                 "\"carrier\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"},"
-                 "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-                 "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}},"
-                 "\"required\":[\"shipment_id\",\"order_id\"]}";
-}
-
-static bool register_schemas(app *a, int ntopics)
-{
-    schemareg sr = {.url = opt("schema-registry-url"),
-                    .user = opt("schema-registry-key"),
-                    .password = opt("schema-registry-secret")};
-    for (int t = 0; t < ntopics; t++)
-        for (int k = 1; k >= 0; k--) {
-            char subject[512], err[1024];
-            snprintf(subject, sizeof subject, "%s-%s", a->topics[t], k ? "key" : "value");
-            uint32_t *id = k ? &a->key_sr[t] : &a->value_sr[t];
-            if (!schemareg_register(&sr, subject, schema_for((gen_topic)t, k), id, err, sizeof err)) {
-                log_error("schema_registration_failed", "subject=%s error=%s", lq(subject), lq(err));
-                fprintf(stderr, "flinkpg-generator: %s\n", err);
-                return false;
-            }
-            log_info("schema_registered", "subject=%s schema_id=%u", lq(subject), *id);
-        }
-    return true;
-}
-
-/* ---- progress ---- */
-
-typedef struct {
-    bool tty;
-    int64_t start_ms, last_ms;
-} progress;
-
-static void progress_show(app *a, progress *pg, bool final)
-{
-    int64_t now = now_ms();
-    if (!final && now - pg->last_ms < (pg->tty ? 500 : 5000))
-        return;
-    pg->last_ms = now;
-    long long sent, delivered, failed;
-    producer_counts(a->prod, &sent, &delivered, &failed);
-    double secs = (double)(now - pg->start_ms) / 1000.0;
-    double rate = secs > 0 ? (double)sent / secs : 0;
-    if (pg->tty) {
-        fprintf(stderr, "\rsent %lld  delivered %lld  failed %lld  %.0f events/s   %s", sent,
-                delivered, failed, rate, final ? "\n" : "");
-        fflush(stderr);
-    } else if (!final) {
-        log_info("progress", "sent=%lld delivered=%lld failed=%lld rate_per_s=%.0f", sent,
-                 delivered, failed, rate);
-    }
-}
-
-/* ---- scenario mode ---- */
-
-/* The expected table's database, checked before anything is produced: a run
- * whose expected table cannot be written is not worth its events.  NULL
- * with one line naming the setting (exit 2). */
-static PGconn *expected_db(app *a)
-{
-    char err[1024];
-    pg_connect_status st;
-    PGconn *conn = pg_connect_bounded(cfg_str(&a->cfg, "postgres"), "expected-table database",
-                                      cfg_int(&a->cfg, "connect-timeout") * 1000, &g_stop, &st, err,
-                                      sizeof err);
-    if (conn || st == PG_STOPPED)
-        return conn;
-    log_error("pg_connect_failed", "setting=%s reason=%s error=%s",
-              lq(cfg_origin(&a->cfg, st == PG_REFUSED ? "postgres" : "connect-timeout")),
-              st == PG_REFUSED ? "refused" : "no_answer", lq(err));
-    return NULL;
-}
-
-static int run_scenario(app *a, rd_kafka_conf_t *kc)
-{
-    cfg_spec *c = &a->cfg;
-    char err[1024];
-    bool bad = false;
-    scenario_opts so = {.seed = (uint64_t)cfg_int(c, "seed"),
-                        .orders = int_opt("orders", 0, 100000000, &bad),
-                        .max_shipments = (int)int_opt("max-shipments", 1, 100, &bad),
-                        .no_shipment_pct = (int)int_opt("no-shipment-pct", 0, 100, &bad),
-                        .amend_pct = (int)int_opt("amend-pct", 0, 100, &bad),
-                        .cancel_pct = (int)int_opt("cancel-pct", 0, 100, &bad),
-                        .shipment_cancel_pct = (int)int_opt("shipment-cancel-pct", 0, 100, &bad),
-                        .early_pct = (int)int_opt("early-shipment-pct", 0, 100, &bad)};
-    long long count = int_opt("count", 0, 1000000000, &bad);
-    long long duration_s = int_opt("duration-s", 0, 100000000, &bad);
-    long long rate = int_opt("rate", 0, 100000000, &bad);
-    long long burst = int_opt("burst", 0, 100000000, &bad);
-    long long burst_ms = int_opt("burst-interval-ms", 0, 86400000, &bad);
-    if (bad) {
-        if (kc)
-            rd_kafka_conf_destroy(kc);
-        return 2;
-    }
-    if (count > 0 && !cfg_find(c, "orders")->set && !opt("scenario-file"))
-        so.orders = count / 3 + 1; /* an order's story has 3+ events on average */
-
-    gen_records recs = {0};
-    bool ok = opt("scenario-file") ? scenario_load(opt("scenario-file"), &recs, err, sizeof err)
-                                   : scenario_generate(&so, &recs, err, sizeof err);
-    if (!ok) {
-        if (kc)
-            rd_kafka_conf_destroy(kc);
-        records_free(&recs);
-        return usage_error(err);
-    }
-    size_t total = count > 0 && (size_t)count < recs.n ? (size_t)count : recs.n;
-    log_info("scenario_ready", "seed=%" PRIu64 " orders=%lld events=%zu source=%s", so.seed,
-             so.orders, total, opt("scenario-file") ? lq(opt("scenario-file")) : "seed");
-
-    int rc = 0;
-    char tname[512];
-    const char *table = expected_table_name(tname, sizeof tname);
-    PGconn *conn = NULL;
-    if (table && !(conn = expected_db(a))) {
-        if (kc)
-            rd_kafka_conf_destroy(kc);
-        records_free(&recs);
-        return g_stop ? 0 : 2;
-    }
-    if (kc) {
-        if (!kafka_prop_given(c, "message.timeout.ms")) {
-            char ms[32];
-            snprintf(ms, sizeof ms, "%lld", cfg_int(c, "delivery-timeout") * 1000);
-            if (!kafka_conf_set(kc, "message.timeout.ms", ms, err, sizeof err)) {
-                rd_kafka_conf_destroy(kc);
-                records_free(&recs);
-                PQfinish(conn);
-                return usage_error(err);
-            }
-        }
-        a->prod = producer_new(kc, err, sizeof err);
-        if (!a->prod) {
-            log_error("kafka_client_failed", "error=%s", lq(err));
-            records_free(&recs);
-            PQfinish(conn);
-            return 2;
-        }
-        if (!strcmp(cfg_str(c, "format"), "registry") && !register_schemas(a, 2)) {
-            records_free(&recs);
-            PQfinish(conn);
-            return 2;
-        }
-    }
-    FILE *events = NULL;
-    if (opt("events-file") && !(events = fopen(opt("events-file"), "w"))) {
-        fprintf(stderr, "flinkpg-generator: --events-file %s: %s\n", opt("events-file"),
-                strerror(errno));
-        records_free(&recs);
-        PQfinish(conn);
-        return 2;
-    }
-    bool want_expected = opt("expected-file") || opt("expected-table") || opt("target-table");
-    expected *exp = want_expected ? expected_new() : NULL;
-
-    const char *prog = cfg_str(c, "progress");
-    progress pg = {.tty = !strcmp(prog, "always") || (!strcmp(prog, "auto") && isatty(2)),
-                   .start_ms = now_ms()};
-    pg.last_ms = pg.start_ms;
-    const char *stop_reason = "done";
-    size_t i = 0;
-    for (; i < total; i++) {
-        if (g_stop) {
-            stop_reason = "signal";
-            break;
-        }
-        if (duration_s && now_ms() - pg.start_ms >= duration_s * 1000) {
-            stop_reason = "duration";
-            break;
-        }
-        if (rate > 0) { /* pace: event i is due at start + i/rate */
-            int64_t due = pg.start_ms + (int64_t)((double)i * 1000.0 / (double)rate);
-            for (int64_t w; !g_stop && (w = due - now_ms()) > 0;) {
-                if (a->prod)
-                    producer_poll(a->prod, (int)(w > 100 ? 100 : w));
-                else
-                    sleep_ms_unless((uint32_t)w, &g_stop);
-            }
-            if (g_stop) {
-                stop_reason = "signal";
-                break;
-            }
-        }
-        if (burst > 0 && i > 0 && i % (size_t)burst == 0 && burst_ms > 0) {
-            if (a->prod)
-                producer_poll(a->prod, 0);
-            if (!sleep_ms_unless((uint32_t)burst_ms, &g_stop)) {
-                stop_reason = "signal";
-                break;
-            }
-        }
-        const gen_record *r = &recs.v[i];
-        if (a->prod)
-            producer_send(a->prod, a->topics[r->topic], r->key, strlen(r->key), r->value,
-                          r->value ? strlen(r->value) : 0, a->key_sr[r->topic],
-                          a->value_sr[r->topic]);
-        if (exp && !expected_apply(exp, (gen_topic)r->topic, r->key, r->value, err, sizeof err)) {
-            log_error("bad_event", "index=%zu error=%s", i, lq(err));
-            rc = 2;
-            break;
-        }
-        if (events)
-            fprintf(events, "%s\t%s\t%s\n", a->topics[r->topic], r->key, r->value ? r->value : "");
-        if (a->prod && (i & 1023) == 0) {
-            producer_poll(a->prod, 0);
-            progress_show(a, &pg, false);
-        }
-    }
-    long long sent = 0, delivered = 0, failed = 0;
-    if (a->prod) {
-        /* every event ends delivered or failed within --delivery-timeout;
-         * what is still queued after it (and a margin) is purged and counted
-         * as failed, never as nothing */
-        producer_finish(a->prod, (int)(cfg_int(c, "delivery-timeout") * 1000 + 5000));
-        progress_show(a, &pg, true);
-        producer_counts(a->prod, &sent, &delivered, &failed);
-    }
-    int64_t elapsed = now_ms() - pg.start_ms;
-    if (events && fclose(events) != 0) {
-        log_error("events_file_failed", "path=%s error=%s", lq(opt("events-file")), lq(strerror(errno)));
-        rc = 2;
-    }
-    size_t nexp = 0;
-    if (exp && rc == 0) {
-        nexp = expected_count(exp);
-        if (opt("expected-file")) {
-            if (expected_write_json(exp, opt("expected-file"), err, sizeof err))
-                log_info("expected_written", "file=%s rows=%zu", lq(opt("expected-file")), nexp);
-            else {
-                log_error("expected_failed", "error=%s", lq(err));
-                rc = 2;
-            }
-        }
-        if (table && PQstatus(conn) != CONNECTION_OK) {
-            /* lost while producing: once more, within the same bound */
-            PQfinish(conn);
-            conn = expected_db(a);
-        }
-        if (table) {
-            if (!conn || !expected_write_pg(exp, conn, table, err, sizeof err)) {
-                log_error("expected_failed", "table=%s error=%s", lq(table), lq(conn ? err : "no connection"));
-                rc = 2;
-            } else {
-                log_info("expected_written", "table=%s rows=%zu", lq(table), nexp);
-            }
-        }
-    }
-    PQfinish(conn);
-    if (a->prod && (failed > 0 || sent != delivered) && rc == 0)
-        rc = 1;
-    log_info("generator_stopped",
-             "reason=%s events=%zu sent=%lld delivered=%lld failed=%lld elapsed_ms=%" PRId64
-             " rate_per_s=%.0f expected_rows=%zu exit_code=%d",
-             stop_reason, i, sent, delivered, failed, elapsed,
-             elapsed > 0 ? (double)sent * 1000.0 / (double)elapsed : 0.0, nexp, rc);
-    expected_free(exp);
-    records_free(&recs);
-    return rc;
-}
-
-/* ---- poll mode ---- */
-
-static int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
-{
-    cfg_spec *c = &a->cfg;
-    char err[1024];
-    bool bad = false;
-    long long interval = int_opt("poll-interval-ms", 1, 86400000, &bad);
-    long long max_polls = int_opt("max-polls", 0, 1000000000, &bad);
-    const char *missing = !opt("topic")        ? "--topic (GEN_TOPIC)"
-                          : !opt("state-file") ? "--state-file (GEN_STATE_FILE)"
-                          : http && !opt("source-url") ? "--source-url (SOURCE_URL)"
-                          : http && !opt("source-key") ? "--source-key (SOURCE_KEY)"
-                          : !http && !opt("source-table") ? "--source-table (SOURCE_TABLE)"
-                          : !http && !opt("source-cursor") ? "--source-cursor (SOURCE_CURSOR)"
-                                                           : NULL;
-    if (bad || missing) {
-        rd_kafka_conf_destroy(kc);
-        if (missing)
-            fprintf(stderr, "flinkpg-generator: --source %s needs %s\n", http ? "http" : "postgres",
-                    missing);
-        return 2;
-    }
-    pollstate *st = pollstate_load(opt("state-file"), err, sizeof err);
-    if (!st) {
-        rd_kafka_conf_destroy(kc);
-        return usage_error(err);
-    }
-    a->prod = producer_new(kc, err, sizeof err);
-    if (!a->prod) {
-        log_error("kafka_client_failed", "error=%s", lq(err));
-        pollstate_free(st);
-        return 2;
-    }
-    a->topics[0] = opt("topic");
-    if (!strcmp(cfg_str(c, "format"), "registry") && !register_schemas(a, 1)) {
-        pollstate_free(st);
-        return 2;
-    }
-    poll_pg *pp = NULL;
-    if (!http)
-        pp = poll_pg_new(&(poll_pg_opts){.conninfo = cfg_str(c, "source-postgres"),
-                                         .table = opt("source-table"),
-                                         .key_columns = opt("source-key"),
-                                         .cursor_column = opt("source-cursor"),
-                                         .soft_delete_column = opt("source-soft-delete"),
-                                         .batch = 10000});
-    poll_http_opts ho = {.url = opt("source-url"),
-                         .items_field = opt("source-items"),
-                         .key_field = opt("source-key"),
-                         .user = opt("source-user"),
-                         .password = opt("source-password"),
-                         .timeout_ms = 10000};
-    log_info("poll_starting", "source=%s topic=%s state_file=%s cursor=%s interval_ms=%lld",
-             http ? "http" : "postgres", lq(a->topics[0]), lq(opt("state-file")),
-             lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"), interval);
-    backoff b;
-    backoff_init(&b, 200, 30000);
-    long long polls = 0, published = 0;
-    int rc = 0;
-    while (!g_stop && (!max_polls || polls < max_polls)) {
-        poll_changes ch = {0};
-        bool ok = http ? poll_http_fetch(&ho, st, &ch, err, sizeof err)
-                       : poll_pg_fetch(pp, st, &ch, err, sizeof err);
-        if (!ok) {
-            __atomic_add_fetch(&a->poll_failures, 1, __ATOMIC_RELAXED);
-            uint32_t delay = backoff_next(&b);
-            log_warn("source_unavailable", "source=%s attempt=%u retry_in_ms=%u error=%s",
-                     http ? "http" : "postgres", b.attempt, delay, lq(err));
-            poll_changes_free(&ch);
-            sleep_ms_unless(delay, &g_stop);
-            continue;
-        }
-        if (b.attempt > 0)
-            log_info("source_available", "source=%s after_attempts=%u", http ? "http" : "postgres", b.attempt);
-        backoff_reset(&b);
-        long long before_failed, x;
-        producer_counts(a->prod, &x, &x, &before_failed);
-        for (size_t i = 0; i < ch.n; i++) {
-            poll_change *p = &ch.v[i];
-            producer_send(a->prod, a->topics[0], p->key, strlen(p->key), p->value,
-                          p->value ? strlen(p->value) : 0, a->key_sr[0], a->value_sr[0]);
-        }
-        bool flushed = producer_flush(a->prod, 30000);
-        long long after_failed;
-        producer_counts(a->prod, &x, &x, &after_failed);
-        if (!flushed || after_failed != before_failed) {
-            /* keep the old cursor and hashes: the next poll publishes these again */
-            log_error("poll_not_published", "changes=%zu failed=%lld", ch.n, after_failed - before_failed);
-            rc = 1;
-            poll_changes_free(&ch);
-            sleep_ms_unless((uint32_t)interval, &g_stop);
-            continue;
-        }
-        for (size_t i = 0; i < ch.n; i++) {
-            pollstate_set_hash(st, ch.v[i].key, ch.v[i].hash);
-            log_info("change_published", "topic=%s key=%s op=%s", lq(a->topics[0]), lq(ch.v[i].key),
-                     ch.v[i].value ? "upsert" : "tombstone");
-        }
-        if (ch.cursor)
-            pollstate_set_cursor(st, ch.cursor);
-        if ((ch.n || ch.cursor) && !pollstate_save(st, err, sizeof err)) {
-            log_error("state_save_failed", "path=%s error=%s", lq(opt("state-file")), lq(err));
-            poll_changes_free(&ch);
-            rc = 2;
-            break;
-        }
-        polls++;
-        published += (long long)ch.n;
-        __atomic_store_n(&a->polls, polls, __ATOMIC_RELAXED);
-        log_debug("polled", "changes=%zu cursor=%s", ch.n, lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"));
-        poll_changes_free(&ch);
-        if (!max_polls || polls < max_polls)
-            sleep_ms_unless((uint32_t)interval, &g_stop);
-    }
-    long long sent, delivered, failed;
-    producer_counts(a->prod, &sent, &delivered, &failed);
-    log_info("generator_stopped", "reason=%s polls=%lld published=%lld delivered=%lld failed=%lld "
-             "poll_failures=%lld exit_code=%d",
-             g_stop ? "signal" : "max-polls", polls, published, delivered, failed,
-             a->poll_failures, rc);
-    poll_pg_free(pp);
-    pollstate_free(st);
-    return rc;
 }
 
 int main(int argc, char **argv)

@@ -103,7 +103,7 @@ out=$(gen --scenario-file "$T_TMP/bad.jsonl" --dry-run 2>&1); rc=$?
 check_eq "bad scenario file exits 2" 2 "$rc"
 check "bad scenario file names file and line" grep -q 'bad.jsonl:1: "topic" must be' <<< "$out"
 out=$(gen --format avro --dry-run 2>&1); rc=$?
-check "--format avro is refused, naming the flag" test "$rc" = 2 -a -n "$(grep -- '--format must be' <<< "$out")"
+check "--format avro is refused, naming the flag" test "$rc" = 2 -a -n "$(grep -- '--format: "avro" is not one of json, registry' <<< "$out")"
 # a delivery failure gives a non-zero exit: no broker there, messages time out
 "$BIN/flinkpg-generator" -b 127.0.0.1:1 --progress never --orders 3 -X message.timeout.ms=2000 2>"$T_TMP/fail.log"
 rc=$?

@@ -1,0 +1,143 @@
+/* run_poll — poll mode; see app.h and main.c's overview. */
+#define _POSIX_C_SOURCE 200809L
+#include "app.h"
+
+#include "../common/backoff.h"
+#include "../common/config.h"
+#include "../common/kafkaconf.h"
+#include "../common/log.h"
+#include "../common/pgutil.h"
+#include "../common/schemareg.h"
+#include "../common/validate.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
+{
+    cfg_spec *c = &a->cfg;
+    char err[1024];
+    bool bad = false;
+    long long interval = int_opt("poll-interval-ms", 1, 86400000, &bad);
+    long long max_polls = int_opt("max-polls", 0, 1000000000, &bad);
+    const char *missing = !opt("topic")        ? "--topic (GEN_TOPIC)"
+                          : !opt("state-file") ? "--state-file (GEN_STATE_FILE)"
+                          : http && !opt("source-url") ? "--source-url (SOURCE_URL)"
+                          : http && !opt("source-key") ? "--source-key (SOURCE_KEY)"
+                          : !http && !opt("source-table") ? "--source-table (SOURCE_TABLE)"
+                          : !http && !opt("source-cursor") ? "--source-cursor (SOURCE_CURSOR)"
+                                                           : NULL;
+    if (bad || missing) {
+        rd_kafka_conf_destroy(kc);
+        if (missing)
+            fprintf(stderr, "flinkpg-generator: --source %s needs %s\n", http ? "http" : "postgres",
+                    missing);
+        return 2;
+    }
+    pollstate *st = pollstate_load(opt("state-file"), err, sizeof err);
+    if (!st) {
+        rd_kafka_conf_destroy(kc);
+        return usage_error(err);
+    }
+    a->prod = producer_new(kc, err, sizeof err);
+    if (!a->prod) {
+        log_error("kafka_client_failed", "error=%s", lq(err));
+        pollstate_free(st);
+        return 2;
+    }
+    a->topics[0] = opt("topic");
+    if (!strcmp(cfg_str(c, "format"), "registry") && !register_schemas(a, 1)) {
+        pollstate_free(st);
+        return 2;
+    }
+    poll_pg *pp = NULL;
+    if (!http)
+        pp = poll_pg_new(&(poll_pg_opts){.conninfo = cfg_str(c, "source-postgres"),
+                                         .table = opt("source-table"),
+                                         .key_columns = opt("source-key"),
+                                         .cursor_column = opt("source-cursor"),
+                                         .soft_delete_column = opt("source-soft-delete"),
+                                         .batch = 10000});
+    poll_http_opts ho = {.url = opt("source-url"),
+                         .items_field = opt("source-items"),
+                         .key_field = opt("source-key"),
+                         .user = opt("source-user"),
+                         .password = opt("source-password"),
+                         .timeout_ms = 10000};
+    log_info("poll_starting", "source=%s topic=%s state_file=%s cursor=%s interval_ms=%lld",
+             http ? "http" : "postgres", lq(a->topics[0]), lq(opt("state-file")),
+             lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"), interval);
+    backoff b;
+    backoff_init(&b, 200, 30000);
+    long long polls = 0, published = 0;
+    int rc = 0;
+    while (!g_stop && (!max_polls || polls < max_polls)) {
+        poll_changes ch = {0};
+        bool ok = http ? poll_http_fetch(&ho, st, &ch, err, sizeof err)
+                       : poll_pg_fetch(pp, st, &ch, err, sizeof err);
+        if (!ok) {
+            __atomic_add_fetch(&a->poll_failures, 1, __ATOMIC_RELAXED);
+            uint32_t delay = backoff_next(&b);
+            log_warn("source_unavailable", "source=%s attempt=%u retry_in_ms=%u error=%s",
+                     http ? "http" : "postgres", b.attempt, delay, lq(err));
+            poll_changes_free(&ch);
+            sleep_ms_unless(delay, &g_stop);
+            continue;
+        }
+        if (b.attempt > 0)
+            log_info("source_available", "source=%s after_attempts=%u", http ? "http" : "postgres", b.attempt);
+        backoff_reset(&b);
+        long long before_failed, x;
+        producer_counts(a->prod, &x, &x, &before_failed);
+        for (size_t i = 0; i < ch.n; i++) {
+            poll_change *p = &ch.v[i];
+            producer_send(a->prod, a->topics[0], p->key, strlen(p->key), p->value,
+                          p->value ? strlen(p->value) : 0, a->key_sr[0], a->value_sr[0]);
+        }
+        bool flushed = producer_flush(a->prod, 30000);
+        long long after_failed;
+        producer_counts(a->prod, &x, &x, &after_failed);
+        if (!flushed || after_failed != before_failed) {
+            /* keep the old cursor and hashes: the next poll publishes these again */
+            log_error("poll_not_published", "changes=%zu failed=%lld", ch.n, after_failed - before_failed);
+            rc = 1;
+            poll_changes_free(&ch);
+            sleep_ms_unless((uint32_t)interval, &g_stop);
+            continue;
+        }
+        for (size_t i = 0; i < ch.n; i++) {
+            pollstate_set_hash(st, ch.v[i].key, ch.v[i].hash);
+            log_info("change_published", "topic=%s key=%s op=%s", lq(a->topics[0]), lq(ch.v[i].key),
+                     ch.v[i].value ? "upsert" : "tombstone");
+        }
+        if (ch.cursor)
+            pollstate_set_cursor(st, ch.cursor);
+        if ((ch.n || ch.cursor) && !pollstate_save(st, err, sizeof err)) {
+            log_error("state_save_failed", "path=%s error=%s", lq(opt("state-file")), lq(err));
+            poll_changes_free(&ch);
+            rc = 2;
+            break;
+        }
+        polls++;
+        published += (long long)ch.n;
+        __atomic_store_n(&a->polls, polls, __ATOMIC_RELAXED);
+        log_debug("polled", "changes=%zu cursor=%s", ch.n, lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"));
+        poll_changes_free(&ch);
+        if (!max_polls || polls < max_polls)
+            sleep_ms_unless((uint32_t)interval, &g_stop);
+    }
+    long long sent, delivered, failed;
+    producer_counts(a->prod, &sent, &delivered, &failed);
+    log_info("generator_stopped", "reason=%s polls=%lld published=%lld delivered=%lld failed=%lld "
+             "poll_failures=%lld exit_code=%d",
+             g_stop ? "signal" : "max-polls", polls, published, delivered, failed,
+             a->poll_failures, rc);
+    poll_pg_free(pp);
+    pollstate_free(st);
+    return rc;
+}
+
