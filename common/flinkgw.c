@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "flinkgw.h"
+#include "sqltmpl.h"
 
 #include "backoff.h"
 #include "httpc.h"
@@ -87,96 +88,6 @@ void flinkgw_result_free(flinkgw_result *r)
     json_decref(r->rows);
     free(r->job_id);
     memset(r, 0, sizeof *r);
-}
-
-/* ---- errors ---- */
-
-/* "Caused by: org.x.FooException: message" -> "FooException: message" */
-static void short_cause(const char *line, size_t len, strbuf *out)
-{
-    const char *colon = memchr(line, ':', len);
-    const char *cls_end = colon ? colon : line + len;
-    const char *cls = line;
-    for (const char *p = line; p < cls_end; p++)
-        if (*p == '.')
-            cls = p + 1;
-    sb_append(out, cls, (size_t)(line + len - cls));
-}
-
-/* The useful part of a Java stack trace: the first "Caused by:" that is not
- * the Gateway's own wrapper and, when different, the deepest one; without a
- * cause chain, the trace's first line. */
-static void trace_cause(const char *trace, strbuf *sb)
-{
-    const char *first = NULL, *deepest = NULL;
-    size_t first_len = 0, deepest_len = 0;
-    for (const char *p = trace; p && *p;) {
-        const char *eol = strchr(p, '\n');
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        static const char cb[] = "Caused by: ";
-        if (len > sizeof cb - 1 && strncmp(p, cb, sizeof cb - 1) == 0) {
-            const char *c = p + sizeof cb - 1;
-            size_t cl = len - (sizeof cb - 1);
-            const char *w = strstr(c, "SqlGatewayException");
-            bool wrapper = w && w < c + cl;
-            bool exec = cl > 66 && strncmp(c, "org.apache.flink.table.gateway.service.utils.SqlExecutionException", 66) == 0;
-            if (!first && !wrapper && !exec) {
-                first = c;
-                first_len = cl;
-            }
-            deepest = c;
-            deepest_len = cl;
-        }
-        p = eol ? eol + 1 : NULL;
-    }
-    if (first) {
-        short_cause(first, first_len, sb);
-        if (deepest != first) {
-            sb_puts(sb, " (root cause: ");
-            short_cause(deepest, deepest_len, sb);
-            sb_puts(sb, ")");
-        }
-    } else if (deepest) {
-        short_cause(deepest, deepest_len, sb);
-    } else {
-        const char *p = trace;
-        if (strncmp(p, "<Exception on server side:\n", 27) == 0)
-            p += 27;
-        const char *eol = strchr(p, '\n');
-        short_cause(p, eol ? (size_t)(eol - p) : strlen(p), sb);
-    }
-}
-
-void flinkgw_error_message(const char *body, char *out, size_t outlen)
-{
-    json_error_t je;
-    json_t *root = json_loads(body ? body : "", 0, &je);
-    json_t *errs = root ? json_object_get(root, "errors") : NULL;
-    if (!json_is_array(errs) || json_array_size(errs) == 0) {
-        snprintf(out, outlen, "%.300s", body && *body ? body : "(empty response)");
-        json_decref(root);
-        return;
-    }
-    /* the trace is the longest element; the first is a summary */
-    const char *summary = json_string_value(json_array_get(errs, 0));
-    const char *trace = NULL;
-    size_t i;
-    json_t *v;
-    json_array_foreach(errs, i, v)
-    {
-        const char *s = json_string_value(v);
-        if (s && (!trace || strlen(s) > strlen(trace)))
-            trace = s;
-    }
-    strbuf sb;
-    sb_init(&sb);
-    if (trace && trace != summary)
-        trace_cause(trace, &sb);
-    else
-        sb_puts(&sb, summary ? summary : "unknown error");
-    snprintf(out, outlen, "%s", sb.oom ? "out of memory" : sb_str(&sb));
-    sb_free(&sb);
-    json_decref(root);
 }
 
 /* ---- requests ---- */
@@ -491,172 +402,13 @@ bool flinkgw_execute(flinkgw *gw, const char *statement, flinkgw_result *out, ch
     return true;
 }
 
-/* ---- templates ---- */
-
-static bool is_comment_line(const char *line, size_t len)
-{
-    size_t i = 0;
-    while (i < len && isspace((unsigned char)line[i]))
-        i++;
-    return i + 1 < len && line[i] == '-' && line[i + 1] == '-';
-}
-
-/* Comment lines are copied as they are: a placeholder named in a comment is
- * documentation, and a multi-line value substituted there would turn its
- * second line into SQL. */
-char *flinkgw_render(const char *text, const char *const *vars, char *err, size_t errlen)
-{
-    strbuf sb;
-    sb_init(&sb);
-    for (const char *line = text; *line;) {
-        const char *eol = strchr(line, '\n');
-        const char *next = eol ? eol + 1 : line + strlen(line);
-        if (is_comment_line(line, (size_t)(next - line))) {
-            sb_append(&sb, line, (size_t)(next - line));
-            line = next;
-            continue;
-        }
-        const char *p = line;
-        for (;;) {
-            const char *d = p; /* the next "${" of this line */
-            while (d + 1 < next && !(d[0] == '$' && d[1] == '{'))
-                d++;
-            if (d + 1 >= next) {
-                sb_append(&sb, p, (size_t)(next - p));
-                break;
-            }
-            sb_append(&sb, p, (size_t)(d - p));
-            const char *end = memchr(d + 2, '}', (size_t)(next - (d + 2)));
-            if (!end) {
-                snprintf(err, errlen, "unterminated placeholder at \"%.20s\"", d);
-                sb_free(&sb);
-                return NULL;
-            }
-            size_t nl = (size_t)(end - d - 2);
-            const char *val = NULL;
-            for (size_t i = 0; vars && vars[i] && vars[i + 1]; i += 2)
-                if (strlen(vars[i]) == nl && strncmp(vars[i], d + 2, nl) == 0)
-                    val = vars[i + 1];
-            if (!val) {
-                snprintf(err, errlen,
-                         "unknown placeholder ${%.*s} (give it a value with --var %.*s=...)",
-                         (int)nl, d + 2, (int)nl, d + 2);
-                sb_free(&sb);
-                return NULL;
-            }
-            sb_puts(&sb, val);
-            p = end + 1;
-        }
-        line = next;
-    }
-    char *out = sb.oom ? NULL : sb_steal(&sb);
-    if (!out && !sb.oom)
-        out = strdup(""); /* empty text */
-    if (!out) {
-        snprintf(err, errlen, "out of memory");
-        sb_free(&sb);
-    }
-    return out;
-}
-
-static bool blank(const char *s)
-{
-    for (; *s; s++)
-        if (!isspace((unsigned char)*s))
-            return false;
-    return true;
-}
-
-static bool push_statement(char ***list, size_t *n, strbuf *cur)
-{
-    const char *s = sb_str(cur);
-    if (!blank(s)) {
-        char **nl = realloc(*list, (*n + 2) * sizeof **list);
-        if (!nl)
-            return false;
-        *list = nl;
-        /* trim surrounding whitespace */
-        while (isspace((unsigned char)*s))
-            s++;
-        size_t len = strlen(s);
-        while (len && isspace((unsigned char)s[len - 1]))
-            len--;
-        (*list)[*n] = strndup(s, len);
-        if (!(*list)[*n])
-            return false;
-        (*n)++;
-        (*list)[*n] = NULL;
-    }
-    sb_reset(cur);
-    return true;
-}
-
-char **flinkgw_split(const char *text, size_t *count)
-{
-    char **list = calloc(1, sizeof *list);
-    size_t n = 0;
-    strbuf cur;
-    sb_init(&cur);
-    if (!list)
-        return NULL;
-    for (const char *p = text; *p;) {
-        const char *eol = strchr(p, '\n');
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (!is_comment_line(p, len)) {
-            size_t l = len;
-            while (l && isspace((unsigned char)p[l - 1]))
-                l--;
-            if (l && p[l - 1] == ';') {
-                sb_append(&cur, p, l - 1);
-                if (!push_statement(&list, &n, &cur))
-                    goto oom;
-            } else {
-                sb_append(&cur, p, len);
-                sb_putc(&cur, '\n');
-            }
-        }
-        p = eol ? eol + 1 : p + len;
-    }
-    if (!push_statement(&list, &n, &cur) || cur.oom)
-        goto oom;
-    sb_free(&cur);
-    *count = n;
-    return list;
-oom:
-    sb_free(&cur);
-    flinkgw_free_list(list, n);
-    return NULL;
-}
-
-void flinkgw_free_list(char **list, size_t count)
-{
-    if (!list)
-        return;
-    for (size_t i = 0; i < count; i++)
-        free(list[i]);
-    free(list);
-}
-
 bool flinkgw_run_file(flinkgw *gw, const char *path, const char *const *vars, char **job_id,
                       char *err, size_t errlen)
 {
-    char *text = sb_read_file(path, err, errlen);
-    if (!text)
-        return false;
-    char rerr[512];
-    char *sql = flinkgw_render(text, vars, rerr, sizeof rerr);
-    free(text);
-    if (!sql) {
-        snprintf(err, errlen, "%s: %s", path, rerr);
-        return false;
-    }
     size_t n = 0;
-    char **stmts = flinkgw_split(sql, &n);
-    free(sql);
-    if (!stmts) {
-        snprintf(err, errlen, "%s: out of memory", path);
+    char **stmts = sqltmpl_file(path, vars, &n, err, errlen);
+    if (!stmts)
         return false;
-    }
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
         flinkgw_result r;
@@ -673,7 +425,7 @@ bool flinkgw_run_file(flinkgw *gw, const char *path, const char *const *vars, ch
         flinkgw_result_free(&r);
     }
     log_info("flink_file_done", "file=%s statements=%zu ok=%s", lq(path), n, ok ? "true" : "false");
-    flinkgw_free_list(stmts, n);
+    sqltmpl_free_list(stmts, n);
     return ok;
 }
 
@@ -782,12 +534,10 @@ bool flinkgw_job_exception(flinkgw *gw, const char *job_id, char *out, size_t ou
     if (!res)
         return false;
     const char *trace = json_string_value(json_object_get(res, "root-exception"));
-    strbuf sb;
-    sb_init(&sb);
     if (trace)
-        trace_cause(trace, &sb);
-    snprintf(out, outlen, "%s", sb.oom ? "out of memory" : sb_str(&sb));
-    sb_free(&sb);
+        flinkgw_trace_message(trace, out, outlen);
+    else if (outlen)
+        out[0] = '\0';
     json_decref(res);
     return true;
 }

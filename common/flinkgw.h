@@ -27,10 +27,7 @@
  * it when the session sets 'execution.state-recovery.path' (the Flink 1.20 name
  * of the older 'execution.savepoint.path') before the INSERT.
  *
- * Templates (sql/flink/README.md): substitute ${name} placeholders outside
- * comment lines (first non-blank characters "--"), drop the comment lines,
- * split on a ';' that ends a line.  An unknown placeholder is an error,
- * never sent to Flink.
+ * Templates: common/sqltmpl.h.
  */
 #ifndef FLINKPG_FLINKGW_H
 #define FLINKPG_FLINKGW_H
@@ -81,14 +78,7 @@ bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *o
 bool flinkgw_execute(flinkgw *gw, const char *statement, flinkgw_result *out, char *err,
                      size_t errlen);
 
-/* Template handling.  vars: NULL-terminated alternating names and values. */
-char *flinkgw_render(const char *text, const char *const *vars, char *err, size_t errlen);
-/* Statements of rendered text (comment lines dropped, split on a line-ending
- * ';', the ';' removed, blank statements skipped).  Free with flinkgw_free_list. */
-char **flinkgw_split(const char *text, size_t *count);
-void flinkgw_free_list(char **list, size_t count);
-
-/* Reads, renders and executes every statement of a file in the open session;
+/* Reads, renders (sqltmpl.h) and executes every statement of a file in the open session;
  * *job_id (may be NULL) receives the id of the last job submitted. */
 bool flinkgw_run_file(flinkgw *gw, const char *path, const char *const *vars, char **job_id,
                       char *err, size_t errlen);
@@ -115,5 +105,8 @@ json_t *flinkgw_jobs(flinkgw *gw, char *err, size_t errlen);
 
 /* The message of an {"errors": [...]} body (also usable for other text). */
 void flinkgw_error_message(const char *body, char *out, size_t outlen);
+/* The causes of a Java stack trace (a JobManager's root exception), as
+ * flinkgw_error_message words them. */
+void flinkgw_trace_message(const char *trace, char *out, size_t outlen);
 
 #endif

@@ -6,7 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "statements.h"
 
-#include "../common/flinkgw.h"
+#include "../common/sqltmpl.h"
 #include "../common/strbuf.h"
 #include "render.h"
 
@@ -173,26 +173,20 @@ char **stmt_render_all(const json_t *run, const json_t *sql, const char *kafka_o
             goto fail;
         }
         /* only ${kafka_options} can be left by render_sql.c; anything else is
-         * reported by flinkgw_render as an unknown placeholder */
+         * reported by sqltmpl_render as an unknown placeholder */
         const char *vars[] = {"kafka_options", kafka_options ? kafka_options : "", NULL};
-        char rerr[512];
-        char *r = flinkgw_render(text, kafka_options ? vars : vars + 2, rerr, sizeof rerr);
-        if (!r) {
-            snprintf(msg, msglen, "%s: %s", key, rerr);
-            goto fail;
-        }
         size_t n = 0;
-        char **st = flinkgw_split(r, &n);
-        memset(r, 0, strlen(r));
-        free(r);
-        char **g1 = st ? realloc(all, (nall + n + 1) * sizeof *all) : NULL;
+        char **st = sqltmpl_statements(key, text, kafka_options ? vars : vars + 2, &n, msg, msglen);
+        if (!st)
+            goto fail;
+        char **g1 = realloc(all, (nall + n + 1) * sizeof *all);
         if (g1)
             all = g1;
         const char **g2 = g1 ? realloc(fl, (nall + n + 1) * sizeof *fl) : NULL;
         if (g2)
             fl = g2;
         if (!g2) {
-            flinkgw_free_list(st, n);
+            sqltmpl_free_list(st, n);
             snprintf(msg, msglen, "out of memory");
             goto fail;
         }
@@ -216,9 +210,6 @@ fail:
 
 void stmt_free_all(char **list, const char **files, size_t count)
 {
-    for (size_t i = 0; list && i < count; i++)
-        if (list[i])
-            memset(list[i], 0, strlen(list[i]));
-    flinkgw_free_list(list, count);
+    sqltmpl_free_list(list, count); /* wipes them */
     free(files);
 }

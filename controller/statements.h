@@ -84,7 +84,7 @@ char *stmt_sasl_options(const char *proto, const char *user, const char *pass, c
 /* Render every statement of the ConfigMap's sources.sql then <mode>.sql
  * with ${kafka_options} (which may be NULL: then it must not appear).
  * files[i] receives the file ("sources" or the mode) of statement i.  Free
- * with flinkgw_free_list (the strings may hold credentials: wiped first). */
+ * with sqltmpl_free_list (the strings may hold credentials: wiped first). */
 char **stmt_render_all(const json_t *run, const json_t *sql, const char *kafka_options,
                        const char ***files, size_t *count, char *msg, size_t msglen);
 void stmt_free_all(char **list, const char **files, size_t count);

@@ -26,6 +26,7 @@
 #include "../common/config.h"
 #include "../common/confluent.h"
 #include "../common/flinkgw.h"
+#include "../common/sqltmpl.h"
 #include "../common/httpc.h"
 #include "../common/log.h"
 
@@ -208,17 +209,11 @@ static int gateway_main(cfg_spec *c, const char *cmd, char **args, int nargs)
         }
         /* every placeholder is checked before anything reaches Flink */
         for (int i = 0; i < nargs; i++) {
-            char *text = sb_read_file(args[i], err, sizeof err);
-            char rerr[512];
-            if (!text)
+            size_t n;
+            char **st = sqltmpl_file(args[i], (const char *const *)vars, &n, err, sizeof err);
+            if (!st)
                 goto fail;
-            char *sql = flinkgw_render(text, (const char *const *)vars, rerr, sizeof rerr);
-            free(text);
-            if (!sql) {
-                snprintf(err, sizeof err, "%s: %s", args[i], rerr);
-                goto fail;
-            }
-            free(sql);
+            sqltmpl_free_list(st, n);
         }
         if (!flinkgw_open_session(gw, "flinkpg-statements", (const char *const *)props, err,
                                   sizeof err))
@@ -373,27 +368,15 @@ static int confluent_submit(cfg_spec *c, confluent *cf, char **args, int nargs, 
     size_t nall = 0;
     int rc = 1;
     for (int i = 0; i < nargs; i++) {
-        char *text = sb_read_file(args[i], err, errlen);
-        if (!text)
-            goto out;
-        char rerr[512];
-        char *sql = flinkgw_render(text, (const char *const *)vars, rerr, sizeof rerr);
-        free(text);
-        if (!sql) {
-            snprintf(err, errlen, "%s: %s", args[i], rerr);
-            rc = 2;
-            goto out;
-        }
         size_t n = 0;
-        char **st = flinkgw_split(sql, &n);
-        free(sql);
+        char **st = sqltmpl_file(args[i], (const char *const *)vars, &n, err, errlen);
         if (!st) {
-            snprintf(err, errlen, "out of memory");
+            rc = 2; /* a file missing or a placeholder without a value: usage */
             goto out;
         }
         char **grown = realloc(all, (nall + n + 1) * sizeof *all);
         if (!grown) {
-            flinkgw_free_list(st, n);
+            sqltmpl_free_list(st, n);
             snprintf(err, errlen, "out of memory");
             goto out;
         }
@@ -427,7 +410,7 @@ static int confluent_submit(cfg_spec *c, confluent *cf, char **args, int nargs, 
     }
     rc = 0;
 out:
-    flinkgw_free_list(all, nall);
+    sqltmpl_free_list(all, nall);
     free_pairs(vars);
     return rc;
 }

@@ -5,6 +5,7 @@
  */
 #include "../../common/confluent.h"
 #include "../../common/flinkgw.h"
+#include "../../common/sqltmpl.h"
 #include "unit.h"
 
 #include <stdlib.h>
@@ -13,35 +14,35 @@ static void test_render(void)
 {
     const char *vars[] = {"topic", "orders", "opts", "'a' = 'b;c',", NULL};
     char err[256] = "";
-    char *s = flinkgw_render("T ${topic} ${opts} ${topic}", vars, err, sizeof err);
+    char *s = sqltmpl_render("T ${topic} ${opts} ${topic}", vars, err, sizeof err);
     CHECK_STR("render substitutes every placeholder", "T orders 'a' = 'b;c', orders", s);
     free(s);
-    s = flinkgw_render("x ${nope} y", vars, err, sizeof err);
+    s = sqltmpl_render("x ${nope} y", vars, err, sizeof err);
     CHECK("render refuses an unknown placeholder", s == NULL);
     CHECK("the error names it", strstr(err, "${nope}") != NULL);
-    s = flinkgw_render("x ${open", vars, err, sizeof err);
+    s = sqltmpl_render("x ${open", vars, err, sizeof err);
     CHECK("render refuses an unterminated placeholder", s == NULL);
-    s = flinkgw_render("no placeholders", NULL, err, sizeof err);
+    s = sqltmpl_render("no placeholders", NULL, err, sizeof err);
     CHECK_STR("render without vars", "no placeholders", s);
     free(s);
-    s = flinkgw_render("", NULL, err, sizeof err);
+    s = sqltmpl_render("", NULL, err, sizeof err);
     CHECK_STR("render of empty text is empty, not an error", "", s);
     free(s);
-    s = flinkgw_render("a ${topic\n}", vars, err, sizeof err);
+    s = sqltmpl_render("a ${topic\n}", vars, err, sizeof err);
     CHECK("a placeholder cannot span lines", s == NULL && strstr(err, "unterminated"));
-    s = flinkgw_render("last $", vars, err, sizeof err);
+    s = sqltmpl_render("last $", vars, err, sizeof err);
     CHECK_STR("a lone '$' at the end stays", "last $", s);
     free(s);
     const char *ml[] = {"opts", "'a' = 'b',\n  'c' = 'd;',", NULL};
-    s = flinkgw_render("-- ${opts} documented here, ${unknown} too\nWITH (\n  ${opts}\n  'x' = 'y'\n);\n",
+    s = sqltmpl_render("-- ${opts} documented here, ${unknown} too\nWITH (\n  ${opts}\n  'x' = 'y'\n);\n",
                        ml, err, sizeof err);
     CHECK_STR("render leaves comment lines alone (a multi-line value cannot spill out of one)",
               "-- ${opts} documented here, ${unknown} too\nWITH (\n  'a' = 'b',\n  'c' = 'd;',\n  'x' = 'y'\n);\n",
               s);
     size_t n = 0;
-    char **st = s ? flinkgw_split(s, &n) : NULL;
+    char **st = s ? sqltmpl_split(s, &n) : NULL;
     CHECK("which then splits into one statement", st && n == 1 && !strncmp(st[0], "WITH (", 6));
-    flinkgw_free_list(st, n);
+    sqltmpl_free_list(st, n);
     free(s);
 }
 
@@ -59,7 +60,7 @@ static void test_split(void)
                       ");  \n"
                       "INSERT INTO t SELECT 1, 'a'\n";
     size_t n = 0;
-    char **st = flinkgw_split(sql, &n);
+    char **st = sqltmpl_split(sql, &n);
     CHECK("split finds three statements", st && n == 3);
     if (st && n == 3) {
         CHECK_STR("first statement, no ';'", "SET 'a' = 'b'", st[0]);
@@ -67,10 +68,10 @@ static void test_split(void)
         CHECK("comment lines are dropped", strstr(st[1], "comment line inside") == NULL);
         CHECK("the last statement needs no ';'", strncmp(st[2], "INSERT INTO t", 13) == 0);
     }
-    flinkgw_free_list(st, n);
-    st = flinkgw_split("-- only a comment\n\n", &n);
+    sqltmpl_free_list(st, n);
+    st = sqltmpl_split("-- only a comment\n\n", &n);
     CHECK("only comments: no statements", st && n == 0);
-    flinkgw_free_list(st, n);
+    sqltmpl_free_list(st, n);
 }
 
 static void test_errors(void)
