@@ -22,6 +22,7 @@
 #include "../common/config.h"
 #include "../common/httpc.h"
 #include "../common/httpd.h"
+#include "../common/startup.h"
 #include "../common/log.h"
 #include "cache.h"
 #include "kubeconfig.h"
@@ -42,11 +43,6 @@
 #include <unistd.h>
 
 static volatile int g_stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
 
 static cfg_opt options[] = {
     {.name = "kubeconfig", .env = "KUBECONFIG", .kind = OPT_STR, .group = "Kubernetes",
@@ -319,44 +315,13 @@ static int probe(const char *url)
     return good ? 0 : 1;
 }
 
-int main(int argc, char **argv)
+/* The settings that can never work; 0 or exit 2 (printed). */
+static int check_options(cfg_spec *spec)
 {
-    /* glibc gives each thread that allocates its own arena (8 per core);
-     * with a dozen threads sharing the caches' objects that is memory held
-     * and never reused.  Two arenas keep the RSS near what is live. */
-    mallopt(M_ARENA_MAX, 2);
-    cfg_spec spec = {.prog = "flinkpg-controller",
-                     .summary = "Reconciles DemoRun resources (flinkpg.io/v1alpha1) into PostgreSQL, "
-                                "generator, sink and Flink statements.",
-                     .usage_example = "  flinkpg-controller --kubeconfig ~/.kube/config --sql-dir sql "
-                                      "--http-listen 127.0.0.1:8080\n"
-                                      "  flinkpg-controller --leader-elect        # in a pod",
-                     .versions = versions,
-                     .opts = options,
-                     .nopts = sizeof options / sizeof options[0]};
     char err[1024];
-    cfg_result cr = cfg_parse(&spec, argc, argv, err, sizeof err);
-    if (cr == CFG_HELP) { /* cfg_parse printed it */
-        cfg_free(&spec);
-        return 0;
-    }
-    if (cr == CFG_ERROR) {
-        fprintf(stderr, "flinkpg-controller: %s (see --help)\n", err);
-        cfg_free(&spec);
-        return 2;
-    }
-    log_init("controller", NULL);
-    log_level lvl;
-    if (!log_parse_level(cfg_str(&spec, "log-level"), &lvl)) {
-        fprintf(stderr, "flinkpg-controller: %s\n",
-                cfg_invalid(&spec, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
-        cfg_free(&spec);
-        return 2;
-    }
-    log_set_level(lvl);
-    const char *ipp = cfg_str(&spec, "image-pull-policy");
-    long long nw = cfg_int(&spec, "workers");
-    long long bt = cfg_int(&spec, "backend-timeout"), ct = cfg_int(&spec, "cleanup-timeout");
+    const char *ipp = cfg_str(spec, "image-pull-policy");
+    long long nw = cfg_int(spec, "workers");
+    long long bt = cfg_int(spec, "backend-timeout"), ct = cfg_int(spec, "cleanup-timeout");
     const char *bad = NULL, *why = NULL;
     if (ipp && *ipp && strcmp(ipp, "Always") && strcmp(ipp, "IfNotPresent") && strcmp(ipp, "Never"))
         bad = "image-pull-policy", why = "is not one of Always, IfNotPresent, Never";
@@ -367,24 +332,30 @@ int main(int argc, char **argv)
     else if (ct < 0)
         bad = "cleanup-timeout", why = "is negative (0: never give up)";
     if (bad) {
-        fprintf(stderr, "flinkpg-controller: %s\n", cfg_invalid(&spec, bad, why, err, sizeof err));
-        cfg_free(&spec);
+        fprintf(stderr, "flinkpg-controller: %s\n", cfg_invalid(spec, bad, why, err, sizeof err));
         return 2;
     }
-    CURLcode gc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (gc != CURLE_OK) {
-        log_error("startup_failed", "error=%s", lq(curl_easy_strerror(gc)));
-        return 1;
+    /* the SQL templates must be there before anything is reconciled */
+    const char *sqldir = cfg_str(spec, "sql-dir");
+    static const char *const templates[] = {"flink/sources.sql", "flink/upsert.sql", "confluent/sources.sql"};
+    for (size_t i = 0; i < sizeof templates / sizeof templates[0]; i++) {
+        char t[1024];
+        snprintf(t, sizeof t, "%s/%s", sqldir ? sqldir : "", templates[i]);
+        if (access(t, R_OK) != 0) {
+            fprintf(stderr, "flinkpg-controller: --sql-dir (or FLINKPG_SQL_DIR) \"%s\": cannot read %s: %s\n",
+                    sqldir ? sqldir : "", templates[i], strerror(errno));
+            return 2;
+        }
     }
+    return 0;
+}
 
-    const char *probe_url = cfg_str(&spec, "probe");
-    if (probe_url && *probe_url)
-        return probe(probe_url);
-
-    kube_config kcfg;
-    /* As kubectl: --kubeconfig / $KUBECONFIG, else in-cluster when running in
-     * a pod, else ~/.kube/config. */
-    const char *kpath = cfg_str(&spec, "kubeconfig");
+/* As kubectl: --kubeconfig / $KUBECONFIG, else in-cluster when running in a
+ * pod, else ~/.kube/config.  *from_file says which. */
+static bool load_kube_config(cfg_spec *spec, kube_config *kcfg, bool *from_file, char *err,
+                             size_t errlen)
+{
+    const char *kpath = cfg_str(spec, "kubeconfig");
     char home_cfg[512];
     const char *home = getenv("HOME");
     const char *in_pod = getenv("KUBERNETES_SERVICE_HOST");
@@ -393,53 +364,27 @@ int main(int argc, char **argv)
         if (access(home_cfg, F_OK) == 0)
             kpath = home_cfg;
     }
-    /* The SQL templates must be there before anything is reconciled. */
-    const char *sqldir = cfg_str(&spec, "sql-dir");
-    static const char *const templates[] = {"flink/sources.sql", "flink/upsert.sql", "confluent/sources.sql"};
-    for (size_t i = 0; i < sizeof templates / sizeof templates[0]; i++) {
-        char t[1024];
-        snprintf(t, sizeof t, "%s/%s", sqldir ? sqldir : "", templates[i]);
-        if (access(t, R_OK) != 0) {
-            fprintf(stderr, "flinkpg-controller: --sql-dir (or FLINKPG_SQL_DIR) \"%s\": cannot read %s: %s\n",
-                    sqldir ? sqldir : "", templates[i], strerror(errno));
-            cfg_free(&spec);
-            return 2;
-        }
-    }
-    bool ok = kpath && *kpath
-                  ? kubeconfig_load(kpath, cfg_str(&spec, "context"), &kcfg, err, sizeof err)
-                  : kubeconfig_incluster(cfg_str(&spec, "serviceaccount-dir"), &kcfg, err, sizeof err);
-    if (!ok) {
-        log_error("startup_failed", "error=%s", lq(err));
-        cfg_free(&spec);
-        return 1;
-    }
-    char ident[256];
-    const char *id = cfg_str(&spec, "identity");
+    *from_file = kpath && *kpath;
+    return *from_file ? kubeconfig_load(kpath, cfg_str(spec, "context"), kcfg, err, errlen)
+                      : kubeconfig_incluster(cfg_str(spec, "serviceaccount-dir"), kcfg, err, errlen);
+}
+
+static void identity_of(cfg_spec *spec, char *out, size_t n)
+{
+    const char *id = cfg_str(spec, "identity");
     if (id && *id) {
-        snprintf(ident, sizeof ident, "%s", id);
-    } else {
-        char host[128] = "flinkpg";
-        gethostname(host, sizeof host - 1);
-        snprintf(ident, sizeof ident, "%s-%d", host, (int)getpid());
+        snprintf(out, n, "%s", id);
+        return;
     }
-    const char *watch_ns = cfg_str(&spec, "namespace");
-    log_info("starting", "server=%s config=%s watch=%s identity=%s leader_elect=%s workers=%lld",
-             lq(kcfg.server), kpath && *kpath ? "kubeconfig" : "in-cluster",
-             lq(watch_ns && *watch_ns ? watch_ns : "all-namespaces"), lq(ident),
-             cfg_bool(&spec, "leader-elect") ? "true" : "false", (long long)cfg_int(&spec, "workers"));
+    char host[128] = "flinkpg";
+    gethostname(host, sizeof host - 1);
+    snprintf(out, n, "%s-%d", host, (int)getpid());
+}
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    g_queue = wq_new(500, 300000);
-    if (!g_queue) {
-        log_error("startup_failed", "error=%s", lq("out of memory"));
-        return 1;
-    }
-    const char *wns = cfg_str(&spec, "namespace");
+/* One watch per kind, each filling its informer store (cache.h). */
+static void set_up_watches(cfg_spec *spec, kcache *cache)
+{
+    const char *wns = cfg_str(spec, "namespace");
     static char paths[NWATCH][256];
     static const struct { const char *name, *group, *res; } kinds[NWATCH] = {
         {"demoruns", "/apis/flinkpg.io/v1alpha1", "demoruns"},
@@ -451,9 +396,6 @@ int main(int argc, char **argv)
         {"services", "/api/v1", "services"},
         {"pods", "/api/v1", "pods"},
     };
-    httpd *srv = NULL;
-    /* the informer caches the workers read from (cache.h): one store per watch */
-    kcache *cache = kcache_new();
     for (int i = 0; i < NWATCH; i++) {
         if (wns && *wns)
             snprintf(paths[i], sizeof paths[i], "%s/namespaces/%s/%s", kinds[i].group, wns, kinds[i].res);
@@ -473,78 +415,72 @@ int main(int argc, char **argv)
                                                         : "app.kubernetes.io/managed-by=flinkpg",
                                .ctx = store,
                                .on_event = !i ? on_demorun : pods ? on_pod : on_owned,
-                               .timeout_s = cfg_int(&spec, "watch-timeout"),
-                               .start_rv = i ? NULL : cfg_str(&spec, "debug-watch-from")};
+                               .timeout_s = cfg_int(spec, "watch-timeout"),
+                               .start_rv = i ? NULL : cfg_str(spec, "debug-watch-from")};
     }
-    atomic_store(&g_heartbeat, now_ms());
-    const char *listen = cfg_str(&spec, "http-listen");
-    if (listen && *listen) {
-        httpd_handlers h = {.metrics = metrics, .ready = ready, .healthy = healthy};
-        srv = httpd_start(listen, &h, err, sizeof err);
-        if (!srv) {
-            log_error("startup_failed", "error=%s", lq(err));
-            return 1;
-        }
-        log_info("http_listening", "port=%d", httpd_port(srv));
-    }
-    int rc = 0;
-    for (int i = 0; i < NWATCH; i++)
-        if (!watcher_start(&g_watch[i], &kcfg, &g_stop, err, sizeof err)) {
-            log_error("startup_failed", "error=%s", lq(err));
-            g_stop = 1;
-            rc = 1;
-        }
-    g_elect = cfg_bool(&spec, "leader-elect");
-    /* a standby must not reconcile before the main loop first looks at the lease */
-    atomic_store(&g_leading, !g_elect);
-    if (g_elect && !rc) {
-        const char *lns = cfg_str(&spec, "lease-namespace");
-        g_lease = (lease){.namespace = lns && *lns ? lns : kcfg.namespace,
-                          .name = cfg_str(&spec, "lease-name"), .identity = ident,
-                          .duration_s = (int)cfg_int(&spec, "lease-duration")};
-        g_lease.renew_deadline_s = g_lease.duration_s * 2 / 3;
-        g_lease.retry_s = g_lease.duration_s / 7 > 0 ? g_lease.duration_s / 7 : 1;
-        if (!lease_start(&g_lease, &kcfg, &g_stop, err, sizeof err)) {
-            log_error("startup_failed", "error=%s", lq(err));
-            g_stop = 1;
-            rc = 1;
-        }
-    }
+}
 
-    reconciler r = {.render = {.postgres_image = cfg_str(&spec, "postgres-image"),
-                               .generator_image = cfg_str(&spec, "generator-image"),
-                               .sink_image = cfg_str(&spec, "sink-image"),
-                               .sql_dir = cfg_str(&spec, "sql-dir"),
-                               .image_pull_policy = cfg_str(&spec, "image-pull-policy"),
-                               .image_pull_secrets = cfg_str(&spec, "image-pull-secrets")},
-                    .identity = ident,
-                    .confluent_url = cfg_str(&spec, "confluent-url"),
-                    .backend_timeout_ms = cfg_int(&spec, "backend-timeout") * 1000,
-                    .cleanup_timeout_s = cfg_int(&spec, "cleanup-timeout")};
-    /* r is the template of the workers' reconcilers; each gets its own client */
-    int nworkers = (int)cfg_int(&spec, "workers");
-    worker *workers = rc ? NULL : calloc((size_t)nworkers, sizeof *workers);
-    if (!rc && !workers)
-        abort();
-    for (int i = 0; !rc && i < nworkers; i++) {
-        workers[i].r = r;
-        workers[i].id = i;
-        workers[i].r.kc = kube_client_new(&kcfg, err, sizeof err);
-        if (workers[i].r.kc)
-            kube_client_set_cache(workers[i].r.kc, cache);
-        if (!workers[i].r.kc || pthread_create(&workers[i].thread, NULL, work, &workers[i]) != 0) {
-            log_error("startup_failed", "error=%s", lq(workers[i].r.kc ? "cannot start a worker" : err));
-            kube_client_free(workers[i].r.kc);
-            workers[i].r.kc = NULL;
-            g_stop = 1;
-            rc = 1;
-            break;
-        }
-        workers[i].started = true;
+static bool start_lease(cfg_spec *spec, const kube_config *kcfg, const char *ident)
+{
+    char err[1024];
+    const char *lns = cfg_str(spec, "lease-namespace");
+    g_lease = (lease){.namespace = lns && *lns ? lns : kcfg->namespace,
+                      .name = cfg_str(spec, "lease-name"), .identity = ident,
+                      .duration_s = (int)cfg_int(spec, "lease-duration")};
+    g_lease.renew_deadline_s = g_lease.duration_s * 2 / 3;
+    g_lease.retry_s = g_lease.duration_s / 7 > 0 ? g_lease.duration_s / 7 : 1;
+    if (!lease_start(&g_lease, kcfg, &g_stop, err, sizeof err)) {
+        log_error("startup_failed", "error=%s", lq(err));
+        return false;
     }
-    g_workers = workers;
-    g_nworkers = nworkers;
-    int64_t resync_ms = cfg_int(&spec, "resync-seconds") * 1000, next_resync = now_ms() + resync_ms;
+    return true;
+}
+
+/* --workers threads, each with its own API client over the shared caches;
+ * r is their reconcilers' template. */
+static bool start_workers(int n, const reconciler *r, const kube_config *kcfg, kcache *cache)
+{
+    char err[1024];
+    g_workers = calloc((size_t)n, sizeof *g_workers);
+    if (!g_workers)
+        abort();
+    g_nworkers = n;
+    for (int i = 0; i < n; i++) {
+        worker *w = &g_workers[i];
+        w->r = *r;
+        w->id = i;
+        w->r.kc = kube_client_new(kcfg, err, sizeof err);
+        if (w->r.kc)
+            kube_client_set_cache(w->r.kc, cache);
+        if (!w->r.kc || pthread_create(&w->thread, NULL, work, w) != 0) {
+            log_error("startup_failed", "error=%s", lq(w->r.kc ? "cannot start a worker" : err));
+            kube_client_free(w->r.kc);
+            w->r.kc = NULL;
+            return false;
+        }
+        w->started = true;
+    }
+    return true;
+}
+
+static void stop_workers(void)
+{
+    for (int i = 0; g_workers && i < g_nworkers; i++)
+        if (g_workers[i].started) {
+            pthread_join(g_workers[i].thread, NULL);
+            kube_client_free(g_workers[i].r.kc);
+        }
+    worker *w = g_workers;
+    g_workers = NULL;
+    free(w);
+}
+
+/* Until stopped: follow the Lease (workers run only while leading) and
+ * resync every run each period, spread over its first half.  1 when the
+ * lease was lost. */
+static int lead(int64_t resync_ms)
+{
+    int64_t next_resync = now_ms() + resync_ms;
     bool was_leading = false;
     while (!g_stop) {
         atomic_store(&g_heartbeat, now_ms());
@@ -552,8 +488,7 @@ int main(int argc, char **argv)
         if (g_elect) {
             if (atomic_load(&g_lease.lost)) {
                 log_error("exiting", "reason=%s", lq("lost the leader lease"));
-                rc = 1;
-                break;
+                return 1;
             }
             leading = atomic_load(&g_lease.leading);
             if (leading && !was_leading)
@@ -562,31 +497,117 @@ int main(int argc, char **argv)
         }
         atomic_store(&g_leading, leading);
         if (leading && resync_ms > 0 && now_ms() >= next_resync) {
-            /* spread over the first half of the period: a steady trickle */
             size_t n = wq_resync_spread(g_queue, (uint32_t)(resync_ms / 2));
             log_debug("resync", "runs=%zu", n);
             next_resync = now_ms() + resync_ms;
         }
         sleep_ms_unless(200, &g_stop);
     }
+    return 0;
+}
+
+/* Watches, lease, workers, the loop, and everything stopped again. */
+static int run(cfg_spec *spec, const kube_config *kcfg, const char *ident)
+{
+    char err[1024];
+    g_queue = wq_new(500, 300000);
+    if (!g_queue)
+        abort();
+    kcache *cache = kcache_new();
+    set_up_watches(spec, cache);
+    atomic_store(&g_heartbeat, now_ms());
+    httpd *srv = NULL;
+    httpd_handlers h = {.metrics = metrics, .ready = ready, .healthy = healthy};
+    int rc = startup_http(cfg_str(spec, "http-listen"), &h, &srv) ? 0 : 1;
+    for (int i = 0; !rc && i < NWATCH; i++)
+        if (!watcher_start(&g_watch[i], kcfg, &g_stop, err, sizeof err)) {
+            log_error("startup_failed", "error=%s", lq(err));
+            rc = 1;
+        }
+    g_elect = cfg_bool(spec, "leader-elect");
+    /* a standby must not reconcile before the loop first looks at the lease */
+    atomic_store(&g_leading, !g_elect);
+    if (!rc && g_elect && !start_lease(spec, kcfg, ident))
+        rc = 1;
+    reconciler r = {.render = {.postgres_image = cfg_str(spec, "postgres-image"),
+                               .generator_image = cfg_str(spec, "generator-image"),
+                               .sink_image = cfg_str(spec, "sink-image"),
+                               .sql_dir = cfg_str(spec, "sql-dir"),
+                               .image_pull_policy = cfg_str(spec, "image-pull-policy"),
+                               .image_pull_secrets = cfg_str(spec, "image-pull-secrets")},
+                    .identity = ident,
+                    .confluent_url = cfg_str(spec, "confluent-url"),
+                    .backend_timeout_ms = cfg_int(spec, "backend-timeout") * 1000,
+                    .cleanup_timeout_s = cfg_int(spec, "cleanup-timeout")};
+    if (!rc && !start_workers((int)cfg_int(spec, "workers"), &r, kcfg, cache))
+        rc = 1;
+    if (!rc)
+        rc = lead(cfg_int(spec, "resync-seconds") * 1000);
     g_stop = 1;
     log_info("stopping", "reason=%s", rc ? "error" : "signal");
     wq_shutdown(g_queue);
-    for (int i = 0; workers && i < nworkers; i++)
-        if (workers[i].started) {
-            pthread_join(workers[i].thread, NULL);
-            kube_client_free(workers[i].r.kc);
-        }
-    g_workers = NULL;
-    free(workers);
+    stop_workers();
     for (int i = 0; i < NWATCH; i++)
         watcher_join(&g_watch[i]);
     kcache_free(cache);
     if (g_elect)
         lease_stop(&g_lease);
-    if (srv)
-        httpd_stop(srv);
+    httpd_stop(srv);
     wq_free(g_queue);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    /* glibc gives each thread that allocates its own arena (8 per core);
+     * with a dozen threads sharing the caches' objects that is memory held
+     * and never reused.  Two arenas keep the RSS near what is live. */
+    mallopt(M_ARENA_MAX, 2);
+    cfg_spec spec = {.prog = "flinkpg-controller",
+                     .summary = "Reconciles DemoRun resources (flinkpg.io/v1alpha1) into PostgreSQL, "
+                                "generator, sink and Flink statements.",
+                     .usage_example = "  flinkpg-controller --kubeconfig ~/.kube/config --sql-dir sql "
+                                      "--http-listen 127.0.0.1:8080\n"
+                                      "  flinkpg-controller --leader-elect        # in a pod",
+                     .versions = versions,
+                     .opts = options,
+                     .nopts = sizeof options / sizeof options[0]};
+    /* no usage line for a bare run: in a pod, defaults and the environment are enough */
+    int rc = startup_options(&spec, argc, argv, "controller", false);
+    if (rc < 0)
+        rc = check_options(&spec) ? 2 : -1;
+    if (rc >= 0) {
+        cfg_free(&spec);
+        return rc;
+    }
+    char err[1024];
+    if (!httpc_global_init(err, sizeof err)) {
+        log_error("startup_failed", "error=%s", lq(err));
+        cfg_free(&spec);
+        return 1;
+    }
+    const char *probe_url = cfg_str(&spec, "probe");
+    if (probe_url && *probe_url) {
+        rc = probe(probe_url);
+        cfg_free(&spec);
+        return rc;
+    }
+    kube_config kcfg;
+    bool from_file;
+    if (!load_kube_config(&spec, &kcfg, &from_file, err, sizeof err)) {
+        log_error("startup_failed", "error=%s", lq(err));
+        cfg_free(&spec);
+        return 1;
+    }
+    char ident[256];
+    identity_of(&spec, ident, sizeof ident);
+    const char *watch_ns = cfg_str(&spec, "namespace");
+    log_info("starting", "server=%s config=%s watch=%s identity=%s leader_elect=%s workers=%lld",
+             lq(kcfg.server), from_file ? "kubeconfig" : "in-cluster",
+             lq(watch_ns && *watch_ns ? watch_ns : "all-namespaces"), lq(ident),
+             cfg_bool(&spec, "leader-elect") ? "true" : "false", (long long)cfg_int(&spec, "workers"));
+    startup_signals(&g_stop);
+    rc = run(&spec, &kcfg, ident);
     kube_config_free(&kcfg);
     cfg_free(&spec);
     curl_global_cleanup();

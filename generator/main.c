@@ -32,6 +32,8 @@
 #include "../common/log.h"
 #include "../common/pgutil.h"
 #include "../common/schemareg.h"
+#include "../common/startup.h"
+#include "../common/httpc.h"
 #include "../common/validate.h"
 
 #include <curl/curl.h>
@@ -44,11 +46,6 @@
 #include <unistd.h>
 
 volatile int g_stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
 
 static cfg_opt options[] = {
     KAFKA_CFG_OPTIONS,
@@ -288,15 +285,56 @@ static int run_validate(void)
     return r.pass ? 0 : 1;
 }
 
+/* The choices among the options; 0 or the exit code. */
+static int check_options(cfg_spec *c)
+{
+    char err[512];
+    const char *source = cfg_str(c, "source");
+    const char *format = cfg_str(c, "format");
+    const char *prog = cfg_str(c, "progress");
+    if (strcmp(source, "scenario") && strcmp(source, "postgres") && strcmp(source, "http"))
+        return usage_error(cfg_invalid(c, "source", "is not one of scenario, postgres, http", err, sizeof err));
+    if (strcmp(format, "json") && strcmp(format, "registry"))
+        return usage_error(cfg_invalid(c, "format", "is not one of json, registry", err, sizeof err));
+    if (strcmp(prog, "auto") && strcmp(prog, "always") && strcmp(prog, "never"))
+        return usage_error(cfg_invalid(c, "progress", "is not one of auto, always, never", err, sizeof err));
+    if (!strcmp(format, "registry") && !opt("schema-registry-url"))
+        return usage_error("--format registry needs --schema-registry-url (SCHEMA_REGISTRY_URL)");
+    return 0;
+}
+
+/* Scenario or poll mode, with Kafka and the metrics server. */
+static int run(app *a)
+{
+    cfg_spec *c = &a->cfg;
+    char err[1024];
+    const char *source = cfg_str(c, "source");
+    a->topics[TOPIC_ORDERS] = cfg_str(c, "orders-topic");
+    a->topics[TOPIC_SHIPMENTS] = cfg_str(c, "shipments-topic");
+    rd_kafka_conf_t *kc = NULL;
+    if (strcmp(source, "scenario") || !cfg_bool(c, "dry-run")) {
+        kc = kafka_conf_from_cfg(c, err, sizeof err);
+        if (!kc)
+            return usage_error(err);
+    }
+    httpd *srv = NULL;
+    httpd_handlers h = {.metrics = render_metrics, .ready = is_ready, .ctx = a};
+    if (!startup_http(opt("http-listen"), &h, &srv)) {
+        if (kc)
+            rd_kafka_conf_destroy(kc);
+        return 2;
+    }
+    int rc = !strcmp(source, "scenario") ? run_scenario(a, kc)
+                                         : run_poll(a, kc, !strcmp(source, "http"));
+    producer_free(a->prod);
+    httpd_stop(srv);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     app *a = &g_app;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    char err[1024];
+    startup_signals(&g_stop);
     a->cfg = (cfg_spec){.prog = "flinkpg-generator",
                         .summary = "the demo's orders/shipments events, the table they must "
                                    "produce, and a CDC poll source",
@@ -305,84 +343,16 @@ int main(int argc, char **argv)
                         .versions = versions,
                         .opts = options,
                         .nopts = sizeof options / sizeof options[0]};
-    cfg_result cr = cfg_parse(&a->cfg, argc, argv, err, sizeof err);
-    if (cr != CFG_OK) {
-        cfg_free(&a->cfg);
-        if (cr == CFG_HELP)
-            return 0;
-        size_t n = strlen(err);
-        snprintf(err + n, sizeof err - n, " (see --help)");
-        return usage_error(err);
-    }
-    cfg_spec *c = &a->cfg;
-    if (argc == 1 && !cfg_any_set(c)) { /* nothing given at all: how to start */
-        cfg_usage_hint(c);
-        cfg_free(c);
-        return 2;
-    }
-    log_init("generator", cfg_str(c, "run-name"));
-    log_level lvl;
-    int rc = 2;
-    const char *source = cfg_str(c, "source");
-    const char *format = cfg_str(c, "format");
-    const char *prog = cfg_str(c, "progress");
-    if (!log_parse_level(cfg_str(c, "log-level"), &lvl)) {
-        rc = usage_error(cfg_invalid(c, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
-        goto out;
-    }
-    log_set_level(lvl);
-    if (strcmp(source, "scenario") && strcmp(source, "postgres") && strcmp(source, "http")) {
-        rc = usage_error(cfg_invalid(c, "source", "is not one of scenario, postgres, http", err, sizeof err));
-        goto out;
-    }
-    if (strcmp(format, "json") && strcmp(format, "registry")) {
-        rc = usage_error(cfg_invalid(c, "format", "is not one of json, registry", err, sizeof err));
-        goto out;
-    }
-    if (strcmp(prog, "auto") && strcmp(prog, "always") && strcmp(prog, "never")) {
-        rc = usage_error(cfg_invalid(c, "progress", "is not one of auto, always, never", err, sizeof err));
-        goto out;
-    }
-    if (!strcmp(format, "registry") && !opt("schema-registry-url")) {
-        rc = usage_error("--format registry needs --schema-registry-url (SCHEMA_REGISTRY_URL)");
-        goto out;
-    }
-    if (cfg_bool(c, "validate")) {
-        rc = run_validate();
-        goto out;
-    }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    a->topics[TOPIC_ORDERS] = cfg_str(c, "orders-topic");
-    a->topics[TOPIC_SHIPMENTS] = cfg_str(c, "shipments-topic");
-    rd_kafka_conf_t *kc = NULL;
-    if (strcmp(source, "scenario") || !cfg_bool(c, "dry-run")) {
-        kc = kafka_conf_from_cfg(c, err, sizeof err);
-        if (!kc) {
-            rc = usage_error(err);
-            goto out_curl;
+    int rc = startup_options(&a->cfg, argc, argv, "generator", true);
+    if (rc < 0 && (rc = check_options(&a->cfg)) == 0) {
+        if (cfg_bool(&a->cfg, "validate")) {
+            rc = run_validate();
+        } else {
+            char err[256];
+            rc = httpc_global_init(err, sizeof err) ? run(a) : usage_error(err);
+            curl_global_cleanup();
         }
     }
-    httpd *srv = NULL;
-    if (opt("http-listen")) {
-        httpd_handlers h = {.metrics = render_metrics, .ready = is_ready, .ctx = a};
-        srv = httpd_start(opt("http-listen"), &h, err, sizeof err);
-        if (!srv) {
-            log_error("http_failed", "listen=%s error=%s", lq(opt("http-listen")), lq(err));
-            if (kc)
-                rd_kafka_conf_destroy(kc);
-            goto out_curl;
-        }
-        log_info("http_listening", "listen=%s port=%d", lq(opt("http-listen")), httpd_port(srv));
-    }
-    if (!strcmp(source, "scenario"))
-        rc = run_scenario(a, kc);
-    else
-        rc = run_poll(a, kc, !strcmp(source, "http"));
-    producer_free(a->prod);
-    httpd_stop(srv);
-out_curl:
-    curl_global_cleanup();
-out:
     cfg_free(&a->cfg);
     return rc;
 }

@@ -20,6 +20,7 @@
 
 #include "../common/backoff.h"
 #include "../common/httpd.h"
+#include "../common/startup.h"
 #include "../common/kafkaconf.h"
 #include "../common/log.h"
 #include "../common/pgutil.h"
@@ -34,12 +35,6 @@
 #include <time.h>
 
 volatile int g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
 
 /* ---- PostgreSQL, positions, rebalances ---- */
 
@@ -404,11 +399,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&a.mu, NULL);
     atomic_store(&g_stats.lag, -1); /* unknown, not "caught up", until measured */
     pthread_cond_init(&a.cv, NULL);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    startup_signals(&g_stop);
 
     /* setup: 0 = run, -1 = exit 0 now (help, or stopped while waiting), else the exit code */
     int rc = sink_setup(&a, argc, argv);
@@ -423,17 +414,10 @@ int main(int argc, char **argv)
     }
 
     httpd *srv = NULL;
-    const char *listen = cfg_str(&a.cfg, "http-listen");
-    if (listen && *listen) {
-        char err[256];
-        httpd_handlers h = {.metrics = sink_metrics, .ready = sink_ready, .ctx = &a};
-        srv = httpd_start(listen, &h, err, sizeof err);
-        if (!srv) {
-            log_error("http_failed", "listen=%s error=%s", lq(listen), lq(err));
-            sink_teardown(&a); /* the applier thread runs: stop it before leaving */
-            return 2;
-        }
-        log_info("http_listening", "listen=%s port=%d", lq(listen), httpd_port(srv));
+    httpd_handlers h = {.metrics = sink_metrics, .ready = sink_ready, .ctx = &a};
+    if (!startup_http(cfg_str(&a.cfg, "http-listen"), &h, &srv)) {
+        sink_teardown(&a); /* the applier thread runs: stop it before leaving */
+        return 2;
     }
 
     const char *stop_reason = consume(&a);

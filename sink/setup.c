@@ -10,6 +10,7 @@
 #include "../common/kafkaconf.h"
 #include "../common/log.h"
 #include "../common/pgutil.h"
+#include "../common/startup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,7 +254,6 @@ static int open_target(app *a, cfg_spec *c)
 
 int sink_setup(app *a, int argc, char **argv)
 {
-    char err[1024];
     a->cfg = (cfg_spec){.prog = "flinkpg-sink",
                         .summary = "apply a Flink changelog topic to a PostgreSQL table, exactly once",
                         .usage_example = example,
@@ -261,25 +261,11 @@ int sink_setup(app *a, int argc, char **argv)
                         .versions = versions,
                         .opts = options,
                         .nopts = sizeof options / sizeof options[0]};
-    cfg_result cr = cfg_parse(&a->cfg, argc, argv, err, sizeof err);
-    if (cr == CFG_HELP)
-        return -1;
-    if (cr == CFG_ERROR) {
-        size_t n = strlen(err);
-        snprintf(err + n, sizeof err - n, " (see --help)");
-        return fail_usage(err);
-    }
+    int rc = startup_options(&a->cfg, argc, argv, "sink", true);
+    if (rc >= 0)
+        return rc == 0 ? -1 : rc;
     cfg_spec *c = &a->cfg;
-    if (argc == 1 && !cfg_any_set(c))
-        return cfg_usage_hint(c); /* nothing given at all: how to start */
-    log_init("sink", cfg_str(c, "run-name"));
-    log_level lvl;
-    if (!log_parse_level(cfg_str(c, "log-level"), &lvl))
-        return fail_usage(cfg_invalid(c, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
-    log_set_level(lvl);
-
-    int rc = check_options(a, c);
-    if (rc)
+    if ((rc = check_options(a, c)) != 0)
         return rc;
     a->s.group = cfg_str(c, "group");
     a->s.topic = cfg_str(c, "topic");

@@ -27,6 +27,7 @@
 #include "../common/confluent.h"
 #include "../common/flinkgw.h"
 #include "../common/sqltmpl.h"
+#include "../common/startup.h"
 #include "../common/httpc.h"
 #include "../common/log.h"
 
@@ -535,34 +536,21 @@ int main(int argc, char **argv)
                   .usage_example = example,
                   .opts = options,
                   .nopts = sizeof options / sizeof options[0]};
-    cfg_result cr = cfg_parse(&c, argc, argv, err, sizeof err);
-    if (cr == CFG_HELP) {
+    /* a command-line tool: Ctrl-C ends it at once, no stop flag */
+    int rc = startup_options(&c, argc, argv, "statements", true);
+    if (rc >= 0) {
         cfg_free(&c);
-        return 0;
+        return rc;
     }
-    if (cr == CFG_ERROR) {
-        cfg_free(&c);
-        return usage(err);
-    }
-    log_init("statements", cfg_str(&c, "run-name"));
-    log_level lvl;
-    if (!log_parse_level(cfg_str(&c, "log-level"), &lvl)) {
-        cfg_free(&c);
-        return usage(cfg_invalid(&c, "log-level", "is not one of debug, info, warn, error", err, sizeof err));
-    }
-    log_set_level(lvl);
     if (c.nargs < 1) {
-        int urc = argc == 1 ? cfg_usage_hint(&c)
-                            : usage("a subcommand is required: submit, status, list, stop, resume or delete");
         cfg_free(&c);
-        return urc;
+        return usage("a subcommand is required: submit, status, list, stop, resume or delete");
     }
     if (!httpc_global_init(err, sizeof err)) {
         cfg_free(&c);
         return usage(err);
     }
     const char *backend = cfg_str(&c, "backend");
-    int rc;
     if (!strcmp(backend, "gateway"))
         rc = gateway_main(&c, c.args[0], c.args + 1, c.nargs - 1);
     else if (!strcmp(backend, "confluent"))

@@ -187,7 +187,7 @@ check "delete: cleanup event recorded" bash -c \
   "kubectl get events.events.k8s.io --field-selector regarding.name=demo-upsert -o jsonpath='{.items[*].reason}' | grep -q StatementsDeleted"
 check "other runs untouched by the delete" kubectl get sts demo-append-postgres demo-retract-postgres
 
-port=$(grep -o 'event=http_listening port=[0-9]*' "$LOG" | head -1 | sed 's/.*=//')
+port=$(grep -o 'event=http_listening .*port=[0-9]*' "$LOG" | head -1 | sed 's/.*=//')
 check "metrics: reconciles counted" bash -c "curl -sf 127.0.0.1:$port/metrics | grep -q 'flinkpg_controller_reconciles_total{result=\"ok\"}'"
 check "readyz: 200 once the watches are synced" curl -sf "127.0.0.1:$port/readyz"
 check "one log line per reconcile names the run" grep -q 'event=reconcile run=default/demo-append result=' "$LOG"
