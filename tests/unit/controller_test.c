@@ -770,8 +770,58 @@ static void test_drift(void)
     json_decref(d), json_decref(sd), json_decref(sl);
 }
 
+/* Every child the controller renders for a sample DemoRun, compared with
+ * the reviewed copies in tests/unit/golden/ (FLINKPG_UPDATE_GOLDEN=1 writes
+ * them anew: review the diff before committing). */
+static void test_render_golden(void)
+{
+    const char *root = getenv("FLINKPG_ROOT") ? getenv("FLINKPG_ROOT") : ".";
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/tests/unit/golden/demorun.json", root);
+    json_error_t je;
+    json_t *run = json_load_file(path, 0, &je);
+    CHECK("golden: the sample DemoRun reads", run != NULL);
+    if (!run)
+        return;
+    char sql[1024];
+    snprintf(sql, sizeof sql, "%s/sql", root);
+    render_opts o = {.postgres_image = "docker.io/library/postgres:16",
+                     .generator_image = "docker.io/flinkpg/flinkpg-generator:0.0.0",
+                     .sink_image = "docker.io/flinkpg/flinkpg-sink:0.0.0", .sql_dir = sql};
+    struct {
+        const char *file;
+        json_t *obj;
+    } kids[] = {
+        {"secret.json", render_pg_secret(run, "golden-password")},
+        {"service.json", render_pg_service(run)},
+        {"statefulset.json", render_pg_statefulset(run, &o)},
+        {"configmap.json", render_sql_configmap(run, &o, err, sizeof err)},
+        {"job.json", render_generator_job(run, &o)},
+        {"deployment.json", render_sink_deployment(run, &o)},
+    };
+    bool update = getenv("FLINKPG_UPDATE_GOLDEN") && *getenv("FLINKPG_UPDATE_GOLDEN") == '1';
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++) {
+        char name[160];
+        snprintf(path, sizeof path, "%s/tests/unit/golden/%s", root, kids[i].file);
+        if (update && kids[i].obj)
+            json_dump_file(kids[i].obj, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+        json_t *want = json_load_file(path, 0, &je);
+        snprintf(name, sizeof name, "golden: the rendered %s equals the reviewed one", kids[i].file);
+        CHECK(name, kids[i].obj && want && json_equal(kids[i].obj, want));
+        if (kids[i].obj && want && !json_equal(kids[i].obj, want)) {
+            char *got = json_dumps(kids[i].obj, JSON_INDENT(2) | JSON_SORT_KEYS);
+            printf("  rendered:\n%s\n", got ? got : "?");
+            free(got);
+        }
+        json_decref(want);
+        json_decref(kids[i].obj);
+    }
+    json_decref(run);
+}
+
 int main(void)
 {
+    test_render_golden();
     test_drift();
     test_cache();
     test_event_aggregation();
