@@ -56,11 +56,18 @@ static void key_of(const json_t *obj, char *out, size_t n, const char *name)
     snprintf(out, n, "%s/%s", ns ? ns : "", name ? name : "");
 }
 
+/* A complete list has just been parsed and folded into a store: the list's
+ * own trees (megabytes at a thousand runs) are freed, but glibc keeps the
+ * pages unless asked. */
+static void after_list(void) { malloc_trim(0); }
+
 static void on_demorun(watch_event ev, json_t *obj, void *ctx)
 {
     kstore_event(ctx, ev, obj);
-    if (ev == WATCH_LIST_DONE)
+    if (ev == WATCH_LIST_DONE) {
+        after_list();
         return;
+    }
     char key[300];
     key_of(obj, key, sizeof key, json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")));
     wq_track(g_queue, key, ev != WATCH_DELETED);
@@ -71,8 +78,10 @@ static void on_demorun(watch_event ev, json_t *obj, void *ctx)
 static void on_owned(watch_event ev, json_t *obj, void *ctx)
 {
     kstore_event(ctx, ev, obj);
-    if (ev == WATCH_LIST_DONE)
+    if (ev == WATCH_LIST_DONE) {
+        after_list();
         return;
+    }
     size_t i;
     json_t *ref;
     json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i, ref)
@@ -94,8 +103,10 @@ static void on_owned(watch_event ev, json_t *obj, void *ctx)
 static void on_pod(watch_event ev, json_t *obj, void *ctx)
 {
     kstore_event(ctx, ev, obj);
-    if (ev == WATCH_LIST_DONE)
+    if (ev == WATCH_LIST_DONE) {
+        after_list();
         return;
+    }
     const char *run = json_string_value(json_object_get(
         json_object_get(json_object_get(obj, "metadata"), "labels"), "flinkpg.io/run"));
     if (!run || !*run)
