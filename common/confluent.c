@@ -10,6 +10,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "strbuf.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,10 @@ struct confluent {
     long request_ms;
 };
 
-static char *xstrdup(const char *s)
+/* a copy of an optional string */
+static char *dup_opt(const char *s)
 {
-    return s ? strdup(s) : NULL;
+    return s ? xstrdup(s) : NULL;
 }
 
 void confluent_statement_free(confluent_statement *s)
@@ -82,25 +84,14 @@ confluent *confluent_new(const confluent_opts *o, char *err, size_t errlen)
         sb_printf(&sb, "https://flink.%s.%s.confluent.cloud", o->region, o->cloud);
     }
     sb_printf(&sb, "/sql/v1/organizations/%s/environments/%s/statements", o->org, o->env);
-    confluent *c = calloc(1, sizeof *c);
-    if (!c || sb.oom) {
-        free(c);
-        sb_free(&sb);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    confluent *c = xcalloc(1, sizeof *c);
     c->url = sb_steal(&sb);
-    c->key = strdup(o->api_key);
-    c->secret = strdup(o->api_secret);
+    c->key = xstrdup(o->api_key);
+    c->secret = xstrdup(o->api_secret);
     c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 6;
     c->base_ms = o->backoff_base_ms ? o->backoff_base_ms : 500;
     c->request_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 30000;
     c->cap_ms = o->backoff_cap_ms ? o->backoff_cap_ms : 30000;
-    if (!c->url || !c->key || !c->secret) {
-        confluent_free(c);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
     return c;
 }
 
@@ -173,7 +164,7 @@ static void failure_message(long status, const char *body, char *out, size_t out
     } else if (body && *body) {
         sb_printf(&sb, " %.200s", body);
     }
-    snprintf(out, outlen, "%s", sb.oom ? "out of memory" : sb_str(&sb));
+    snprintf(out, outlen, "%s", sb_str(&sb));
     sb_free(&sb);
     json_decref(root);
 }
@@ -268,19 +259,19 @@ static char *item_url(confluent *c, const char *name)
     strbuf sb;
     sb_init(&sb);
     sb_printf(&sb, "%s/%s", c->url, name); /* name validated: URL-safe */
-    return sb.oom ? (sb_free(&sb), NULL) : sb_steal(&sb);
+    return sb_steal(&sb);
 }
 
 static void fill_statement(json_t *j, confluent_statement *s)
 {
     memset(s, 0, sizeof *s);
     json_t *spec = json_object_get(j, "spec"), *status = json_object_get(j, "status");
-    s->name = xstrdup(json_string_value(json_object_get(j, "name")));
-    s->phase = xstrdup(json_string_value(json_object_get(status, "phase")));
-    s->detail = xstrdup(json_string_value(json_object_get(status, "detail")));
-    s->statement = xstrdup(json_string_value(json_object_get(spec, "statement")));
-    s->compute_pool_id = xstrdup(json_string_value(json_object_get(spec, "compute_pool_id")));
-    s->principal = xstrdup(json_string_value(json_object_get(spec, "principal")));
+    s->name = dup_opt(json_string_value(json_object_get(j, "name")));
+    s->phase = dup_opt(json_string_value(json_object_get(status, "phase")));
+    s->detail = dup_opt(json_string_value(json_object_get(status, "detail")));
+    s->statement = dup_opt(json_string_value(json_object_get(spec, "statement")));
+    s->compute_pool_id = dup_opt(json_string_value(json_object_get(spec, "compute_pool_id")));
+    s->principal = dup_opt(json_string_value(json_object_get(spec, "principal")));
     s->stopped = json_is_true(json_object_get(spec, "stopped"));
     s->raw = json_incref(j);
 }
@@ -455,11 +446,6 @@ confluent_rc confluent_list(confluent *c, int page_size, const char *page_token,
     if (page_token && *page_token) {
         /* the token comes from the server's own "next" URL: already encoded */
         sb_printf(&url, "&page_token=%s", page_token);
-    }
-    if (url.oom) {
-        sb_free(&url);
-        snprintf(err, errlen, "out of memory");
-        return CF_ERROR;
     }
     json_t *res = NULL;
     confluent_rc rc = cf_call(c, "GET", sb_str(&url), NULL, NULL, NULL, &res, err, errlen);

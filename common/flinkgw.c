@@ -480,7 +480,7 @@ bool flinkgw_resume_from(flinkgw *gw, const char *savepoint_path, char *err, siz
     strbuf sb;
     sb_init(&sb);
     sb_printf(&sb, "SET 'execution.state-recovery.path' = '%s'", savepoint_path);
-    bool ok = !sb.oom && flinkgw_execute(gw, sb_str(&sb), NULL, err, errlen);
+    bool ok = flinkgw_execute(gw, sb_str(&sb), NULL, err, errlen);
     sb_free(&sb);
     return ok;
 }

@@ -95,7 +95,7 @@ void flinkgw_error_message(const char *body, char *out, size_t outlen)
         trace_cause(trace, &sb);
     else
         sb_puts(&sb, summary ? summary : "unknown error");
-    snprintf(out, outlen, "%s", sb.oom ? "out of memory" : sb_str(&sb));
+    snprintf(out, outlen, "%s", sb_str(&sb));
     sb_free(&sb);
     json_decref(root);
 }
@@ -105,6 +105,6 @@ void flinkgw_trace_message(const char *trace, char *out, size_t outlen)
     strbuf sb;
     sb_init(&sb);
     trace_cause(trace, &sb);
-    snprintf(out, outlen, "%s", sb.oom ? "out of memory" : sb_str(&sb));
+    snprintf(out, outlen, "%s", sb_str(&sb));
     sb_free(&sb);
 }

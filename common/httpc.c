@@ -30,7 +30,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
     strbuf *sb = ctx;
     sb_append(sb, p, size * n);
-    return sb->oom ? 0 : size * n;
+    return size * n;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
@@ -114,10 +114,6 @@ bool httpc_do(const httpc_request *rq, httpc_response *rs, char *err, size_t err
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "%s %s: %s", rq->method, rq->url,
                  errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        goto out;
-    }
-    if (rs->body.oom) {
-        snprintf(err, errlen, "%s %s: out of memory reading the response", rq->method, rq->url);
         goto out;
     }
     rc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);

@@ -52,10 +52,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         sb_init(&sb);
         if (srv->h.metrics)
             srv->h.metrics(&sb, srv->h.ctx);
-        if (sb.oom) {
-            sb_free(&sb);
-            return respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-        }
         size_t len = sb.len;
         char *body = sb_steal(&sb);
         if (!body)

@@ -3,6 +3,7 @@
 #include "sqltmpl.h"
 
 #include "strbuf.h"
+#include "xalloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -65,14 +66,8 @@ char *sqltmpl_render(const char *text, const char *const *vars, char *err, size_
         }
         line = next;
     }
-    char *out = sb.oom ? NULL : sb_steal(&sb);
-    if (!out && !sb.oom)
-        out = strdup(""); /* empty text */
-    if (!out) {
-        snprintf(err, errlen, "out of memory");
-        sb_free(&sb);
-    }
-    return out;
+    char *out = sb_steal(&sb);
+    return out ? out : xstrdup(""); /* empty text */
 }
 
 static bool blank(const char *s)
@@ -133,7 +128,7 @@ char **sqltmpl_split(const char *text, size_t *count)
         }
         p = eol ? eol + 1 : p + len;
     }
-    if (!push_statement(&list, &n, &cur) || cur.oom)
+    if (!push_statement(&list, &n, &cur))
         goto oom;
     sb_free(&cur);
     *count = n;

@@ -1,6 +1,7 @@
 /* strbuf — see strbuf.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "strbuf.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,7 +13,6 @@ void sb_init(strbuf *sb)
 {
     sb->data = NULL;
     sb->len = sb->cap = 0;
-    sb->oom = false;
 }
 
 void sb_free(strbuf *sb)
@@ -28,29 +28,20 @@ void sb_reset(strbuf *sb)
         sb->data[0] = '\0';
 }
 
-static bool reserve(strbuf *sb, size_t extra)
+static void reserve(strbuf *sb, size_t extra)
 {
-    if (sb->oom)
-        return false;
     if (sb->len + extra + 1 <= sb->cap)
-        return true;
+        return;
     size_t cap = sb->cap ? sb->cap : 256;
     while (cap < sb->len + extra + 1)
         cap *= 2;
-    char *d = realloc(sb->data, cap);
-    if (!d) {
-        sb->oom = true;
-        return false;
-    }
-    sb->data = d;
+    sb->data = xrealloc(sb->data, cap);
     sb->cap = cap;
-    return true;
 }
 
 void sb_append(strbuf *sb, const void *data, size_t len)
 {
-    if (!reserve(sb, len))
-        return;
+    reserve(sb, len);
     if (len)
         memcpy(sb->data + sb->len, data, len);
     sb->len += len;
@@ -73,8 +64,9 @@ void sb_printf(strbuf *sb, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !reserve(sb, (size_t)n))
+    if (n < 0)
         return;
+    reserve(sb, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -108,13 +100,11 @@ char *sb_read_file(const char *path, char *err, size_t errlen)
         sb_append(&sb, buf, n);
     bool bad = ferror(f);
     fclose(f);
-    if (bad || sb.oom) {
-        snprintf(err, errlen, "reading %s: %s", path, bad ? "read error" : "out of memory");
+    if (bad) {
+        snprintf(err, errlen, "reading %s: read error", path);
         sb_free(&sb);
         return NULL;
     }
     char *text = sb_steal(&sb);
-    if (!text && !(text = strdup("")))
-        snprintf(err, errlen, "reading %s: out of memory", path);
-    return text;
+    return text ? text : xstrdup("");
 }

@@ -1,7 +1,7 @@
 /*
  * strbuf — a growable byte buffer.  Used for COPY payloads, SQL text,
- * Prometheus output and HTTP bodies.  On allocation failure the buffer
- * records it (sb->oom) and further appends are ignored; callers check once.
+ * Prometheus output and HTTP bodies.  Grows through xalloc.h: out of memory
+ * aborts, so an append always succeeds.
  */
 #ifndef FLINKPG_STRBUF_H
 #define FLINKPG_STRBUF_H
@@ -12,7 +12,6 @@
 typedef struct {
     char *data;
     size_t len, cap;
-    bool oom;
 } strbuf;
 
 void sb_init(strbuf *sb);

@@ -20,6 +20,7 @@
 
 #include "../common/hash.h"
 #include "../common/htab.h"
+#include "../common/xalloc.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -63,21 +64,6 @@ struct kcache {
     int n;
 };
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (!p)
-        abort(); /* the controller cannot go on without its caches */
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
 
 
 kcache *kcache_new(void) { return xcalloc(1, sizeof(kcache)); }

@@ -116,7 +116,7 @@ static size_t on_write(char *p, size_t sz, size_t n, void *userdata)
         return len;
     }
     sb_append(&x->body, p, len);
-    return x->body.oom ? 0 : len;
+    return len;
 }
 
 static int on_progress(void *clientp, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
@@ -228,10 +228,6 @@ long kube_request(kube_client *kc, const char *method, const char *path, const c
     sb_init(&x.body);
     long st = perform(kc, method, path, content_type, text, 30, &x, err, errlen);
     free(text);
-    if (x.body.oom) {
-        snprintf(err, errlen, "%s %s: out of memory reading the response", method, path);
-        st = -1;
-    }
     if (st > 0 && (out || (kc->cache && st / 100 == 2)) && x.body.len) {
         json_error_t je;
         parsed = json_loadb(x.body.data, x.body.len, 0, &je);

@@ -120,7 +120,7 @@ static bool container_stuck(const json_t *pod, const char *pod_name, const char 
                   tr ? " (" : "", tr ? tr : "", tr ? ")" : "");
     }
     out->reason = reason;
-    copy_cut(out->message, sizeof out->message, sb.oom ? "(out of memory)" : sb_str(&sb));
+    copy_cut(out->message, sizeof out->message, sb_str(&sb));
     sb_free(&sb);
     return true;
 }

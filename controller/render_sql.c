@@ -45,10 +45,6 @@ char *sql_substitute(const char *tmpl, const char *const *vars)
             sb_append(&out, s, (size_t)(e - s + 1));
         p = e + 1;
     }
-    if (out.oom) {
-        sb_free(&out);
-        return NULL;
-    }
     return sb_steal(&out);
 }
 

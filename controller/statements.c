@@ -147,13 +147,6 @@ char *stmt_sasl_options(const char *proto, const char *user, const char *pass, c
     sb_puts(&sb, "\" password=\"");
     sasl_escape(&sb, pass);
     sb_puts(&sb, "\";',");
-    if (sb.oom) {
-        if (sb.data)
-            memset(sb.data, 0, sb.len);
-        sb_free(&sb);
-        snprintf(msg, msglen, "out of memory");
-        return NULL;
-    }
     return sb_steal(&sb);
 }
 

@@ -39,13 +39,11 @@ bool frame_splitter_feed(frame_splitter *fs, const char *data, size_t len, frame
         }
         if (!nl) {
             sb_append(&fs->partial, data, take);
-            return !fs->partial.oom;
+            return true;
         }
         bool ok = true;
         if (fs->partial.len) {
             sb_append(&fs->partial, data, take);
-            if (fs->partial.oom)
-                return false;
             ok = fn(fs->partial.data, fs->partial.len, ctx);
             sb_reset(&fs->partial);
         } else if (take > 0) {

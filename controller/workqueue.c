@@ -14,6 +14,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "workqueue.h"
 
+#include "../common/xalloc.h"
+
 #include "../common/backoff.h"
 
 #include "../common/hash.h"
@@ -47,13 +49,6 @@ struct workqueue {
     uint32_t base_ms, cap_ms;
 };
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (!p)
-        abort(); /* a controller that cannot hold its queue cannot go on */
-    return p;
-}
 
 workqueue *wq_new(uint32_t retry_base_ms, uint32_t retry_cap_ms)
 {

@@ -284,7 +284,7 @@ static step fast_merge(sink_ctx *s, const batch *b, char *err, size_t errlen)
         }
         sb_putc(&data, '\n');
     }
-    step st = data.oom ? STEP_DATA_ERROR : copy_rows(s, s->sql_copy, &data, err, errlen);
+    step st = copy_rows(s, s->sql_copy, &data, err, errlen);
     sb_free(&data);
     if (st == STEP_OK)
         st = exec_sql(s, s->sql_merge, err, errlen);
@@ -303,7 +303,7 @@ static step fast_copy(sink_ctx *s, const batch *b, char *err, size_t errlen)
         }
         sb_putc(&data, '\n');
     }
-    step st = data.oom ? STEP_DATA_ERROR : copy_rows(s, s->sql_copy, &data, err, errlen);
+    step st = copy_rows(s, s->sql_copy, &data, err, errlen);
     sb_free(&data);
     return st;
 }

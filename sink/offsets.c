@@ -179,10 +179,7 @@ bool offsets_commit(sink_ctx *s, const batch *b, bool *fenced, char *err, size_t
               "records) SELECT $1, $2, v.p, v.first_offset, v.next_offset - 1, v.records FROM v) "
               "SELECT partition FROM up UNION ALL SELECT partition FROM ins",
               s->q_offsets, s->q_offsets, s->q_batches);
-    bool ok = !sql.oom && !a_part.oom && !a_next.oom && !a_expect.oom && !a_first.oom &&
-              !a_count.oom;
-    if (!ok)
-        snprintf(err, errlen, "storing offsets: out of memory");
+    bool ok = true;
     PGresult *r = NULL;
     if (ok) {
         const char *p[7] = {s->group,          s->topic,         sb_str(&a_part),
