@@ -293,13 +293,10 @@ static cfg_opt *find_short(cfg_spec *spec, char c)
     return NULL;
 }
 
-cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t errlen)
+/* 1. --help, --version, and the .env file first, so that getenv() in step 2
+ * sees its values.  CFG_OK to go on. */
+static cfg_result early_flags(cfg_spec *spec, int argc, char **argv, char *err, size_t errlen)
 {
-    err[0] = '\0';
-    spec->args = calloc((size_t)argc + 1, sizeof(char *));
-    spec->nargs = 0;
-
-    /* 1. the .env file, so that getenv() below sees its values */
     const char *env_file = getenv("ENV_FILE");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc)
@@ -322,7 +319,12 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
     if (env_file && *env_file && !cfg_load_env_file(env_file, err, errlen))
         return CFG_ERROR;
 
-    /* 2. environment (including what the .env file exported) */
+    return CFG_OK;
+}
+
+/* 2. the environment (including what the .env file exported) */
+static cfg_result from_environment(cfg_spec *spec, char *err, size_t errlen)
+{
     for (size_t i = 0; i < spec->nopts; i++) {
         cfg_opt *o = &spec->opts[i];
         const char *v = o->env ? getenv(o->env) : NULL;
@@ -347,7 +349,12 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
         note_origin(o, "env", env_origin(o->env));
     }
 
-    /* 3. flags */
+    return CFG_OK;
+}
+
+/* 3. the command line: flags win over everything */
+static cfg_result from_flags(cfg_spec *spec, int argc, char **argv, char *err, size_t errlen)
+{
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         if (strcmp(a, "--env-file") == 0) {
@@ -412,7 +419,12 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
         note_origin(o, "flag", NULL);
     }
 
-    /* 4. defaults */
+    return CFG_OK;
+}
+
+/* 4. the defaults of what is still unset */
+static cfg_result defaults(cfg_spec *spec, char *err, size_t errlen)
+{
     for (size_t i = 0; i < spec->nopts; i++) {
         cfg_opt *o = &spec->opts[i];
         if (o->set || !o->def)
@@ -432,6 +444,21 @@ cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t er
         }
     }
     return CFG_OK;
+}
+
+cfg_result cfg_parse(cfg_spec *spec, int argc, char **argv, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    spec->args = calloc((size_t)argc + 1, sizeof(char *));
+    spec->nargs = 0;
+    cfg_result r = early_flags(spec, argc, argv, err, errlen);
+    if (r == CFG_OK)
+        r = from_environment(spec, err, errlen);
+    if (r == CFG_OK)
+        r = from_flags(spec, argc, argv, err, errlen);
+    if (r == CFG_OK)
+        r = defaults(spec, err, errlen);
+    return r;
 }
 
 void cfg_print_help(const cfg_spec *spec)
