@@ -17,13 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
+/* The settings poll mode needs; 0 or exit 2 (printed). */
+static int check_poll_options(bool http, long long *interval, long long *max_polls)
 {
-    cfg_spec *c = &a->cfg;
-    char err[1024];
     bool bad = false;
-    long long interval = int_opt("poll-interval-ms", 1, 86400000, &bad);
-    long long max_polls = int_opt("max-polls", 0, 1000000000, &bad);
+    *interval = int_opt("poll-interval-ms", 1, 86400000, &bad);
+    *max_polls = int_opt("max-polls", 0, 1000000000, &bad);
     const char *missing = !opt("topic")        ? "--topic (GEN_TOPIC)"
                           : !opt("state-file") ? "--state-file (GEN_STATE_FILE)"
                           : http && !opt("source-url") ? "--source-url (SOURCE_URL)"
@@ -31,11 +30,53 @@ int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
                           : !http && !opt("source-table") ? "--source-table (SOURCE_TABLE)"
                           : !http && !opt("source-cursor") ? "--source-cursor (SOURCE_CURSOR)"
                                                            : NULL;
-    if (bad || missing) {
+    if (missing)
+        fprintf(stderr, "flinkpg-generator: --source %s needs %s\n", http ? "http" : "postgres",
+                missing);
+    return bad || missing ? 2 : 0;
+}
+
+/* One poll's changes, published; the cursor and hashes are saved only once
+ * Kafka acknowledged every record.  0, 1 (not published: the next poll
+ * sends them again) or 2 (the state could not be saved). */
+static int publish(app *a, pollstate *st, poll_changes *ch)
+{
+    char err[1024];
+    long long before_failed, x;
+    producer_counts(a->prod, &x, &x, &before_failed);
+    for (size_t i = 0; i < ch->n; i++) {
+        poll_change *p = &ch->v[i];
+        producer_send(a->prod, a->topics[0], p->key, strlen(p->key), p->value,
+                      p->value ? strlen(p->value) : 0, a->key_sr[0], a->value_sr[0]);
+    }
+    bool flushed = producer_flush(a->prod, 30000);
+    long long after_failed;
+    producer_counts(a->prod, &x, &x, &after_failed);
+    if (!flushed || after_failed != before_failed) {
+        log_error("poll_not_published", "changes=%zu failed=%lld", ch->n, after_failed - before_failed);
+        return 1;
+    }
+    for (size_t i = 0; i < ch->n; i++) {
+        pollstate_set_hash(st, ch->v[i].key, ch->v[i].hash);
+        log_info("change_published", "topic=%s key=%s op=%s", lq(a->topics[0]), lq(ch->v[i].key),
+                 ch->v[i].value ? "upsert" : "tombstone");
+    }
+    if (ch->cursor)
+        pollstate_set_cursor(st, ch->cursor);
+    if ((ch->n || ch->cursor) && !pollstate_save(st, err, sizeof err)) {
+        log_error("state_save_failed", "path=%s error=%s", lq(opt("state-file")), lq(err));
+        return 2;
+    }
+    return 0;
+}
+
+int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
+{
+    cfg_spec *c = &a->cfg;
+    char err[1024];
+    long long interval, max_polls;
+    if (check_poll_options(http, &interval, &max_polls)) {
         rd_kafka_conf_destroy(kc);
-        if (missing)
-            fprintf(stderr, "flinkpg-generator: --source %s needs %s\n", http ? "http" : "postgres",
-                    missing);
         return 2;
     }
     pollstate *st = pollstate_load(opt("state-file"), err, sizeof err);
@@ -44,24 +85,20 @@ int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
         return usage_error(err);
     }
     a->prod = producer_new(kc, err, sizeof err);
-    if (!a->prod) {
+    if (!a->prod)
         log_error("kafka_client_failed", "error=%s", lq(err));
-        pollstate_free(st);
-        return 2;
-    }
     a->topics[0] = opt("topic");
-    if (!strcmp(cfg_str(c, "format"), "registry") && !register_schemas(a, 1)) {
+    if (!a->prod || (!strcmp(cfg_str(c, "format"), "registry") && !register_schemas(a, 1))) {
         pollstate_free(st);
         return 2;
     }
-    poll_pg *pp = NULL;
-    if (!http)
-        pp = poll_pg_new(&(poll_pg_opts){.conninfo = cfg_str(c, "source-postgres"),
-                                         .table = opt("source-table"),
-                                         .key_columns = opt("source-key"),
-                                         .cursor_column = opt("source-cursor"),
-                                         .soft_delete_column = opt("source-soft-delete"),
-                                         .batch = 10000});
+    poll_pg *pp = http ? NULL
+                       : poll_pg_new(&(poll_pg_opts){.conninfo = cfg_str(c, "source-postgres"),
+                                                     .table = opt("source-table"),
+                                                     .key_columns = opt("source-key"),
+                                                     .cursor_column = opt("source-cursor"),
+                                                     .soft_delete_column = opt("source-soft-delete"),
+                                                     .batch = 10000});
     poll_http_opts ho = {.url = opt("source-url"),
                          .items_field = opt("source-items"),
                          .key_field = opt("source-key"),
@@ -91,42 +128,22 @@ int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
         if (b.attempt > 0)
             log_info("source_available", "source=%s after_attempts=%u", http ? "http" : "postgres", b.attempt);
         backoff_reset(&b);
-        long long before_failed, x;
-        producer_counts(a->prod, &x, &x, &before_failed);
-        for (size_t i = 0; i < ch.n; i++) {
-            poll_change *p = &ch.v[i];
-            producer_send(a->prod, a->topics[0], p->key, strlen(p->key), p->value,
-                          p->value ? strlen(p->value) : 0, a->key_sr[0], a->value_sr[0]);
-        }
-        bool flushed = producer_flush(a->prod, 30000);
-        long long after_failed;
-        producer_counts(a->prod, &x, &x, &after_failed);
-        if (!flushed || after_failed != before_failed) {
-            /* keep the old cursor and hashes: the next poll publishes these again */
-            log_error("poll_not_published", "changes=%zu failed=%lld", ch.n, after_failed - before_failed);
-            rc = 1;
-            poll_changes_free(&ch);
-            sleep_ms_unless((uint32_t)interval, &g_stop);
-            continue;
-        }
-        for (size_t i = 0; i < ch.n; i++) {
-            pollstate_set_hash(st, ch.v[i].key, ch.v[i].hash);
-            log_info("change_published", "topic=%s key=%s op=%s", lq(a->topics[0]), lq(ch.v[i].key),
-                     ch.v[i].value ? "upsert" : "tombstone");
-        }
-        if (ch.cursor)
-            pollstate_set_cursor(st, ch.cursor);
-        if ((ch.n || ch.cursor) && !pollstate_save(st, err, sizeof err)) {
-            log_error("state_save_failed", "path=%s error=%s", lq(opt("state-file")), lq(err));
-            poll_changes_free(&ch);
+        int pr = publish(a, st, &ch);
+        size_t n = ch.n;
+        poll_changes_free(&ch);
+        if (pr == 2) {
             rc = 2;
             break;
         }
+        if (pr == 1) { /* keep the old cursor and hashes: the next poll publishes these again */
+            rc = 1;
+            sleep_ms_unless((uint32_t)interval, &g_stop);
+            continue;
+        }
         polls++;
-        published += (long long)ch.n;
+        published += (long long)n;
         __atomic_store_n(&a->polls, polls, __ATOMIC_RELAXED);
-        log_debug("polled", "changes=%zu cursor=%s", ch.n, lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"));
-        poll_changes_free(&ch);
+        log_debug("polled", "changes=%zu cursor=%s", n, lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"));
         if (!max_polls || polls < max_polls)
             sleep_ms_unless((uint32_t)interval, &g_stop);
     }
@@ -140,4 +157,3 @@ int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
     pollstate_free(st);
     return rc;
 }
-
