@@ -5,7 +5,7 @@
 #   make bench      build optimised, run the benchmarks (ratios against a reference)
 #   make bench-controller   the controller with 1, 100, 1000 DemoRuns (RUNS="1 100")
 #   make demo       run the local demo (MODE=upsert|retract|append)
-#   make format     clang-format the C sources
+#   make format     clang-format the C sources (make format-check: only check, as CI does)
 #   make images     container images of every program, the pause image and the test
 #                   peers (postgres, kafka) with podman, saved as build/images/*.oci.tar
 #                   (images/build.sh; IMAGES="flinkpg-sink pause" builds only those)
@@ -60,7 +60,7 @@ PROGRAMS := $(BUILD)/bin/flinkpg-sink \
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all tools units test bench bench-controller demo kube-demo deps format clean check-deps images manifests
+.PHONY: all tools units test bench bench-controller demo kube-demo deps format format-check clean check-deps images manifests
 all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
 tools: $(TOOLS)
 units: $(UNITS)
@@ -152,9 +152,14 @@ images:
 manifests:
 	manifests/generate.sh
 
+# every C file and header the repository holds, as .clang-format says
+FORMAT_SRC := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
 format:
-	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(SINK_SRC) $(wildcard sink/*.h) \
-	    $(GEN_SRC) $(CTRL_SRC) $(STMT_SRC) $(TOOL_SRC) $(UNIT_SRC)
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format says"
 
 clean:
 	rm -rf build

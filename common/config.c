@@ -51,12 +51,12 @@ const char *cfg_origin(cfg_spec *spec, const char *name)
     return o->origin;
 }
 
-const char *cfg_invalid(cfg_spec *spec, const char *name, const char *why, char *err,
-                        size_t errlen)
+const char *cfg_invalid(cfg_spec *spec, const char *name, const char *why, char *err, size_t errlen)
 {
     cfg_opt *o = cfg_find(spec, name);
     const char *v = o && o->str ? o->str : "";
-    snprintf(err, errlen, "%s: \"%s\" %s", cfg_origin(spec, name), o && o->secret ? "(secret)" : v, why);
+    snprintf(err, errlen, "%s: \"%s\" %s", cfg_origin(spec, name), o && o->secret ? "(secret)" : v,
+             why);
     return err;
 }
 
@@ -155,8 +155,7 @@ static bool parse_int(const char *v, long long *out)
 }
 
 /* Store one value; `source` names where it came from for error messages. */
-static bool set_value(cfg_opt *o, const char *value, const char *source, char *err,
-                      size_t errlen)
+static bool set_value(cfg_opt *o, const char *value, const char *source, char *err, size_t errlen)
 {
     if (o->kind == OPT_LIST) {
         char **grown = realloc(o->list, (o->nlist + 1) * sizeof *grown);
@@ -168,13 +167,13 @@ static bool set_value(cfg_opt *o, const char *value, const char *source, char *e
         return true;
     }
     if (o->kind == OPT_INT && !parse_int(value, &o->num)) {
-        snprintf(err, errlen, "%s: option --%s expects an integer, got \"%s\"", source,
-                 o->name, value);
+        snprintf(err, errlen, "%s: option --%s expects an integer, got \"%s\"", source, o->name,
+                 value);
         return false;
     }
     if (o->kind == OPT_BOOL && !parse_bool(value, &o->num)) {
-        snprintf(err, errlen, "%s: option --%s expects true or false, got \"%s\"", source,
-                 o->name, value);
+        snprintf(err, errlen, "%s: option --%s expects true or false, got \"%s\"", source, o->name,
+                 value);
         return false;
     }
     o->str = value;
@@ -264,7 +263,8 @@ bool cfg_load_env_file(const char *path, char *err, size_t errlen)
             ok = false;
             break;
         }
-        if (!getenv(key) && g_nenv_origin < ENV_ORIGINS_MAX && strlen(key) < sizeof g_env_origin[0].key) {
+        if (!getenv(key) && g_nenv_origin < ENV_ORIGINS_MAX &&
+            strlen(key) < sizeof g_env_origin[0].key) {
             snprintf(g_env_origin[g_nenv_origin].key, sizeof g_env_origin[0].key, "%s", key);
             snprintf(g_env_origin[g_nenv_origin].where, sizeof g_env_origin[0].where, "%s line %d",
                      path, lineno);

@@ -18,22 +18,22 @@
 typedef enum { OPT_STR, OPT_INT, OPT_BOOL, OPT_LIST } cfg_kind;
 
 typedef struct {
-    const char *name;  /* long flag without dashes, e.g. "bootstrap-servers" */
-    const char *env;   /* environment variable, e.g. "KAFKA_BOOTSTRAP_SERVERS" */
+    const char *name; /* long flag without dashes, e.g. "bootstrap-servers" */
+    const char *env;  /* environment variable, e.g. "KAFKA_BOOTSTRAP_SERVERS" */
     cfg_kind kind;
     const char *def;   /* default as text, NULL for none */
     const char *group; /* heading in --help */
     const char *help;
-    bool secret;       /* never printed, never logged */
-    char short_name;   /* optional single-letter flag, 0 for none */
+    bool secret;     /* never printed, never logged */
+    char short_name; /* optional single-letter flag, 0 for none */
 
     /* filled by cfg_parse */
-    const char *str;   /* final value as text, NULL if unset and no default */
-    long long num;     /* OPT_INT and OPT_BOOL */
-    bool set;          /* given by flag, environment or .env (not default) */
-    char origin[192];  /* where the value came from: "--name", "NAME (environment)",
-                        * "NAME (file.env line 3)", "--name (default)" */
-    char **list;       /* OPT_LIST: every occurrence, in order */
+    const char *str;  /* final value as text, NULL if unset and no default */
+    long long num;    /* OPT_INT and OPT_BOOL */
+    bool set;         /* given by flag, environment or .env (not default) */
+    char origin[192]; /* where the value came from: "--name", "NAME (environment)",
+                       * "NAME (file.env line 3)", "--name (default)" */
+    char **list;      /* OPT_LIST: every occurrence, in order */
     size_t nlist;
 } cfg_opt;
 

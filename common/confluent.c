@@ -53,8 +53,9 @@ static bool valid_segment(const char *what, const char *v, char *err, size_t err
     for (const char *p = v; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '-' || *p == '_' || *p == '.')) {
-            snprintf(err, errlen, "%s \"%s\" contains '%c'; expected letters, digits, '-', '_', '.'",
-                     what, v, *p);
+            snprintf(err, errlen,
+                     "%s \"%s\" contains '%c'; expected letters, digits, '-', '_', '.'", what, v,
+                     *p);
             return false;
         }
     return true;
@@ -189,8 +190,12 @@ static confluent_rc cf_call(confluent *c, const char *method, const char *url, c
     char *owned = NULL;
     confluent_rc rc = CF_ERROR;
     for (int attempt = 1;; attempt++) {
-        httpc_request rq = {.method = method, .url = url, .body = owned ? owned : body,
-                            .user = c->key, .password = c->secret, .timeout_ms = c->request_ms};
+        httpc_request rq = {.method = method,
+                            .url = url,
+                            .body = owned ? owned : body,
+                            .user = c->key,
+                            .password = c->secret,
+                            .timeout_ms = c->request_ms};
         httpc_response rs;
         char terr[512];
         long status = 0, retry_after = -1;
@@ -461,7 +466,8 @@ confluent_rc confluent_list(confluent *c, int page_size, const char *page_token,
         return CF_ERROR;
     }
     *items = json_incref(data);
-    *next_token = token_of(json_string_value(json_object_get(json_object_get(res, "metadata"), "next")));
+    *next_token =
+        token_of(json_string_value(json_object_get(json_object_get(res, "metadata"), "next")));
     json_decref(res);
     return CF_OK;
 }

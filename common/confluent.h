@@ -40,9 +40,9 @@
 typedef struct confluent confluent;
 
 typedef struct {
-    const char *base_url;     /* overrides https://flink.<region>.<cloud>.confluent.cloud */
+    const char *base_url; /* overrides https://flink.<region>.<cloud>.confluent.cloud */
     const char *cloud, *region;
-    const char *org, *env;    /* organization id, environment id */
+    const char *org, *env; /* organization id, environment id */
     const char *api_key, *api_secret;
     int max_attempts;         /* per call, default 6 */
     unsigned backoff_base_ms; /* default 500 */

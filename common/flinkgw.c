@@ -121,8 +121,8 @@ static json_t *gw_call(const char *method, const char *base, const char *path, j
         json_error_t je;
         res = json_loads(sb_str(&rs.body), 0, &je);
         if (!json_is_object(res)) {
-            snprintf(err, errlen, "%s %s: response is not a JSON object (%s): %.200s", method,
-                     url, je.text, sb_str(&rs.body));
+            snprintf(err, errlen, "%s %s: response is not a JSON object (%s): %.200s", method, url,
+                     je.text, sb_str(&rs.body));
             json_decref(res);
             res = NULL;
         }
@@ -188,8 +188,8 @@ bool flinkgw_open_session(flinkgw *gw, const char *name, const char *const *prop
         snprintf(err, errlen, "out of memory");
         return false;
     }
-    log_info("flink_session_opened", "gateway=%s session=%s name=%s", lq(gw->gw_url),
-             gw->session, lq(name ? name : ""));
+    log_info("flink_session_opened", "gateway=%s session=%s name=%s", lq(gw->gw_url), gw->session,
+             lq(name ? name : ""));
     return true;
 }
 
@@ -208,8 +208,7 @@ bool flinkgw_close_session(flinkgw *gw, char *err, size_t errlen)
     return true;
 }
 
-bool flinkgw_submit(flinkgw *gw, const char *statement, char **operation, char *err,
-                    size_t errlen)
+bool flinkgw_submit(flinkgw *gw, const char *statement, char **operation, char *err, size_t errlen)
 {
     *operation = NULL;
     if (!need_session(gw, err, errlen))
@@ -360,8 +359,7 @@ bool flinkgw_execute(flinkgw *gw, const char *statement, flinkgw_result *out, ch
             free(op);
             return false;
         }
-        if (strcmp(status, "INITIALIZED") && strcmp(status, "PENDING") &&
-            strcmp(status, "RUNNING"))
+        if (strcmp(status, "INITIALIZED") && strcmp(status, "PENDING") && strcmp(status, "RUNNING"))
             break;
         if (now_ms() > deadline) {
             snprintf(err, errlen, "statement still %s after %ld ms: %s", status, gw->timeout_ms,

@@ -65,8 +65,7 @@ const char *flinkgw_session(const flinkgw *gw);
 bool flinkgw_close_session(flinkgw *gw, char *err, size_t errlen);
 
 /* The steps, for callers that want them one by one. */
-bool flinkgw_submit(flinkgw *gw, const char *statement, char **operation, char *err,
-                    size_t errlen);
+bool flinkgw_submit(flinkgw *gw, const char *statement, char **operation, char *err, size_t errlen);
 /* status: INITIALIZED, PENDING, RUNNING, FINISHED, ERROR, CANCELED, TIMEOUT, CLOSED */
 bool flinkgw_operation_status(flinkgw *gw, const char *operation, char *status, size_t slen,
                               char *err, size_t errlen);

@@ -40,7 +40,10 @@ static void trace_cause(const char *trace, strbuf *sb)
             size_t cl = len - (sizeof cb - 1);
             const char *w = strstr(c, "SqlGatewayException");
             bool wrapper = w && w < c + cl;
-            bool exec = cl > 66 && strncmp(c, "org.apache.flink.table.gateway.service.utils.SqlExecutionException", 66) == 0;
+            bool exec =
+                cl > 66 &&
+                strncmp(c, "org.apache.flink.table.gateway.service.utils.SqlExecutionException",
+                        66) == 0;
             if (!first && !wrapper && !exec) {
                 first = c;
                 first_len = cl;

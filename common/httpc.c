@@ -53,14 +53,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
     return len;
 }
 
-#define SETOPT(opt, val)                                                                       \
-    do {                                                                                       \
-        CURLcode c_ = curl_easy_setopt(h, opt, val);                                           \
-        if (c_ != CURLE_OK) {                                                                  \
-            snprintf(err, errlen, "%s %s: setting " #opt ": %s", rq->method, rq->url,          \
-                     curl_easy_strerror(c_));                                                  \
-            goto out;                                                                          \
-        }                                                                                      \
+#define SETOPT(opt, val)                                                                           \
+    do {                                                                                           \
+        CURLcode c_ = curl_easy_setopt(h, opt, val);                                               \
+        if (c_ != CURLE_OK) {                                                                      \
+            snprintf(err, errlen, "%s %s: setting " #opt ": %s", rq->method, rq->url,              \
+                     curl_easy_strerror(c_));                                                      \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
 bool httpc_do(const httpc_request *rq, httpc_response *rs, char *err, size_t errlen)

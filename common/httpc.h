@@ -18,18 +18,18 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *method;       /* GET, POST, PUT, DELETE */
+    const char *method; /* GET, POST, PUT, DELETE */
     const char *url;
     const char *body;         /* NULL: no body */
     const char *content_type; /* default application/json when a body is sent */
     const char *user;         /* HTTP Basic user, NULL: no authentication */
     const char *password;
-    long timeout_ms;          /* whole request; 0: 30 s */
+    long timeout_ms; /* whole request; 0: 30 s */
 } httpc_request;
 
 typedef struct {
     long status;
-    long retry_after_s;       /* Retry-After in seconds, -1 when absent */
+    long retry_after_s; /* Retry-After in seconds, -1 when absent */
     strbuf body;
 } httpc_response;
 

@@ -64,8 +64,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         bool (*fn)(void *, char *, size_t) = ready ? srv->h.ready : srv->h.healthy;
         bool ok = fn ? fn(srv->h.ctx, why, sizeof why) : true;
         char text[300];
-        snprintf(text, sizeof text, "%s%s%s\n", ok ? "ok" : "not ready", why[0] ? ": " : "",
-                 why);
+        snprintf(text, sizeof text, "%s%s%s\n", ok ? "ok" : "not ready", why[0] ? ": " : "", why);
         return respond_text(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, text);
     }
     return respond_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /healthz, /readyz\n");
@@ -98,10 +97,10 @@ httpd *httpd_start(const char *listen, const httpd_handlers *h, char *err, size_
         return NULL;
     }
     srv->h = *h;
-    srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
-                                   NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
-                                   (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
-                                   (unsigned)10, MHD_OPTION_END);
+    srv->daemon =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle,
+                         srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot serve http on %s (address in use?)", listen);
         free(srv);

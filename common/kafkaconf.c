@@ -22,8 +22,10 @@ bool kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    log_level l = level <= 3 ? LOG_ERROR : level <= 4 ? LOG_WARN : level <= 6 ? LOG_INFO
-                                                                              : LOG_DEBUG;
+    log_level l = level <= 3   ? LOG_ERROR
+                  : level <= 4 ? LOG_WARN
+                  : level <= 6 ? LOG_INFO
+                               : LOG_DEBUG;
     /* librdkafka logs a broker failure (facility FAIL) and also hands it to
      * the error callback, which reports it: say it once */
     if (fac && !strcmp(fac, "FAIL"))

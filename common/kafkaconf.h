@@ -15,24 +15,42 @@
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 
-#define KAFKA_CFG_OPTIONS                                                                      \
-    {.name = "bootstrap-servers", .env = "KAFKA_BOOTSTRAP_SERVERS", .kind = OPT_STR,           \
-     .def = "127.0.0.1:9092", .group = "Kafka", .help = "Kafka bootstrap servers",             \
-     .short_name = 'b'},                                                                       \
-        {.name = "security-protocol", .env = "KAFKA_SECURITY_PROTOCOL", .kind = OPT_STR,       \
-         .def = NULL, .group = "Kafka",                                                        \
-         .help = "plaintext, ssl, sasl_plaintext or sasl_ssl (sasl_ssl when an API key is "    \
-                 "set)"},                                                                      \
-        {.name = "sasl-mechanism", .env = "KAFKA_SASL_MECHANISM", .kind = OPT_STR,             \
-         .def = "PLAIN", .group = "Kafka", .help = "SASL mechanism"},                          \
-        {.name = "api-key", .env = "KAFKA_API_KEY", .kind = OPT_STR, .group = "Kafka",         \
-         .help = "Kafka API key (SASL username), e.g. a Confluent Cloud cluster key"},         \
-        {.name = "api-secret", .env = "KAFKA_API_SECRET", .kind = OPT_STR, .group = "Kafka",   \
-         .help = "Kafka API secret (SASL password); never logged", .secret = true},            \
-    {                                                                                          \
-        .name = "kafka-property", .env = "KAFKA_PROPERTIES", .kind = OPT_LIST, .group = "Kafka", \
-        .help = "librdkafka property name=value, repeatable (env: comma-separated)",           \
-        .short_name = 'X'                                                                      \
+#define KAFKA_CFG_OPTIONS                                                                          \
+    {.name = "bootstrap-servers",                                                                  \
+     .env = "KAFKA_BOOTSTRAP_SERVERS",                                                             \
+     .kind = OPT_STR,                                                                              \
+     .def = "127.0.0.1:9092",                                                                      \
+     .group = "Kafka",                                                                             \
+     .help = "Kafka bootstrap servers",                                                            \
+     .short_name = 'b'},                                                                           \
+        {.name = "security-protocol",                                                              \
+         .env = "KAFKA_SECURITY_PROTOCOL",                                                         \
+         .kind = OPT_STR,                                                                          \
+         .def = NULL,                                                                              \
+         .group = "Kafka",                                                                         \
+         .help = "plaintext, ssl, sasl_plaintext or sasl_ssl (sasl_ssl when an API key is "        \
+                 "set)"},                                                                          \
+        {.name = "sasl-mechanism",                                                                 \
+         .env = "KAFKA_SASL_MECHANISM",                                                            \
+         .kind = OPT_STR,                                                                          \
+         .def = "PLAIN",                                                                           \
+         .group = "Kafka",                                                                         \
+         .help = "SASL mechanism"},                                                                \
+        {.name = "api-key",                                                                        \
+         .env = "KAFKA_API_KEY",                                                                   \
+         .kind = OPT_STR,                                                                          \
+         .group = "Kafka",                                                                         \
+         .help = "Kafka API key (SASL username), e.g. a Confluent Cloud cluster key"},             \
+        {.name = "api-secret",                                                                     \
+         .env = "KAFKA_API_SECRET",                                                                \
+         .kind = OPT_STR,                                                                          \
+         .group = "Kafka",                                                                         \
+         .help = "Kafka API secret (SASL password); never logged",                                 \
+         .secret = true},                                                                          \
+    {                                                                                              \
+        .name = "kafka-property", .env = "KAFKA_PROPERTIES", .kind = OPT_LIST, .group = "Kafka",   \
+        .help = "librdkafka property name=value, repeatable (env: comma-separated)",               \
+        .short_name = 'X'                                                                          \
     }
 
 /* Builds a configuration from the options above plus log/error callbacks that

@@ -12,7 +12,10 @@
 
 #ifdef FLINKPG_WITH_RDKAFKA
 #include <librdkafka/rdkafka.h>
-static inline void libversion_rdkafka(void) { printf("librdkafka %s\n", rd_kafka_version_str()); }
+static inline void libversion_rdkafka(void)
+{
+    printf("librdkafka %s\n", rd_kafka_version_str());
+}
 #endif
 #ifdef FLINKPG_WITH_PQ
 #include <libpq-fe.h>
@@ -24,7 +27,10 @@ static inline void libversion_pq(void)
 #endif
 #ifdef FLINKPG_WITH_JANSSON
 #include <jansson.h>
-static inline void libversion_jansson(void) { printf("jansson %s\n", jansson_version_str()); }
+static inline void libversion_jansson(void)
+{
+    printf("jansson %s\n", jansson_version_str());
+}
 #endif
 #ifdef FLINKPG_WITH_CURL
 #include <curl/curl.h>
@@ -36,15 +42,24 @@ static inline void libversion_curl(void)
 #endif
 #ifdef FLINKPG_WITH_YAML
 #include <yaml.h>
-static inline void libversion_yaml(void) { printf("libyaml %s\n", yaml_get_version_string()); }
+static inline void libversion_yaml(void)
+{
+    printf("libyaml %s\n", yaml_get_version_string());
+}
 #endif
 #ifdef FLINKPG_WITH_MHD
 #include <microhttpd.h>
-static inline void libversion_mhd(void) { printf("libmicrohttpd %s\n", MHD_get_version()); }
+static inline void libversion_mhd(void)
+{
+    printf("libmicrohttpd %s\n", MHD_get_version());
+}
 #endif
 #ifdef FLINKPG_WITH_ZLIB
 #include <zlib.h>
-static inline void libversion_zlib(void) { printf("zlib %s\n", zlibVersion()); }
+static inline void libversion_zlib(void)
+{
+    printf("zlib %s\n", zlibVersion());
+}
 #endif
 
 #endif

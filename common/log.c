@@ -105,8 +105,11 @@ void log_event(log_level level, const char *event, const char *fmt, ...)
     int n = snprintf(line, sizeof line,
                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s component=%s%s%s event=%s",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, level_names[level], g_component,
-                     g_no_run ? "" : " run=", g_no_run ? "" : g_run[0] ? g_run : "-", event);
+                     ts.tv_nsec / 1000000, level_names[level], g_component, g_no_run ? "" : " run=",
+                     g_no_run   ? ""
+                     : g_run[0] ? g_run
+                                : "-",
+                     event);
     if (fmt && fmt[0] && n > 0 && (size_t)n < sizeof line - 2) {
         line[n++] = ' ';
         va_list ap;

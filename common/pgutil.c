@@ -23,8 +23,13 @@ bool pg_failure_permanent(PGconn *conn, const char *msg)
     if (conn && PQconnectionNeedsPassword(conn))
         return true; /* asked for a password, none given */
     static const char *const transient[] = {
-        "starting up", "shutting down", "in recovery mode", "not yet accepting connections",
-        "not accepting connections", "too many clients", "remaining connection slots",
+        "starting up",
+        "shutting down",
+        "in recovery mode",
+        "not yet accepting connections",
+        "not accepting connections",
+        "too many clients",
+        "remaining connection slots",
         "could not translate host name", /* a Service not there yet */
     };
     for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
@@ -32,10 +37,17 @@ bool pg_failure_permanent(PGconn *conn, const char *msg)
             return false;
     static const char *const permanent[] = {
         "FATAL:", /* the server answered and refused: role, database, password, pg_hba */
-        "invalid connection option", "unterminated quoted string", "missing \"=\"",
-        "for connection option", "invalid port number", "invalid sslmode value",
-        "but SSL was required", "certificate verify failed", "does not match host name",
-        "root certificate file", "password authentication failed",
+        "invalid connection option",
+        "unterminated quoted string",
+        "missing \"=\"",
+        "for connection option",
+        "invalid port number",
+        "invalid sslmode value",
+        "but SSL was required",
+        "certificate verify failed",
+        "does not match host name",
+        "root certificate file",
+        "password authentication failed",
     };
     for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
         if (strstr(msg, permanent[i]))
@@ -73,8 +85,7 @@ void pg_trim_message(char *msg)
 }
 
 PGconn *pg_connect_bounded(const char *conninfo, const char *what, int64_t timeout_ms,
-                           volatile int *stop, pg_connect_status *status, char *err,
-                           size_t errlen)
+                           volatile int *stop, pg_connect_status *status, char *err, size_t errlen)
 {
     backoff b;
     backoff_init(&b, 200, 15000);
@@ -91,8 +102,8 @@ PGconn *pg_connect_bounded(const char *conninfo, const char *what, int64_t timeo
         bool permanent = false;
         PGconn *conn = pg_connect_try(conninfo, err, errlen, &permanent);
         if (conn) {
-            log_info("pg_connected", "target=%s conn=%s attempts=%u", lq(what), lq(pg_describe(conn)),
-                     attempt);
+            log_info("pg_connected", "target=%s conn=%s attempts=%u", lq(what),
+                     lq(pg_describe(conn)), attempt);
             *status = PG_CONNECTED;
             return conn;
         }
@@ -188,7 +199,6 @@ bool pg_connection_lost(PGconn *conn, const PGresult *res)
     const char *st = pg_sqlstate(res);
     /* 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown,
      * cannot connect now; 53: insufficient resources; 40001/40P01 retryable */
-    return strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
-           strncmp(st, "53", 2) == 0 || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
-           (!*st && !res);
+    return strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 || strncmp(st, "53", 2) == 0 ||
+           strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 || (!*st && !res);
 }

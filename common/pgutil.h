@@ -25,8 +25,7 @@ typedef enum {
  * anything but PG_CONNECTED returns NULL with the last libpq message in err.
  * `what` names the connection in log lines ("sink database"). */
 PGconn *pg_connect_bounded(const char *conninfo, const char *what, int64_t timeout_ms,
-                           volatile int *stop, pg_connect_status *status, char *err,
-                           size_t errlen);
+                           volatile int *stop, pg_connect_status *status, char *err, size_t errlen);
 /* pg_connect_bounded without a bound; NULL only when stopped. */
 PGconn *pg_connect_retry(const char *conninfo, const char *what, volatile int *stop);
 /* One attempt; on failure returns NULL and the libpq message in err, and

@@ -20,8 +20,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 }
 
 /* One POST; returns the HTTP status, or 0 with curl's message in err. */
-static long post(const schemareg *sr, const char *url, const char *body, strbuf *resp,
-                 char *err, size_t errlen)
+static long post(const schemareg *sr, const char *url, const char *body, strbuf *resp, char *err,
+                 size_t errlen)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -56,8 +56,8 @@ static long post(const schemareg *sr, const char *url, const char *body, strbuf 
     return status;
 }
 
-bool schemareg_register(const schemareg *sr, const char *subject, const char *schema,
-                        uint32_t *id, char *err, size_t errlen)
+bool schemareg_register(const schemareg *sr, const char *subject, const char *schema, uint32_t *id,
+                        char *err, size_t errlen)
 {
     CURL *esc = curl_easy_init();
     char *subj = esc ? curl_easy_escape(esc, subject, 0) : NULL;
@@ -98,12 +98,14 @@ bool schemareg_register(const schemareg *sr, const char *subject, const char *sc
         } else {
             if (status)
                 snprintf(why, sizeof why, "HTTP %ld%s%s", status, msg ? ": " : "", msg ? msg : "");
-            snprintf(err, errlen, "Schema Registry %s unreachable for subject %s after %d attempts: %s",
-                     sr->url, subject, attempt, why);
+            snprintf(err, errlen,
+                     "Schema Registry %s unreachable for subject %s after %d attempts: %s", sr->url,
+                     subject, attempt, why);
             if (attempt < attempts) {
                 uint32_t delay = backoff_next(&b);
-                log_warn("schema_registry_unavailable", "url=%s subject=%s attempt=%d retry_in_ms=%u error=%s",
-                         lq(sr->url), lq(subject), attempt, delay, lq(why));
+                log_warn("schema_registry_unavailable",
+                         "url=%s subject=%s attempt=%d retry_in_ms=%u error=%s", lq(sr->url),
+                         lq(subject), attempt, delay, lq(why));
                 sleep_ms_unless(delay, NULL);
             }
         }

@@ -30,7 +30,7 @@ typedef struct {
 
 /* Register schema (JSON Schema text) under subject; *id gets the schema id.
  * False with a message naming the registry, the subject and the reason. */
-bool schemareg_register(const schemareg *sr, const char *subject, const char *schema,
-                        uint32_t *id, char *err, size_t errlen);
+bool schemareg_register(const schemareg *sr, const char *subject, const char *schema, uint32_t *id,
+                        char *err, size_t errlen);
 
 #endif

@@ -13,8 +13,7 @@ int srwire_decode(const void *buf, size_t len, uint32_t *schema_id, const void *
         return -1;
     }
     if (b[0] != 0) {
-        snprintf(err, errlen, "schema registry header: magic byte is 0x%02x, expected 0x00",
-                 b[0]);
+        snprintf(err, errlen, "schema registry header: magic byte is 0x%02x, expected 0x00", b[0]);
         return -1;
     }
     *schema_id = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 | b[4];

@@ -23,22 +23,32 @@ static const char *validate_sql =
     "    (SELECT count(*) FROM e) AS rows_expected,\n"
     "    (SELECT count(*) FROM t) AS rows_present,\n"
     "    (SELECT count(*) FROM e\n"
-    "      WHERE NOT EXISTS (SELECT 1 FROM tk WHERE tk.order_id = e.order_id AND tk.shipment_id = e.shipment_id)) AS missing,\n"
+    "      WHERE NOT EXISTS (SELECT 1 FROM tk WHERE tk.order_id = e.order_id AND tk.shipment_id = "
+    "e.shipment_id)) AS missing,\n"
     "    (SELECT count(*) FROM tk\n"
-    "      WHERE NOT EXISTS (SELECT 1 FROM e WHERE e.order_id = tk.order_id AND e.shipment_id = tk.shipment_id)) AS unexpected,\n"
+    "      WHERE NOT EXISTS (SELECT 1 FROM e WHERE e.order_id = tk.order_id AND e.shipment_id = "
+    "tk.shipment_id)) AS unexpected,\n"
     "    (SELECT count(*) FROM e\n"
-    "      WHERE EXISTS (SELECT 1 FROM tk WHERE tk.order_id = e.order_id AND tk.shipment_id = e.shipment_id)\n"
-    "        AND NOT EXISTS (SELECT 1 FROM t WHERE t.order_id = e.order_id AND t.shipment_id = e.shipment_id\n"
-    "          AND (t.customer, t.product, t.quantity::bigint, t.amount::numeric, t.order_status, t.carrier,\n"
-    "               t.shipment_status, t.order_updated_at::timestamptz, t.shipment_updated_at::timestamptz)\n"
+    "      WHERE EXISTS (SELECT 1 FROM tk WHERE tk.order_id = e.order_id AND tk.shipment_id = "
+    "e.shipment_id)\n"
+    "        AND NOT EXISTS (SELECT 1 FROM t WHERE t.order_id = e.order_id AND t.shipment_id = "
+    "e.shipment_id\n"
+    "          AND (t.customer, t.product, t.quantity::bigint, t.amount::numeric, t.order_status, "
+    "t.carrier,\n"
+    "               t.shipment_status, t.order_updated_at::timestamptz, "
+    "t.shipment_updated_at::timestamptz)\n"
     "              IS NOT DISTINCT FROM\n"
-    "              (e.customer, e.product, e.quantity::bigint, e.amount::numeric, e.order_status, e.carrier,\n"
-    "               e.shipment_status, e.order_updated_at::timestamptz, e.shipment_updated_at::timestamptz))) AS wrong_values,\n"
+    "              (e.customer, e.product, e.quantity::bigint, e.amount::numeric, e.order_status, "
+    "e.carrier,\n"
+    "               e.shipment_status, e.order_updated_at::timestamptz, "
+    "e.shipment_updated_at::timestamptz))) AS wrong_values,\n"
     "    (SELECT count(*) FROM tk WHERE n > 1) AS duplicate_keys,\n"
     "    (SELECT coalesce(sum(n - 1), 0) FROM tk) AS surplus_rows\n"
     ")\n"
-    "SELECT rows_expected, rows_present, missing, unexpected, wrong_values, duplicate_keys, surplus_rows,\n"
-    "       CASE WHEN missing + unexpected + wrong_values + duplicate_keys = 0 THEN 'PASS' ELSE 'FAIL' END AS verdict\n"
+    "SELECT rows_expected, rows_present, missing, unexpected, wrong_values, duplicate_keys, "
+    "surplus_rows,\n"
+    "       CASE WHEN missing + unexpected + wrong_values + duplicate_keys = 0 THEN 'PASS' ELSE "
+    "'FAIL' END AS verdict\n"
     "FROM s;\n";
 
 /* The template with every @T@ / @E@ replaced. */
@@ -57,8 +67,8 @@ static void render(strbuf *out, const char *qt, const char *qe)
     }
 }
 
-bool validate_tables(PGconn *conn, const char *target, const char *expected,
-                     validate_result *out, char *err, size_t errlen)
+bool validate_tables(PGconn *conn, const char *target, const char *expected, validate_result *out,
+                     char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     char *qt = pg_quote_qualified(conn, target);

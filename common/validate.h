@@ -18,9 +18,9 @@
 /* The demo's columns, as sql/postgres/orders_shipments.sql declares them
  * (without the key): the generator's expected table and the target table
  * the controller has its sink create. */
-#define DEMO_TABLE_COLUMNS                                                                       \
-    "order_id bigint NOT NULL, shipment_id bigint NOT NULL, customer text, product text, "     \
-    "quantity int, amount numeric(12,2), order_status text, carrier text, "                    \
+#define DEMO_TABLE_COLUMNS                                                                         \
+    "order_id bigint NOT NULL, shipment_id bigint NOT NULL, customer text, product text, "         \
+    "quantity int, amount numeric(12,2), order_status text, carrier text, "                        \
     "shipment_status text, order_updated_at timestamptz, shipment_updated_at timestamptz"
 #define DEMO_TABLE_KEY "order_id,shipment_id"
 /* The target table's one default name: sql/postgres/orders_shipments.sql,
@@ -42,8 +42,8 @@ typedef struct {
 
 /* Tables may be schema-qualified.  False with the libpq message and the table
  * names in err when the query fails (e.g. a table is missing). */
-bool validate_tables(PGconn *conn, const char *target, const char *expected,
-                     validate_result *out, char *err, size_t errlen);
+bool validate_tables(PGconn *conn, const char *target, const char *expected, validate_result *out,
+                     char *err, size_t errlen);
 
 /* "rows_expected=… rows_present=… missing=… … verdict=PASS" for log lines. */
 void validate_format(const validate_result *r, char *buf, size_t len);

@@ -35,10 +35,10 @@
 #define MAX_STORES 16
 
 typedef struct kentry {
-    htab_node node; /* first: the table's link and hash */
-    char *key;      /* "namespace/name" */
-    size_t nslen;   /* the namespace's length in key */
-    char *label;    /* the value of the store's label key, or NULL */
+    htab_node node;      /* first: the table's link and hash */
+    char *key;           /* "namespace/name" */
+    size_t nslen;        /* the namespace's length in key */
+    char *label;         /* the value of the store's label key, or NULL */
     unsigned char *blob; /* the object: compact JSON, deflated */
     size_t bloblen, rawlen;
     unsigned long long rv;
@@ -64,9 +64,10 @@ struct kcache {
     int n;
 };
 
-
-
-kcache *kcache_new(void) { return xcalloc(1, sizeof(kcache)); }
+kcache *kcache_new(void)
+{
+    return xcalloc(1, sizeof(kcache));
+}
 
 static void entry_free(kentry *e)
 {
@@ -151,7 +152,6 @@ static kentry *find(kstore *s, const char *key, uint64_t h)
     return (kentry *)htab_find(&s->objs, h, key_is, key);
 }
 
-
 static void remove_key(kstore *s, const char *key, uint64_t h)
 {
     kentry *e = find(s, key, h);
@@ -178,9 +178,8 @@ static bool labelled(const kstore *s, const json_t *o)
 {
     if (!s->label_key)
         return true;
-    const char *v =
-        json_string_value(json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"),
-                                          s->label_key));
+    const char *v = json_string_value(
+        json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"), s->label_key));
     return v && (!s->label_value || !strcmp(v, s->label_value));
 }
 
@@ -200,7 +199,8 @@ static unsigned char *pack(const kstore *s, const char *text, size_t len, size_t
         abort();
     pthread_mutex_lock(&codec_mu);
     if (!zdef_ready) {
-        if (deflateInit2(&zdef, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        if (deflateInit2(&zdef, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) !=
+            Z_OK)
             abort();
         zdef_ready = true;
     } else {
@@ -381,7 +381,10 @@ void kstore_event(kstore *s, watch_event ev, const json_t *obj)
     pthread_mutex_unlock(&s->mu);
 }
 
-bool kstore_synced(kstore *s) { return s && atomic_load(&s->synced); }
+bool kstore_synced(kstore *s)
+{
+    return s && atomic_load(&s->synced);
+}
 
 size_t kstore_size(kstore *s)
 {

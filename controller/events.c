@@ -36,9 +36,9 @@ typedef struct ent {
     char name[320];
     long count;
     int64_t last_ms, written_ms;
-    int distinct;             /* similar: notes given their own Event in this window */
-    int64_t window_start_ms;  /* similar */
-    bool has_event;           /* similar: the combined Event exists */
+    int distinct;            /* similar: notes given their own Event in this window */
+    int64_t window_start_ms; /* similar */
+    bool has_event;          /* similar: the combined Event exists */
 } ent;
 
 struct evagg {
@@ -50,16 +50,16 @@ struct evagg {
     unsigned seq;
 };
 
-
 evagg *evagg_new(const evagg_limits *lim)
 {
     evagg *a = calloc(1, sizeof *a);
     if (!a)
         abort();
     pthread_mutex_init(&a->mu, NULL);
-    a->lim = lim ? *lim
-                 : (evagg_limits){.series_interval_ms = 30000, .window_ms = 600000, .similar = 4,
-                                  .capacity = 4096};
+    a->lim =
+        lim ? *lim
+            : (evagg_limits){
+                  .series_interval_ms = 30000, .window_ms = 600000, .similar = 4, .capacity = 4096};
     return a;
 }
 
@@ -255,7 +255,10 @@ size_t evagg_size(evagg *a)
 
 static evagg *g_agg;
 static pthread_once_t g_agg_once = PTHREAD_ONCE_INIT;
-static void agg_init(void) { g_agg = evagg_new(NULL); }
+static void agg_init(void)
+{
+    g_agg = evagg_new(NULL);
+}
 
 /* at most NOTE_MAX bytes, cut on a UTF-8 boundary */
 static void clip_note(char *out, size_t n, const char *prefix, const char *note)
@@ -278,16 +281,16 @@ static long create_event(kube_client *kc, const json_t *run, const ev_decision *
     time_now_rfc3339(now, sizeof now, true);
     clip_note(text, sizeof text, d->combined ? COMBINED_PREFIX : "", note);
     const json_t *meta = json_object_get(run, "metadata");
-    json_t *ev = json_pack(
-        "{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-        "s:{s:s, s:s, s:s, s:s, s:s?, s:s?}}",
-        "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", d->name,
-        "namespace", run_namespace(run), "eventTime", now, "reportingController",
-        "flinkpg.io/controller", "reportingInstance", instance, "action", action, "reason",
-        reason, "type", type, "note", text, "regarding", "apiVersion", "flinkpg.io/v1alpha1",
-        "kind", "DemoRun", "name", run_name(run), "namespace", run_namespace(run), "uid",
-        json_string_value(json_object_get(meta, "uid")), "resourceVersion",
-        json_string_value(json_object_get(meta, "resourceVersion")));
+    json_t *ev =
+        json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+                  "s:{s:s, s:s, s:s, s:s, s:s?, s:s?}}",
+                  "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", d->name,
+                  "namespace", run_namespace(run), "eventTime", now, "reportingController",
+                  "flinkpg.io/controller", "reportingInstance", instance, "action", action,
+                  "reason", reason, "type", type, "note", text, "regarding", "apiVersion",
+                  "flinkpg.io/v1alpha1", "kind", "DemoRun", "name", run_name(run), "namespace",
+                  run_namespace(run), "uid", json_string_value(json_object_get(meta, "uid")),
+                  "resourceVersion", json_string_value(json_object_get(meta, "resourceVersion")));
     if (!ev) {
         snprintf(err, errlen, "cannot build the event");
         return -1;
@@ -326,7 +329,8 @@ void event_emit(kube_client *kc, const json_t *run, const char *type, const char
             return;
         }
         if (d.action == EV_CREATE) {
-            if (create_event(kc, run, &d, type, reason, action, note, instance, err, sizeof err) < 0)
+            if (create_event(kc, run, &d, type, reason, action, note, instance, err, sizeof err) <
+                0)
                 break;
             return;
         }

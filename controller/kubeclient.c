@@ -23,7 +23,10 @@ struct kube_client {
     kcache *cache; /* GETs answered from it, objects returned kept in it */
 };
 
-void kube_client_set_cache(kube_client *kc, kcache *cache) { kc->cache = cache; }
+void kube_client_set_cache(kube_client *kc, kcache *cache)
+{
+    kc->cache = cache;
+}
 
 static bool setup_tls(kube_client *kc, char *err, size_t errlen)
 {
@@ -94,8 +97,14 @@ void kube_client_free(kube_client *kc)
     free(kc);
 }
 
-const kube_config *kube_client_config(const kube_client *kc) { return &kc->cfg; }
-void kube_client_set_stop(kube_client *kc, volatile int *stop) { kc->stop = stop; }
+const kube_config *kube_client_config(const kube_client *kc)
+{
+    return &kc->cfg;
+}
+void kube_client_set_stop(kube_client *kc, volatile int *stop)
+{
+    kc->stop = stop;
+}
 
 typedef struct {
     strbuf body;
@@ -312,8 +321,8 @@ long kube_delete(kube_client *kc, const char *path, char *err, size_t errlen)
     return st;
 }
 
-long kube_stream(kube_client *kc, const char *path, long timeout_s, kube_data_fn on_data,
-                 void *ctx, char *err, size_t errlen)
+long kube_stream(kube_client *kc, const char *path, long timeout_s, kube_data_fn on_data, void *ctx,
+                 char *err, size_t errlen)
 {
     xfer x = {.fn = on_data, .ctx = ctx};
     sb_init(&x.body);

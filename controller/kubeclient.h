@@ -60,7 +60,7 @@ long kube_delete(kube_client *kc, const char *path, char *err, size_t errlen);
  * returns false to stop.  Returns the HTTP status or -1; a transfer stopped
  * by on_data or by the stop flag returns the status seen so far. */
 typedef bool (*kube_data_fn)(const char *data, size_t len, void *ctx);
-long kube_stream(kube_client *kc, const char *path, long timeout_s, kube_data_fn on_data,
-                 void *ctx, char *err, size_t errlen);
+long kube_stream(kube_client *kc, const char *path, long timeout_s, kube_data_fn on_data, void *ctx,
+                 char *err, size_t errlen);
 
 #endif

@@ -88,7 +88,8 @@ static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *map, const char *ke
 {
     if (!map || map->type != YAML_MAPPING_NODE)
         return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
         yaml_node_t *k = yaml_document_get_node(d, p->key);
         if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, key))
             return yaml_document_get_node(d, p->value);
@@ -109,7 +110,8 @@ static yaml_node_t *named(yaml_document_t *d, yaml_node_t *root, const char *lis
     yaml_node_t *seq = map_get(d, root, list);
     if (!seq || seq->type != YAML_SEQUENCE_NODE)
         return NULL;
-    for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top; i++) {
+    for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
+         i++) {
         yaml_node_t *e = yaml_document_get_node(d, *i);
         const char *n = scalar(d, e, "name");
         if (n && !strcmp(n, name))
@@ -156,8 +158,8 @@ bool kubeconfig_parse(const char *text, size_t len, const char *dir, const char 
     }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     if (!yaml_parser_load(&p, &d)) {
-        snprintf(err, errlen, "kubeconfig: YAML error at line %zu: %s",
-                 p.problem_mark.line + 1, p.problem ? p.problem : "unknown");
+        snprintf(err, errlen, "kubeconfig: YAML error at line %zu: %s", p.problem_mark.line + 1,
+                 p.problem ? p.problem : "unknown");
         yaml_parser_delete(&p);
         return false;
     }
@@ -214,15 +216,19 @@ bool kubeconfig_parse(const char *text, size_t len, const char *dir, const char 
             cfg->token = strdup(tok);
         cfg->token_file = resolve(dir, scalar(&d, us, "tokenFile"));
         if (map_get(&d, us, "exec") || map_get(&d, us, "auth-provider")) {
-            snprintf(err, errlen, "kubeconfig: user %s uses exec/auth-provider credentials, "
-                                  "which flinkpg-controller does not run; use a token or a "
-                                  "client certificate", uname);
+            snprintf(err, errlen,
+                     "kubeconfig: user %s uses exec/auth-provider credentials, "
+                     "which flinkpg-controller does not run; use a token or a "
+                     "client certificate",
+                     uname);
             goto out;
         }
     }
     if ((cfg->cert_file || cfg->cert.data) != (cfg->key_file || cfg->key.data)) {
-        snprintf(err, errlen, "kubeconfig: user %s has a client certificate without a key "
-                              "or a key without a certificate", uname ? uname : "");
+        snprintf(err, errlen,
+                 "kubeconfig: user %s has a client certificate without a key "
+                 "or a key without a certificate",
+                 uname ? uname : "");
         goto out;
     }
     ok = cfg->server && cfg->context && cfg->namespace;
@@ -263,9 +269,10 @@ bool kubeconfig_incluster(const char *sa_dir, kube_config *cfg, char *err, size_
     memset(cfg, 0, sizeof *cfg);
     const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
     if (!host || !*host || !port || !*port) {
-        snprintf(err, errlen, "in-cluster configuration: KUBERNETES_SERVICE_HOST and "
-                              "KUBERNETES_SERVICE_PORT are not set (not running in a pod? "
-                              "pass --kubeconfig, set KUBECONFIG or create ~/.kube/config)");
+        snprintf(err, errlen,
+                 "in-cluster configuration: KUBERNETES_SERVICE_HOST and "
+                 "KUBERNETES_SERVICE_PORT are not set (not running in a pod? "
+                 "pass --kubeconfig, set KUBECONFIG or create ~/.kube/config)");
         return false;
     }
     char buf[600];
@@ -337,8 +344,8 @@ bool kube_config_copy(kube_config *dst, const kube_config *src)
     memset(dst, 0, sizeof *dst);
     dst->insecure = src->insecure;
     dst->token_mtime = src->token_mtime;
-    bool ok = DUPS(server) && DUPS(ca_file) && DUPS(cert_file) && DUPS(key_file) &&
-              DUPS(token) && DUPS(token_file) && DUPS(namespace) && DUPS(context) &&
+    bool ok = DUPS(server) && DUPS(ca_file) && DUPS(cert_file) && DUPS(key_file) && DUPS(token) &&
+              DUPS(token_file) && DUPS(namespace) && DUPS(context) &&
               dup_blob(&dst->ca, &src->ca) && dup_blob(&dst->cert, &src->cert) &&
               dup_blob(&dst->key, &src->key);
     if (!ok)

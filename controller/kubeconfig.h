@@ -25,17 +25,17 @@ typedef struct {
 } kube_blob;
 
 typedef struct {
-    char *server;     /* https://host:port, no trailing slash */
-    char *ca_file;    /* PEM file, or NULL */
-    kube_blob ca;     /* PEM bytes, or empty */
-    bool insecure;    /* insecure-skip-tls-verify */
+    char *server;  /* https://host:port, no trailing slash */
+    char *ca_file; /* PEM file, or NULL */
+    kube_blob ca;  /* PEM bytes, or empty */
+    bool insecure; /* insecure-skip-tls-verify */
     char *cert_file, *key_file;
     kube_blob cert, key;
     char *token;      /* static bearer token, or NULL */
     char *token_file; /* re-read on change (in-cluster, tokenFile) */
     time_t token_mtime;
-    char *namespace;  /* context namespace or the service account's; never NULL after load */
-    char *context;    /* name of the context used (kubeconfig only) */
+    char *namespace; /* context namespace or the service account's; never NULL after load */
+    char *context;   /* name of the context used (kubeconfig only) */
 } kube_config;
 
 /* Load a kubeconfig file; context NULL means current-context. */

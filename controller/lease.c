@@ -36,12 +36,11 @@ static bool try_acquire_or_renew(lease *l, kube_client *kc, lease_obs *o)
     json_t *cur = NULL;
     long st = kube_get(kc, path, &cur, err, sizeof err);
     if (st == 404) {
-        json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:s, s:s, s:i}}",
-                                "apiVersion", "coordination.k8s.io/v1", "kind", "Lease",
-                                "metadata", "name", l->name, "namespace", l->namespace, "spec",
-                                "holderIdentity", l->identity, "leaseDurationSeconds",
-                                l->duration_s, "acquireTime", now, "renewTime", now,
-                                "leaseTransitions", 0);
+        json_t *obj = json_pack(
+            "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:s, s:s, s:i}}", "apiVersion",
+            "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", l->name, "namespace",
+            l->namespace, "spec", "holderIdentity", l->identity, "leaseDurationSeconds",
+            l->duration_s, "acquireTime", now, "renewTime", now, "leaseTransitions", 0);
         path_of(l, path, sizeof path, true);
         st = kube_create(kc, path, obj, NULL, err, sizeof err);
         json_decref(obj);
@@ -147,8 +146,8 @@ static void *lease_main(void *arg)
         } else if (atomic_load(&l->leading) && t - o.renewed_ms > l->renew_deadline_s * 1000) {
             atomic_store(&l->leading, 0);
             atomic_store(&l->lost, 1);
-            log_error("leader_lost", "lease=%s/%s identity=%s renew_deadline_s=%d",
-                      l->namespace, l->name, lq(l->identity), l->renew_deadline_s);
+            log_error("leader_lost", "lease=%s/%s identity=%s renew_deadline_s=%d", l->namespace,
+                      l->name, lq(l->identity), l->renew_deadline_s);
             break;
         }
         sleep_ms_unless((uint32_t)l->retry_s * 1000, l->stop);

@@ -21,8 +21,8 @@
 typedef struct {
     const char *namespace, *name, *identity;
     int duration_s, renew_deadline_s, retry_s;
-    atomic_int leading;  /* 1 while this process holds the lease */
-    atomic_int lost;     /* set when leadership was lost (the caller exits) */
+    atomic_int leading; /* 1 while this process holds the lease */
+    atomic_int lost;    /* set when leadership was lost (the caller exits) */
     atomic_ullong transitions;
     /* internal */
     const kube_config *cfg;

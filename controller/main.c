@@ -45,21 +45,24 @@
 
 static volatile int g_stop;
 
-
 /* ---- watch callbacks ---- */
 
 static workqueue *g_queue;
 
 static void key_of(const json_t *obj, char *out, size_t n, const char *name)
 {
-    const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+    const char *ns =
+        json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
     snprintf(out, n, "%s/%s", ns ? ns : "", name ? name : "");
 }
 
 /* A complete list has just been parsed and folded into a store: the list's
  * own trees (megabytes at a thousand runs) are freed, but glibc keeps the
  * pages unless asked. */
-static void after_list(void) { malloc_trim(0); }
+static void after_list(void)
+{
+    malloc_trim(0);
+}
 
 static void on_demorun(watch_event ev, json_t *obj, void *ctx)
 {
@@ -69,7 +72,8 @@ static void on_demorun(watch_event ev, json_t *obj, void *ctx)
         return;
     }
     char key[300];
-    key_of(obj, key, sizeof key, json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")));
+    key_of(obj, key, sizeof key,
+           json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")));
     wq_track(g_queue, key, ev != WATCH_DELETED);
     if (ev != WATCH_DELETED)
         wq_add(g_queue, key);
@@ -129,7 +133,7 @@ typedef struct {
     pthread_t thread;
     int id;
     bool started;
-    reconciler r;        /* its own kube_client: one per thread */
+    reconciler r;            /* its own kube_client: one per thread */
     atomic_llong busy_since; /* 0 when idle */
 } worker;
 
@@ -137,27 +141,36 @@ static worker *g_workers;
 static int g_nworkers;
 static atomic_bool g_leading; /* set before the workers start: !--leader-elect */
 
-
 static void metrics(strbuf *out, void *ctx)
 {
     (void)ctx;
     prom_header(out, "flinkpg_controller_reconciles_total", "counter", "Reconciles by result");
-    prom_sample(out, "flinkpg_controller_reconciles_total", "result=\"ok\"", (double)atomic_load(&g_ok));
-    prom_sample(out, "flinkpg_controller_reconciles_total", "result=\"error\"", (double)atomic_load(&g_err));
-    prom_sample(out, "flinkpg_controller_reconciles_total", "result=\"requeue\"", (double)atomic_load(&g_requeue));
+    prom_sample(out, "flinkpg_controller_reconciles_total", "result=\"ok\"",
+                (double)atomic_load(&g_ok));
+    prom_sample(out, "flinkpg_controller_reconciles_total", "result=\"error\"",
+                (double)atomic_load(&g_err));
+    prom_sample(out, "flinkpg_controller_reconciles_total", "result=\"requeue\"",
+                (double)atomic_load(&g_requeue));
     prom_header(out, "flinkpg_controller_queue_depth", "gauge", "Keys waiting in the work queue");
     prom_sample(out, "flinkpg_controller_queue_depth", NULL, (double)wq_len(g_queue));
     prom_header(out, "flinkpg_controller_leader", "gauge", "1 while this replica leads");
-    prom_sample(out, "flinkpg_controller_leader", NULL, g_elect ? atomic_load(&g_lease.leading) : 1);
-    prom_header(out, "flinkpg_controller_watch_events_total", "counter", "Watch events per resource");
-    prom_header(out, "flinkpg_controller_watch_relists_total", "counter", "Lists (initial and after 410 Gone)");
-    prom_header(out, "flinkpg_controller_watch_reconnects_total", "counter", "Watches re-opened after an error");
+    prom_sample(out, "flinkpg_controller_leader", NULL,
+                g_elect ? atomic_load(&g_lease.leading) : 1);
+    prom_header(out, "flinkpg_controller_watch_events_total", "counter",
+                "Watch events per resource");
+    prom_header(out, "flinkpg_controller_watch_relists_total", "counter",
+                "Lists (initial and after 410 Gone)");
+    prom_header(out, "flinkpg_controller_watch_reconnects_total", "counter",
+                "Watches re-opened after an error");
     for (int i = 0; i < NWATCH; i++) {
         char l[96];
         snprintf(l, sizeof l, "resource=\"%s\"", g_watch[i].name);
-        prom_sample(out, "flinkpg_controller_watch_events_total", l, (double)atomic_load(&g_watch[i].events));
-        prom_sample(out, "flinkpg_controller_watch_relists_total", l, (double)atomic_load(&g_watch[i].relists));
-        prom_sample(out, "flinkpg_controller_watch_reconnects_total", l, (double)atomic_load(&g_watch[i].reconnects));
+        prom_sample(out, "flinkpg_controller_watch_events_total", l,
+                    (double)atomic_load(&g_watch[i].events));
+        prom_sample(out, "flinkpg_controller_watch_relists_total", l,
+                    (double)atomic_load(&g_watch[i].relists));
+        prom_sample(out, "flinkpg_controller_watch_reconnects_total", l,
+                    (double)atomic_load(&g_watch[i].reconnects));
     }
 }
 
@@ -258,8 +271,8 @@ static int probe(const char *url)
     bool ok = httpc_do(&rq, &rs, err, sizeof err);
     const char *text = ok ? sb_str(&rs.body) : err;
     int len = (int)strcspn(text, "\r\n");
-    printf("probe url=%s status=%ld answer=\"%.*s\"\n", url, ok ? rs.status : 0L, len > 200 ? 200 : len,
-           text);
+    printf("probe url=%s status=%ld answer=\"%.*s\"\n", url, ok ? rs.status : 0L,
+           len > 200 ? 200 : len, text);
     bool good = ok && rs.status >= 200 && rs.status < 300;
     httpc_response_free(&rs);
     return good ? 0 : 1;
@@ -287,13 +300,16 @@ static int check_options(cfg_spec *spec)
     }
     /* the SQL templates must be there before anything is reconciled */
     const char *sqldir = cfg_str(spec, "sql-dir");
-    static const char *const templates[] = {"flink/sources.sql", "flink/upsert.sql", "confluent/sources.sql"};
+    static const char *const templates[] = {"flink/sources.sql", "flink/upsert.sql",
+                                            "confluent/sources.sql"};
     for (size_t i = 0; i < sizeof templates / sizeof templates[0]; i++) {
         char t[1024];
         snprintf(t, sizeof t, "%s/%s", sqldir ? sqldir : "", templates[i]);
         if (access(t, R_OK) != 0) {
-            fprintf(stderr, "flinkpg-controller: --sql-dir (or FLINKPG_SQL_DIR) \"%s\": cannot read %s: %s\n",
-                    sqldir ? sqldir : "", templates[i], strerror(errno));
+            fprintf(
+                stderr,
+                "flinkpg-controller: --sql-dir (or FLINKPG_SQL_DIR) \"%s\": cannot read %s: %s\n",
+                sqldir ? sqldir : "", templates[i], strerror(errno));
             return 2;
         }
     }
@@ -315,8 +331,9 @@ static bool load_kube_config(cfg_spec *spec, kube_config *kcfg, bool *from_file,
             kpath = home_cfg;
     }
     *from_file = kpath && *kpath;
-    return *from_file ? kubeconfig_load(kpath, cfg_str(spec, "context"), kcfg, err, errlen)
-                      : kubeconfig_incluster(cfg_str(spec, "serviceaccount-dir"), kcfg, err, errlen);
+    return *from_file
+               ? kubeconfig_load(kpath, cfg_str(spec, "context"), kcfg, err, errlen)
+               : kubeconfig_incluster(cfg_str(spec, "serviceaccount-dir"), kcfg, err, errlen);
 }
 
 static void identity_of(cfg_spec *spec, char *out, size_t n)
@@ -336,7 +353,9 @@ static void set_up_watches(cfg_spec *spec, kcache *cache)
 {
     const char *wns = cfg_str(spec, "namespace");
     static char paths[NWATCH][256];
-    static const struct { const char *name, *group, *res; } kinds[NWATCH] = {
+    static const struct {
+        const char *name, *group, *res;
+    } kinds[NWATCH] = {
         {"demoruns", "/apis/flinkpg.io/v1alpha1", "demoruns"},
         {"statefulsets", "/apis/apps/v1", "statefulsets"},
         {"deployments", "/apis/apps/v1", "deployments"},
@@ -348,7 +367,8 @@ static void set_up_watches(cfg_spec *spec, kcache *cache)
     };
     for (int i = 0; i < NWATCH; i++) {
         if (wns && *wns)
-            snprintf(paths[i], sizeof paths[i], "%s/namespaces/%s/%s", kinds[i].group, wns, kinds[i].res);
+            snprintf(paths[i], sizeof paths[i], "%s/namespaces/%s/%s", kinds[i].group, wns,
+                     kinds[i].res);
         else
             snprintf(paths[i], sizeof paths[i], "%s/%s", kinds[i].group, kinds[i].res);
         bool pods = !strcmp(kinds[i].res, "pods"), secrets = !strcmp(kinds[i].res, "secrets");
@@ -357,14 +377,19 @@ static void set_up_watches(cfg_spec *spec, kcache *cache)
          * (no label of ours) stay fresh in the cache; only ours and those
          * read once are kept (cache.h). */
         kstore *store = kcache_add(cache, kinds[i].res, secrets,
-                                   !i ? NULL : pods ? "flinkpg.io/run" : "app.kubernetes.io/managed-by",
+                                   !i     ? NULL
+                                   : pods ? "flinkpg.io/run"
+                                          : "app.kubernetes.io/managed-by",
                                    !i || pods ? NULL : "flinkpg");
-        g_watch[i] = (watcher){.name = kinds[i].name, .path = paths[i],
+        g_watch[i] = (watcher){.name = kinds[i].name,
+                               .path = paths[i],
                                .label_selector = !i || secrets ? NULL
-                                                 : pods ? "flinkpg.io/run"
+                                                 : pods        ? "flinkpg.io/run"
                                                         : "app.kubernetes.io/managed-by=flinkpg",
                                .ctx = store,
-                               .on_event = !i ? on_demorun : pods ? on_pod : on_owned,
+                               .on_event = !i     ? on_demorun
+                                           : pods ? on_pod
+                                                  : on_owned,
                                .timeout_s = cfg_int(spec, "watch-timeout"),
                                .start_rv = i ? NULL : cfg_str(spec, "debug-watch-from")};
     }
@@ -375,7 +400,8 @@ static bool start_lease(cfg_spec *spec, const kube_config *kcfg, const char *ide
     char err[1024];
     const char *lns = cfg_str(spec, "lease-namespace");
     g_lease = (lease){.namespace = lns && *lns ? lns : kcfg->namespace,
-                      .name = cfg_str(spec, "lease-name"), .identity = ident,
+                      .name = cfg_str(spec, "lease-name"),
+                      .identity = ident,
                       .duration_s = (int)cfg_int(spec, "lease-duration")};
     g_lease.renew_deadline_s = g_lease.duration_s * 2 / 3;
     g_lease.retry_s = g_lease.duration_s / 7 > 0 ? g_lease.duration_s / 7 : 1;
@@ -513,15 +539,16 @@ int main(int argc, char **argv)
      * with a dozen threads sharing the caches' objects that is memory held
      * and never reused.  Two arenas keep the RSS near what is live. */
     mallopt(M_ARENA_MAX, 2);
-    cfg_spec spec = {.prog = "flinkpg-controller",
-                     .summary = "Reconciles DemoRun resources (flinkpg.io/v1alpha1) into PostgreSQL, "
-                                "generator, sink and Flink statements.",
-                     .usage_example = "  flinkpg-controller --kubeconfig ~/.kube/config --sql-dir sql "
-                                      "--http-listen 127.0.0.1:8080\n"
-                                      "  flinkpg-controller --leader-elect        # in a pod",
-                     .versions = versions,
-                     .opts = controller_options,
-                     .nopts = controller_noptions};
+    cfg_spec spec = {
+        .prog = "flinkpg-controller",
+        .summary = "Reconciles DemoRun resources (flinkpg.io/v1alpha1) into PostgreSQL, "
+                   "generator, sink and Flink statements.",
+        .usage_example = "  flinkpg-controller --kubeconfig ~/.kube/config --sql-dir sql "
+                         "--http-listen 127.0.0.1:8080\n"
+                         "  flinkpg-controller --leader-elect        # in a pod",
+        .versions = versions,
+        .opts = controller_options,
+        .nopts = controller_noptions};
     /* no usage line for a bare run: in a pod, defaults and the environment are enough */
     int rc = startup_options(&spec, argc, argv, "controller", false);
     if (rc < 0)
@@ -555,7 +582,8 @@ int main(int argc, char **argv)
     log_info("starting", "server=%s config=%s watch=%s identity=%s leader_elect=%s workers=%lld",
              lq(kcfg.server), from_file ? "kubeconfig" : "in-cluster",
              lq(watch_ns && *watch_ns ? watch_ns : "all-namespaces"), lq(ident),
-             cfg_bool(&spec, "leader-elect") ? "true" : "false", (long long)cfg_int(&spec, "workers"));
+             cfg_bool(&spec, "leader-elect") ? "true" : "false",
+             (long long)cfg_int(&spec, "workers"));
     startup_signals(&g_stop);
     rc = run(&spec, &kcfg, ident);
     kube_config_free(&kcfg);

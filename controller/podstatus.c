@@ -21,8 +21,8 @@
 #include <string.h>
 
 static const char *const stuck_reasons[] = {
-    "ErrImagePull",       "ImagePullBackOff",           "InvalidImageName",
-    "ErrImageNeverPull",  "CreateContainerConfigError", "CreateContainerError",
+    "ErrImagePull",      "ImagePullBackOff",           "InvalidImageName",
+    "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError",
     "CrashLoopBackOff",
 };
 
@@ -37,7 +37,10 @@ static const char *stuck_reason(const char *reason)
     return NULL;
 }
 
-bool pod_reason_stuck(const char *reason) { return stuck_reason(reason) != NULL; }
+bool pod_reason_stuck(const char *reason)
+{
+    return stuck_reason(reason) != NULL;
+}
 
 static bool image_pull(const char *r)
 {
@@ -116,8 +119,8 @@ static bool container_stuck(const json_t *pod, const char *pod_name, const char 
     if (!strcmp(reason, "CrashLoopBackOff") && json_is_integer(json_object_get(term, "exitCode"))) {
         const char *tr = json_string_value(json_object_get(term, "reason"));
         sb_printf(&sb, "; last exit code %lld%s%s%s",
-                  (long long)json_integer_value(json_object_get(term, "exitCode")),
-                  tr ? " (" : "", tr ? tr : "", tr ? ")" : "");
+                  (long long)json_integer_value(json_object_get(term, "exitCode")), tr ? " (" : "",
+                  tr ? tr : "", tr ? ")" : "");
     }
     out->reason = reason;
     copy_cut(out->message, sizeof out->message, sb_str(&sb));
@@ -145,9 +148,9 @@ bool pod_problem_find(const json_t *pods, const char *component, pod_problem *ou
         for (size_t l = 0; l < 2; l++) {
             size_t j;
             json_t *cs;
-            json_array_foreach(json_object_get(json_object_get(pod, "status"), lists[l][0]), j, cs)
-                if (container_stuck(pod, name, lists[l][1], cs, out))
-                    return true;
+            json_array_foreach(
+                json_object_get(json_object_get(pod, "status"), lists[l][0]), j,
+                cs) if (container_stuck(pod, name, lists[l][1], cs, out)) return true;
         }
     }
     return false;

@@ -28,7 +28,7 @@ typedef struct {
     const char *confluent_url; /* --confluent-url: overrides the Confluent Cloud endpoint */
     long backend_timeout_ms;   /* --backend-timeout: each call to Flink / Confluent */
     long cleanup_timeout_s;    /* --cleanup-timeout: the finalizer gives up on the backend after */
-    long retry_within_ms;      /* out, per call: retry no later than this (0: the queue's backoff) */
+    long retry_within_ms; /* out, per call: retry no later than this (0: the queue's backoff) */
 } reconciler;
 
 /* Returns 0 when done, >0 to requeue after that many ms, <0 on error (the

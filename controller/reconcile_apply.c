@@ -71,8 +71,8 @@ static bool apply_child(rctx *c, const char *base, const char *kind, json_t *obj
         return false;
     }
     const json_t *bmeta = json_object_get(before, "metadata");
-    const char *have =
-        json_string_value(json_object_get(json_object_get(bmeta, "annotations"), APPLIED_HASH_ANNOTATION));
+    const char *have = json_string_value(
+        json_object_get(json_object_get(bmeta, "annotations"), APPLIED_HASH_ANNOTATION));
     if (st == 200 && have && !strcmp(have, hash) && !json_object_get(bmeta, "deletionTimestamp") &&
         desired_holds(obj, before)) {
         *out = before; /* unchanged: nothing to send */
@@ -103,7 +103,8 @@ static bool pg_password(rctx *c, char *out, size_t n)
      * (what we create is in the cache at once, write-through) */
     long st = kube_get_child(c->r->kc, path, &s, c->err, sizeof c->err);
     if (st == 200) {
-        const char *b64 = json_string_value(json_object_get(json_object_get(s, "data"), "password"));
+        const char *b64 =
+            json_string_value(json_object_get(json_object_get(s, "data"), "password"));
         kube_blob pw = {0};
         bool ok = b64 && base64_decode(b64, strlen(b64), &pw) && pw.len > 0 && pw.len < n;
         if (ok)
@@ -135,12 +136,12 @@ static int apply_job(rctx *c, json_t *job, json_t **out)
     json_t *cur = NULL;
     long st = kube_get_child(c->r->kc, path, &cur, c->err, sizeof c->err);
     if (st == 200) {
-        const char *have = json_string_value(json_object_get(
-            json_object_get(json_object_get(cur, "metadata"), "annotations"),
-            GENERATOR_HASH_ANNOTATION));
-        const char *want = json_string_value(json_object_get(
-            json_object_get(json_object_get(job, "metadata"), "annotations"),
-            GENERATOR_HASH_ANNOTATION));
+        const char *have = json_string_value(
+            json_object_get(json_object_get(json_object_get(cur, "metadata"), "annotations"),
+                            GENERATOR_HASH_ANNOTATION));
+        const char *want = json_string_value(
+            json_object_get(json_object_get(json_object_get(job, "metadata"), "annotations"),
+                            GENERATOR_HASH_ANNOTATION));
         bool deleting = json_object_get(json_object_get(cur, "metadata"), "deletionTimestamp");
         bool differs = !have || !want || strcmp(have, want) != 0;
         /* Same hash: the run asks for the same generator, but the controller's
@@ -157,7 +158,10 @@ static int apply_job(rctx *c, json_t *job, json_t **out)
         if (differs) {
             if (kube_delete(c->r->kc, path, c->err, sizeof c->err) / 100 != 2)
                 return -1;
-            note_change(c, "jobs", json_string_value(json_object_get(json_object_get(job, "metadata"), "name")), "replaced");
+            note_change(
+                c, "jobs",
+                json_string_value(json_object_get(json_object_get(job, "metadata"), "name")),
+                "replaced");
             event_emit(c->r->kc, c->run, "Normal", "GeneratorReplaced", "Replace",
                        "the generator's spec changed; its Job was deleted and is recreated",
                        c->r->identity);

@@ -38,9 +38,9 @@ static bool has_finalizer(const json_t *run)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(json_object_get(run, "metadata"), "finalizers"), i, f)
-        if (!strcmp(json_string_value(f) ? json_string_value(f) : "", DEMORUN_FINALIZER))
-            return true;
+    json_array_foreach(json_object_get(json_object_get(run, "metadata"), "finalizers"), i,
+                       f) if (!strcmp(json_string_value(f) ? json_string_value(f) : "",
+                                      DEMORUN_FINALIZER)) return true;
     return false;
 }
 
@@ -50,9 +50,9 @@ static bool set_finalizer(rctx *c, bool present)
     json_t *list = json_array();
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(json_object_get(c->run, "metadata"), "finalizers"), i, f)
-        if (strcmp(json_string_value(f) ? json_string_value(f) : "", DEMORUN_FINALIZER))
-            json_array_append(list, f);
+    json_array_foreach(json_object_get(json_object_get(c->run, "metadata"), "finalizers"), i,
+                       f) if (strcmp(json_string_value(f) ? json_string_value(f) : "",
+                                     DEMORUN_FINALIZER)) json_array_append(list, f);
     if (present)
         json_array_append_new(list, json_string(DEMORUN_FINALIZER));
     json_t *patch = json_pack("{s:{s:o, s:s}}", "metadata", "finalizers", list, "resourceVersion",
@@ -85,9 +85,9 @@ static bool cleanup_topics(rctx *c, const stmt_ctx *sx)
         event_emit(c->r->kc, c->run, "Normal", "TopicsDeleted", "Cleanup", msg, c->r->identity);
         return true;
     }
-    const char *a = json_string_value(json_object_get(
-        json_object_get(json_object_get(c->run, "metadata"), "annotations"),
-        TOPIC_ATTEMPTS_ANNOTATION));
+    const char *a = json_string_value(
+        json_object_get(json_object_get(json_object_get(c->run, "metadata"), "annotations"),
+                        TOPIC_ATTEMPTS_ANNOTATION));
     int attempts = (a ? atoi(a) : 0) + 1;
     char note[800];
     if (attempts >= TOPIC_DELETE_ATTEMPTS) {
@@ -102,8 +102,8 @@ static bool cleanup_topics(rctx *c, const stmt_ctx *sx)
     event_emit(c->r->kc, c->run, "Warning", "TopicDeleteFailed", "Cleanup", note, c->r->identity);
     char n[16], path[512];
     snprintf(n, sizeof n, "%d", attempts);
-    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
-                              TOPIC_ATTEMPTS_ANNOTATION, n);
+    json_t *patch =
+        json_pack("{s:{s:{s:s}}}", "metadata", "annotations", TOPIC_ATTEMPTS_ANNOTATION, n);
     snprintf(path, sizeof path, "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s", c->ns,
              c->name);
     json_t *out = NULL;
@@ -144,7 +144,9 @@ static int finalize(rctx *c)
         return 0;
     char msg[512];
     const stmt_backend *be = stmt_backend_for(spec_str(c->run, "flink.backend", "gateway"));
-    stmt_ctx sx = {.kc = c->r->kc, .confluent_url = c->r->confluent_url, .run = c->run,
+    stmt_ctx sx = {.kc = c->r->kc,
+                   .confluent_url = c->r->confluent_url,
+                   .run = c->run,
                    .timeout_ms = c->r->backend_timeout_ms};
     stmt_result sr = be->remove(&sx, msg, sizeof msg);
     long long age = seconds_since(json_string_value(
@@ -171,8 +173,7 @@ static int finalize(rctx *c)
         snprintf(c->err, sizeof c->err, "deleting statements: %s", msg);
         return -1;
     } else {
-        event_emit(c->r->kc, c->run, "Normal", "StatementsDeleted", "Cleanup", msg,
-                   c->r->identity);
+        event_emit(c->r->kc, c->run, "Normal", "StatementsDeleted", "Cleanup", msg, c->r->identity);
     }
     if (spec_bool(c->run, "deleteTopicsOnCleanup") && !cleanup_topics(c, &sx))
         return -1;
@@ -236,7 +237,8 @@ int reconcile_demorun(reconciler *r, const char *ns, const char *name)
     } else {
         rc = reconcile_children(&c);
     }
-    const char *phase = json_string_value(json_object_get(json_object_get(c.run, "status"), "phase"));
+    const char *phase =
+        json_string_value(json_object_get(json_object_get(c.run, "status"), "phase"));
     /* what was applied is reported even when a later step (statements) failed */
     if (c.changed.len && c.run && st == 200 && strstr(sb_str(&c.changed), ":created"))
         event_emit(r->kc, c.run, "Normal", "Applied", "Apply", sb_str(&c.changed), r->identity);

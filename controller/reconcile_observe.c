@@ -83,13 +83,15 @@ int write_status(rctx *c, run_conds *all, const char *phase, json_t *statements,
     const size_t ncs = sizeof *all / sizeof(cond_in);
     json_t *old = json_object_get(c->run, "status");
     json_t *oldc = json_object_get(old, "conditions");
-    long long gen = json_integer_value(json_object_get(json_object_get(c->run, "metadata"), "generation"));
+    long long gen =
+        json_integer_value(json_object_get(json_object_get(c->run, "metadata"), "generation"));
     json_t *conds = json_array();
     strbuf flips;
     sb_init(&flips);
     for (size_t i = 0; i < ncs; i++) {
         const char *was = old_reason(c->run, cs[i].type);
-        bool flipped = cond_set(conds, oldc, cs[i].type, cs[i].status, cs[i].reason, cs[i].msg, gen);
+        bool flipped =
+            cond_set(conds, oldc, cs[i].type, cs[i].status, cs[i].reason, cs[i].msg, gen);
         /* a stuck pod is announced when it first appears, flip or not: the
          * sink's False/Progressing becoming False/ImagePullBackOff is the
          * news, the kubelet's ErrImagePull <-> ImagePullBackOff retries are not */
@@ -100,11 +102,12 @@ int write_status(rctx *c, run_conds *all, const char *phase, json_t *statements,
             char note[700];
             snprintf(note, sizeof note, "%s is %s: %s", cs[i].type, cs[i].status, cs[i].msg);
             event_emit(c->r->kc, c->run,
-                       !strcmp(cs[i].status, "False") && (!strcmp(cs[i].reason, "JobFailed") ||
-                                                          !strcmp(cs[i].reason, "StatementFailed") ||
-                                                          !strcmp(cs[i].reason, "Fail") ||
-                                                          pod_reason_stuck(cs[i].reason))
-                           ? "Warning" : "Normal",
+                       !strcmp(cs[i].status, "False") &&
+                               (!strcmp(cs[i].reason, "JobFailed") ||
+                                !strcmp(cs[i].reason, "StatementFailed") ||
+                                !strcmp(cs[i].reason, "Fail") || pod_reason_stuck(cs[i].reason))
+                           ? "Warning"
+                           : "Normal",
                        cs[i].reason, "Reconcile", note, c->r->identity);
         }
     }
@@ -137,8 +140,8 @@ int write_status(rctx *c, run_conds *all, const char *phase, json_t *statements,
             json_object_set_new(ps, "rows", json_null());
         }
         char path[512];
-        snprintf(path, sizeof path,
-                 "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s/status", c->ns, c->name);
+        snprintf(path, sizeof path, "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s/status",
+                 c->ns, c->name);
         long hs = kube_merge_patch(c->r->kc, path, patch, NULL, c->err, sizeof c->err);
         json_decref(patch);
         if (hs != 200)
@@ -153,8 +156,8 @@ int write_status(rctx *c, run_conds *all, const char *phase, json_t *statements,
 
 /* The Validated condition (status.h) and the numbers for status.validation
  * (see write_status for what the return value means). */
-static json_t *validate_step(rctx *c, const cond_in *pg, const cond_in *gen,
-                             const cond_in *sink, cond_in *val, long long generation)
+static json_t *validate_step(rctx *c, const cond_in *pg, const cond_in *gen, const cond_in *sink,
+                             cond_in *val, long long generation)
 {
     const json_t *old = json_object_get(c->run, "status");
     if (strcmp(gen->status, "True")) {
@@ -185,7 +188,8 @@ static json_t *validate_step(rctx *c, const cond_in *pg, const cond_in *gen,
             json_string_value(json_object_get(json_object_get(old, "validation"), "verdict"));
         if (t && !strcmp(t, "Validated") && st && !strcmp(st, "True") && verdict &&
             !strcmp(verdict, "PASS") &&
-            json_integer_value(json_object_get(json_object_get(old, "validation"), "rowsExpected")) > 0 &&
+            json_integer_value(
+                json_object_get(json_object_get(old, "validation"), "rowsExpected")) > 0 &&
             json_integer_value(json_object_get(cd, "observedGeneration")) == generation) {
             val->status = "True";
             val->reason = "Pass";
@@ -236,8 +240,8 @@ static void observe_postgres(rctx *c, run_children *ch, cond_in *pg)
         long long rdy = jint(ch->sts, "status", "readyReplicas");
         pg->status = rdy >= 1 ? "True" : "False";
         pg->reason = rdy >= 1 ? "PodReady" : "Provisioning";
-        snprintf(pg->msg, sizeof pg->msg, "StatefulSet %s-postgres: %lld/1 replicas ready",
-                 c->name, rdy);
+        snprintf(pg->msg, sizeof pg->msg, "StatefulSet %s-postgres: %lld/1 replicas ready", c->name,
+                 rdy);
         return;
     }
     /* an existing server: ready when it answers (the same connection the
@@ -288,10 +292,12 @@ static void observe_statements(rctx *c, run_children *ch, cond_in *stc)
         return;
     }
     const stmt_backend *be = stmt_backend_for(spec_str(c->run, "flink.backend", "gateway"));
-    stmt_ctx sx = {.kc = c->r->kc, .confluent_url = c->r->confluent_url, .run = c->run,
+    stmt_ctx sx = {.kc = c->r->kc,
+                   .confluent_url = c->r->confluent_url,
+                   .run = c->run,
                    .timeout_ms = c->r->backend_timeout_ms};
-    ch->sr = be->ensure(&sx, json_object_get(ch->cm, "data"), ch->statements, stc->msg,
-                        sizeof stc->msg);
+    ch->sr =
+        be->ensure(&sx, json_object_get(ch->cm, "data"), ch->statements, stc->msg, sizeof stc->msg);
     stc->status = ch->sr == STMT_RUNNING ? "True" : "False";
     stc->reason = stmt_result_reason(ch->sr);
     if (ch->sr == STMT_FAILED)
@@ -330,7 +336,8 @@ static void observe_sink(rctx *c, const run_children *ch, cond_in *sink)
 {
     sink->type = "SinkReady";
     const json_t *dep = ch->dep;
-    long long want = jint(dep, "spec", "replicas"), avail = jint(dep, "status", "availableReplicas");
+    long long want = jint(dep, "spec", "replicas"),
+              avail = jint(dep, "status", "availableReplicas");
     bool current = jint(dep, "status", "observedGeneration") >= jint(dep, "metadata", "generation");
     if (spec_bool(c->run, "suspend")) {
         sink->status = "False";
@@ -392,7 +399,8 @@ void observe_children(rctx *c, run_children *ch, run_conds *cs, json_t **validat
     cs->validated.type = "Validated";
     long long gen_no =
         json_integer_value(json_object_get(json_object_get(c->run, "metadata"), "generation"));
-    *validation = validate_step(c, &cs->postgres, &cs->generator, &cs->sink, &cs->validated, gen_no);
+    *validation =
+        validate_step(c, &cs->postgres, &cs->generator, &cs->sink, &cs->validated, gen_no);
     derive_ready(cs);
 }
 
@@ -400,7 +408,8 @@ const char *derive_phase(const rctx *c, const run_conds *cs)
 {
     if (spec_bool(c->run, "suspend"))
         return "Suspended";
-    if (!strcmp(cs->generator.reason, "JobFailed") || !strcmp(cs->statements.reason, "StatementFailed"))
+    if (!strcmp(cs->generator.reason, "JobFailed") ||
+        !strcmp(cs->statements.reason, "StatementFailed"))
         return "Failed";
     if (spec_get(c->run, "postgres.inCluster") && strcmp(cs->postgres.status, "True"))
         return "Provisioning";

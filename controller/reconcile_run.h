@@ -46,11 +46,11 @@ typedef struct {
  * statements step found. */
 typedef struct {
     json_t *sts, *cm, *job, *dep, *pods;
-    int job_replaced;  /* apply_job: 1 when the Job was deleted to be made again */
-    char sqlerr[512];  /* why the SQL ConfigMap could not be rendered */
+    int job_replaced;   /* apply_job: 1 when the Job was deleted to be made again */
+    char sqlerr[512];   /* why the SQL ConfigMap could not be rendered */
     json_t *statements; /* status.statements */
     stmt_result sr;
-    int requeue;       /* ms, 0: none */
+    int requeue; /* ms, 0: none */
 } run_children;
 
 void note_change(rctx *c, const char *kind, const char *name, const char *what);

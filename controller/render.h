@@ -25,8 +25,8 @@ typedef struct {
     const char *postgres_image;
     const char *generator_image;
     const char *sink_image;
-    const char *sql_dir; /* folder holding flink/ and confluent/ */
-    const char *image_pull_policy;  /* Always, IfNotPresent, Never; NULL/"": the cluster's default */
+    const char *sql_dir;           /* folder holding flink/ and confluent/ */
+    const char *image_pull_policy; /* Always, IfNotPresent, Never; NULL/"": the cluster's default */
     const char *image_pull_secrets; /* comma-separated Secret names in the run's namespace */
 } render_opts;
 

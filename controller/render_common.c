@@ -44,7 +44,10 @@ long long spec_int(const json_t *run, const char *dotted, long long def)
     return json_is_integer(v) ? json_integer_value(v) : def;
 }
 
-bool spec_bool(const json_t *run, const char *dotted) { return json_is_true(spec_get(run, dotted)); }
+bool spec_bool(const json_t *run, const char *dotted)
+{
+    return json_is_true(spec_get(run, dotted));
+}
 
 json_t *render_labels(const json_t *run, const char *component)
 {
@@ -93,13 +96,13 @@ void render_pull(json_t *pod_spec, json_t *container, const render_opts *o)
 json_t *render_container_security(void)
 {
     return json_pack("{s:b, s:b, s:b, s:{s:[s]}, s:{s:s}}", "allowPrivilegeEscalation", 0,
-                     "readOnlyRootFilesystem", 1, "runAsNonRoot", 1, "capabilities", "drop",
-                     "ALL", "seccompProfile", "type", "RuntimeDefault");
+                     "readOnlyRootFilesystem", 1, "runAsNonRoot", 1, "capabilities", "drop", "ALL",
+                     "seccompProfile", "type", "RuntimeDefault");
 }
 
 json_t *render_resources(const char *cpu_req, const char *mem_req, const char *cpu_lim,
                          const char *mem_lim)
 {
-    return json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "requests", "cpu", cpu_req, "memory",
-                     mem_req, "limits", "cpu", cpu_lim, "memory", mem_lim);
+    return json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "requests", "cpu", cpu_req, "memory", mem_req,
+                     "limits", "cpu", cpu_lim, "memory", mem_lim);
 }

@@ -81,27 +81,28 @@ json_t *render_pg_statefulset(const json_t *run, const render_opts *o)
         "[{s:s, s:{s:{s:s, s:s}}}, {s:s, s:{s:{s:s, s:s}}}, {s:s, s:{s:{s:s, s:s}}}, {s:s, s:s}]",
         "name", "POSTGRES_USER", "valueFrom", "secretKeyRef", "name", name, "key", "username",
         "name", "POSTGRES_PASSWORD", "valueFrom", "secretKeyRef", "name", name, "key", "password",
-        "name", "POSTGRES_DB", "valueFrom", "secretKeyRef", "name", name, "key", "database",
-        "name", "PGDATA", "value", "/var/lib/postgresql/data/pgdata");
-    json_t *container = json_pack(
-        "{s:s, s:s, s:o, s:[{s:s, s:i}], s:o, s:o, s:{s:{s:[s, s, s]}, s:i}, "
-        "s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
-        "name", "postgres", "image", image, "env", env, "ports", "name", "postgres",
-        "containerPort", 5432, "securityContext", render_container_security(), "resources",
-        render_resources("100m", "256Mi", "1", "1Gi"), "readinessProbe", "exec", "command",
-        "pg_isready", "-U", "flinkpg", "periodSeconds", 5, "volumeMounts", "name", "data",
-        "mountPath", "/var/lib/postgresql/data", "name", "run", "mountPath",
-        "/var/run/postgresql", "name", "tmp", "mountPath", "/tmp");
-    json_t *spec = json_pack(
-        "{s:i, s:s, s:{s:O}, s:{s:s, s:s}, s:{s:{s:O}, s:{s:b, s:b, s:o, s:[o], "
-        "s:[{s:s, s:{}}, {s:s, s:{}}]}}, "
-        "s:[{s:{s:s}, s:{s:[s], s:{s:{s:s}}}}]}",
-        "replicas", 1, "serviceName", name, "selector", "matchLabels", sel,
-        "persistentVolumeClaimRetentionPolicy", "whenDeleted", "Delete", "whenScaled", "Retain",
-        "template", "metadata", "labels", sel, "spec", "automountServiceAccountToken", 0,
-        "enableServiceLinks", 0, "securityContext", psec, "containers", container, "volumes", "name", "run", "emptyDir",
-        "name", "tmp", "emptyDir", "volumeClaimTemplates", "metadata", "name", "data", "spec",
-        "accessModes", "ReadWriteOnce", "resources", "requests", "storage", size);
+        "name", "POSTGRES_DB", "valueFrom", "secretKeyRef", "name", name, "key", "database", "name",
+        "PGDATA", "value", "/var/lib/postgresql/data/pgdata");
+    json_t *container =
+        json_pack("{s:s, s:s, s:o, s:[{s:s, s:i}], s:o, s:o, s:{s:{s:[s, s, s]}, s:i}, "
+                  "s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+                  "name", "postgres", "image", image, "env", env, "ports", "name", "postgres",
+                  "containerPort", 5432, "securityContext", render_container_security(),
+                  "resources", render_resources("100m", "256Mi", "1", "1Gi"), "readinessProbe",
+                  "exec", "command", "pg_isready", "-U", "flinkpg", "periodSeconds", 5,
+                  "volumeMounts", "name", "data", "mountPath", "/var/lib/postgresql/data", "name",
+                  "run", "mountPath", "/var/run/postgresql", "name", "tmp", "mountPath", "/tmp");
+    json_t *spec =
+        json_pack("{s:i, s:s, s:{s:O}, s:{s:s, s:s}, s:{s:{s:O}, s:{s:b, s:b, s:o, s:[o], "
+                  "s:[{s:s, s:{}}, {s:s, s:{}}]}}, "
+                  "s:[{s:{s:s}, s:{s:[s], s:{s:{s:s}}}}]}",
+                  "replicas", 1, "serviceName", name, "selector", "matchLabels", sel,
+                  "persistentVolumeClaimRetentionPolicy", "whenDeleted", "Delete", "whenScaled",
+                  "Retain", "template", "metadata", "labels", sel, "spec",
+                  "automountServiceAccountToken", 0, "enableServiceLinks", 0, "securityContext",
+                  psec, "containers", container, "volumes", "name", "run", "emptyDir", "name",
+                  "tmp", "emptyDir", "volumeClaimTemplates", "metadata", "name", "data", "spec",
+                  "accessModes", "ReadWriteOnce", "resources", "requests", "storage", size);
     json_decref(sel);
     /* container is still held by the pod spec inside spec */
     render_pull(json_object_get(json_object_get(spec, "template"), "spec"), container, o);

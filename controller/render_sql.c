@@ -49,7 +49,7 @@ char *sql_substitute(const char *tmpl, const char *const *vars)
 }
 
 /* The override named name, or NULL. */
-static const char *override(const json_t *run, const char *name)
+static const char * override(const json_t *run, const char *name)
 {
     size_t i;
     json_t *o;
@@ -71,14 +71,13 @@ json_t *render_sql_configmap(const json_t *run, const render_opts *o, char *err,
     char job[200], group[200];
     snprintf(job, sizeof job, "flinkpg-%s-%s", run_name(run), mode);
     snprintf(group, sizeof group, "flinkpg-%s", run_name(run));
-    const char *vars[] = {"orders_topic", spec_str(run, "kafka.topics.orders", "orders"),
-                          "shipments_topic", spec_str(run, "kafka.topics.shipments", "shipments"),
-                          "output_topic", spec_str(run, "kafka.topics.output", "orders_enriched"),
-                          "bootstrap", spec_str(run, "kafka.bootstrapServers", ""),
-                          "job_name", job, "group_id", group,
-                          /* SASL: keep the placeholder, credentials are added at submission */
-                          "kafka_options", strncmp(proto, "SASL", 4) ? "" : "${kafka_options}",
-                          NULL};
+    const char *vars[] = {
+        "orders_topic", spec_str(run, "kafka.topics.orders", "orders"), "shipments_topic",
+        spec_str(run, "kafka.topics.shipments", "shipments"), "output_topic",
+        spec_str(run, "kafka.topics.output", "orders_enriched"), "bootstrap",
+        spec_str(run, "kafka.bootstrapServers", ""), "job_name", job, "group_id", group,
+        /* SASL: keep the placeholder, credentials are added at submission */
+        "kafka_options", strncmp(proto, "SASL", 4) ? "" : "${kafka_options}", NULL};
     const char *files[] = {"sources", mode};
     json_t *data = json_object();
     for (size_t i = 0; i < 2; i++) {

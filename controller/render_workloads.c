@@ -90,7 +90,6 @@ static json_t *pod_spec(json_t *container, const char *restart, const render_opt
     return spec;
 }
 
-
 json_t *render_generator_job(const json_t *run, const render_opts *o)
 {
     char name[128];
@@ -105,9 +104,11 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
     env_int(env, "GEN_RATE", spec_int(run, "generator.rate", 100));
     /* the knobs carry the generator's own names and units: one to one */
     static const char *const knob_env[][2] = {
-        {"amendPct", "GEN_AMEND_PCT"},           {"cancelPct", "GEN_CANCEL_PCT"},
+        {"amendPct", "GEN_AMEND_PCT"},
+        {"cancelPct", "GEN_CANCEL_PCT"},
         {"shipmentCancelPct", "GEN_SHIPMENT_CANCEL_PCT"},
-        {"earlyShipmentPct", "GEN_EARLY_SHIPMENT_PCT"}, {"noShipmentPct", "GEN_NO_SHIPMENT_PCT"},
+        {"earlyShipmentPct", "GEN_EARLY_SHIPMENT_PCT"},
+        {"noShipmentPct", "GEN_NO_SHIPMENT_PCT"},
         {"maxShipments", "GEN_MAX_SHIPMENTS"},
     };
     json_t *knobs = spec_get(run, "generator.knobs");
@@ -127,8 +128,9 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
     json_t *labels = render_labels(run, "generator");
     json_t *tmpl = json_pack("{s:{s:o}, s:o}", "metadata", "labels", labels, "spec",
                              pod_spec(container, "Never", o));
-    json_t *asked = json_pack("{s:O*, s:O*, s:O*}", "generator", spec_get(run, "generator"), "kafka",
-                              spec_get(run, "kafka"), "postgres", spec_get(run, "postgres"));
+    json_t *asked =
+        json_pack("{s:O*, s:O*, s:O*}", "generator", spec_get(run, "generator"), "kafka",
+                  spec_get(run, "kafka"), "postgres", spec_get(run, "postgres"));
     char *text = json_dumps(asked, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(asked);
     char hash[32];
@@ -137,8 +139,8 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
     json_t *meta = render_metadata(run, name, "generator");
     json_object_set_new(meta, "annotations", json_pack("{s:s}", GENERATOR_HASH_ANNOTATION, hash));
     return json_pack("{s:s, s:s, s:o, s:{s:b, s:i, s:o}}", "apiVersion", "batch/v1", "kind", "Job",
-                     "metadata", meta, "spec", "suspend", spec_bool(run, "suspend"),
-                     "backoffLimit", 3, "template", tmpl);
+                     "metadata", meta, "spec", "suspend", spec_bool(run, "suspend"), "backoffLimit",
+                     3, "template", tmpl);
 }
 
 json_t *render_sink_deployment(const json_t *run, const render_opts *o)
@@ -198,9 +200,8 @@ json_t *render_sink_deployment(const json_t *run, const render_opts *o)
     json_t *sel = render_labels(run, "sink");
     json_object_del(sel, "app.kubernetes.io/managed-by");
     long long replicas = spec_bool(run, "suspend") ? 0 : spec_int(run, "sink.replicas", 1);
-    return json_pack("{s:s, s:s, s:o, s:{s:I, s:{s:O}, s:{s:{s:o}, s:o}}}", "apiVersion",
-                     "apps/v1", "kind", "Deployment", "metadata",
-                     render_metadata(run, name, "sink"), "spec", "replicas", (json_int_t)replicas,
-                     "selector", "matchLabels", sel, "template", "metadata", "labels", sel,
-                     "spec", pod_spec(container, "Always", o));
+    return json_pack("{s:s, s:s, s:o, s:{s:I, s:{s:O}, s:{s:{s:o}, s:o}}}", "apiVersion", "apps/v1",
+                     "kind", "Deployment", "metadata", render_metadata(run, name, "sink"), "spec",
+                     "replicas", (json_int_t)replicas, "selector", "matchLabels", sel, "template",
+                     "metadata", "labels", sel, "spec", pod_spec(container, "Always", o));
 }

@@ -25,12 +25,18 @@ const stmt_backend *stmt_backend_for(const char *backend)
 const char *stmt_result_reason(stmt_result r)
 {
     switch (r) {
-    case STMT_RUNNING: return "Running";
-    case STMT_PENDING: return "Pending";
-    case STMT_FAILED: return "StatementFailed";
-    case STMT_ERROR: return "BackendUnreachable";
-    case STMT_NOT_WIRED: return "BackendNotWired";
-    case STMT_GONE: return "Deleted";
+    case STMT_RUNNING:
+        return "Running";
+    case STMT_PENDING:
+        return "Pending";
+    case STMT_FAILED:
+        return "StatementFailed";
+    case STMT_ERROR:
+        return "BackendUnreachable";
+    case STMT_NOT_WIRED:
+        return "BackendNotWired";
+    case STMT_GONE:
+        return "Deleted";
     }
     return "Unknown";
 }

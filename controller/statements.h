@@ -42,7 +42,7 @@ typedef struct {
     kube_client *kc;           /* to read the run's Secrets */
     const char *confluent_url; /* overrides https://flink.<region>.<cloud>.confluent.cloud */
     const json_t *run;
-    long timeout_ms;           /* each call to the backend (0: the client's default) */
+    long timeout_ms; /* each call to the backend (0: the client's default) */
 } stmt_ctx;
 
 typedef struct {

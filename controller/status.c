@@ -32,7 +32,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "status.h"
 
-
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -78,10 +77,9 @@ bool cond_set(json_t *conds, const json_t *old, const char *type, const char *st
     bool changed = !pst || strcmp(pst, status) != 0;
     char now[40];
     time_now_rfc3339(now, sizeof now, false);
-    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", type,
-                                           "status", status, "reason", reason, "message",
-                                           message, "lastTransitionTime",
-                                           !changed && plt ? plt : now, "observedGeneration",
-                                           (json_int_t)generation));
+    json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", type, "status",
+                                           status, "reason", reason, "message", message,
+                                           "lastTransitionTime", !changed && plt ? plt : now,
+                                           "observedGeneration", (json_int_t)generation));
     return changed;
 }

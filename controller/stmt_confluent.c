@@ -67,8 +67,8 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         return STMT_FAILED;
     }
     const char *props[] = {"sql.current-catalog", spec_str(x->run, "flink.confluent.catalog", NULL),
-                           "sql.current-database", spec_str(x->run, "flink.confluent.database", NULL),
-                           NULL};
+                           "sql.current-database",
+                           spec_str(x->run, "flink.confluent.database", NULL), NULL};
     if (!props[1])
         props[0] = NULL;
     else if (!props[3])
@@ -83,7 +83,8 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         confluent_statement s;
         confluent_rc rc = confluent_get(cf, name, &s, err, sizeof err);
         if (rc == CF_NOT_FOUND) {
-            rc = confluent_create(cf, name, all[i], spec_str(x->run, "flink.confluent.computePool", NULL),
+            rc = confluent_create(cf, name, all[i],
+                                  spec_str(x->run, "flink.confluent.computePool", NULL),
                                   spec_str(x->run, "flink.confluent.principal", NULL),
                                   props[0] ? props : NULL, &s, err, sizeof err);
             if (rc == CF_OK)
@@ -93,17 +94,16 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         if (rc != CF_OK) {
             snprintf(why, sizeof why, "statement %s: %s", name, err);
             /* refused (bad request, credentials): retrying the same will not help */
-            bool refused = rc == CF_AUTH || (rc == CF_ERROR && strstr(err, "HTTP 4") &&
-                                             !strstr(err, "HTTP 429"));
+            bool refused = rc == CF_AUTH ||
+                           (rc == CF_ERROR && strstr(err, "HTTP 4") && !strstr(err, "HTTP 429"));
             res = refused ? STMT_FAILED : STMT_ERROR;
             break;
         }
         const char *ph = s.phase ? s.phase : "PENDING";
-        const char *uid = json_string_value(
-            json_object_get(json_object_get(s.raw, "metadata"), "uid"));
-        json_array_append_new(statements,
-                              json_pack("{s:s, s:s, s:s}", "name", name, "id", uid ? uid : name,
-                                        "phase", ph));
+        const char *uid =
+            json_string_value(json_object_get(json_object_get(s.raw, "metadata"), "uid"));
+        json_array_append_new(statements, json_pack("{s:s, s:s, s:s}", "name", name, "id",
+                                                    uid ? uid : name, "phase", ph));
         if (phase_is(ph, "FAILED", "FAILING", "DEGRADED")) {
             snprintf(why, sizeof why, "statement %s is %s: %s", name, ph,
                      s.detail && *s.detail ? s.detail : "(no detail)");
@@ -159,8 +159,9 @@ static stmt_result cf_remove(const stmt_ctx *x, char *msg, size_t msglen)
         json_t *recorded = json_object_get(json_object_get(x->run, "status"), "statements");
         if (gone && !json_array_size(recorded)) {
             /* never submitted, and no credentials to look with */
-            snprintf(msg, msglen, "no statements recorded and the credentials Secret is gone; "
-                                  "nothing to delete");
+            snprintf(msg, msglen,
+                     "no statements recorded and the credentials Secret is gone; "
+                     "nothing to delete");
             return STMT_GONE;
         }
         return STMT_ERROR;

@@ -179,8 +179,8 @@ static stmt_result gw_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
             char cause[640] = "";
             if (!flinkgw_job_exception(gw, job, cause, sizeof cause, err, sizeof err))
                 cause[0] = 0;
-            snprintf(msg, msglen, "job %s (%s) is %s%s%s", name, job, state,
-                     *cause ? ": " : "", cause);
+            snprintf(msg, msglen, "job %s (%s) is %s%s%s", name, job, state, *cause ? ": " : "",
+                     cause);
             res = STMT_FAILED;
         } else {
             bool all = false;
@@ -195,8 +195,8 @@ static stmt_result gw_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         }
     }
     if (job)
-        json_array_append_new(statements, json_pack("{s:s, s:s, s:s}", "name", name, "id", job,
-                                                     "phase", state));
+        json_array_append_new(
+            statements, json_pack("{s:s, s:s, s:s}", "name", name, "id", job, "phase", state));
     free(job);
     flinkgw_free(gw);
     return res;
@@ -217,8 +217,10 @@ static stmt_result gw_remove(const stmt_ctx *x, char *msg, size_t msglen)
         flinkgw_free(gw);
         if (!rec) {
             /* nothing recorded; the cluster cannot be asked about an unrecorded job */
-            snprintf(msg, msglen, "no job recorded; the JobManager is unreachable (%s), so an "
-                                  "unrecorded job %s could not be looked for", err, name);
+            snprintf(msg, msglen,
+                     "no job recorded; the JobManager is unreachable (%s), so an "
+                     "unrecorded job %s could not be looked for",
+                     err, name);
             return STMT_GONE;
         }
         snprintf(msg, msglen, "asking the JobManager about job %s: %s", rec, err);

@@ -10,8 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *msg,
-                     size_t msglen)
+static bool conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *msg, size_t msglen)
 {
     char e[256];
     if (rd_kafka_conf_set(conf, k, v, e, sizeof e) == RD_KAFKA_CONF_OK)
@@ -90,8 +89,8 @@ bool topics_delete(const stmt_ctx *x, int timeout_ms, char *msg, size_t msglen)
         sb_printf(&why, "no answer from Kafka (%s) within %d ms",
                   spec_str(x->run, "kafka.bootstrapServers", ""), timeout_ms + 2000);
     } else if (rd_kafka_event_error(ev)) {
-        sb_printf(&why, "deleting topics on %s: %s",
-                  spec_str(x->run, "kafka.bootstrapServers", ""), rd_kafka_event_error_string(ev));
+        sb_printf(&why, "deleting topics on %s: %s", spec_str(x->run, "kafka.bootstrapServers", ""),
+                  rd_kafka_event_error_string(ev));
     } else {
         const rd_kafka_DeleteTopics_result_t *res = rd_kafka_event_DeleteTopics_result(ev);
         size_t n = 0;
@@ -101,8 +100,8 @@ bool topics_delete(const stmt_ctx *x, int timeout_ms, char *msg, size_t msglen)
             if (te == RD_KAFKA_RESP_ERR_NO_ERROR || te == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
                 continue;
             const char *es = rd_kafka_topic_result_error_string(tr[i]);
-            sb_printf(&why, "%stopic %s: %s", why.len ? "; " : "", rd_kafka_topic_result_name(tr[i]),
-                      es ? es : rd_kafka_err2str(te));
+            sb_printf(&why, "%stopic %s: %s", why.len ? "; " : "",
+                      rd_kafka_topic_result_name(tr[i]), es ? es : rd_kafka_err2str(te));
         }
     }
     ok = why.len == 0;

@@ -12,8 +12,7 @@
 #include <string.h>
 
 /* The URI, NUL-terminated in out->data (caller wipes and frees). */
-static bool secret_uri(kube_client *kc, const json_t *run, kube_blob *out, char *err,
-                       size_t errlen)
+static bool secret_uri(kube_client *kc, const json_t *run, kube_blob *out, char *err, size_t errlen)
 {
     const char *existing = spec_str(run, "postgres.existingSecretRef.name", NULL);
     char name[300], path[600];

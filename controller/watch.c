@@ -26,7 +26,10 @@ void frame_splitter_init(frame_splitter *fs, size_t max_frame)
     fs->overflow = false;
 }
 
-void frame_splitter_free(frame_splitter *fs) { sb_free(&fs->partial); }
+void frame_splitter_free(frame_splitter *fs)
+{
+    sb_free(&fs->partial);
+}
 
 bool frame_splitter_feed(frame_splitter *fs, const char *data, size_t len, frame_fn fn, void *ctx)
 {
@@ -94,8 +97,8 @@ typedef struct {
 
 static void set_rv(char *dst, json_t *obj)
 {
-    const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"),
-                                                       "resourceVersion"));
+    const char *rv =
+        json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
     if (rv && strlen(rv) < 64)
         strcpy(dst, rv);
 }
@@ -284,8 +287,7 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
-bool watcher_start(watcher *w, const kube_config *cfg, volatile int *stop, char *err,
-                   size_t errlen)
+bool watcher_start(watcher *w, const kube_config *cfg, volatile int *stop, char *err, size_t errlen)
 {
     w->cfg = cfg;
     w->stop = stop;

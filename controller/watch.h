@@ -47,7 +47,13 @@ bool frame_splitter_feed(frame_splitter *fs, const char *data, size_t len, frame
 
 /* WATCH_LIST_DONE (obj NULL): every item of a complete list was delivered
  * as WATCH_SYNC; what was not is gone. */
-typedef enum { WATCH_SYNC, WATCH_ADDED, WATCH_MODIFIED, WATCH_DELETED, WATCH_LIST_DONE } watch_event;
+typedef enum {
+    WATCH_SYNC,
+    WATCH_ADDED,
+    WATCH_MODIFIED,
+    WATCH_DELETED,
+    WATCH_LIST_DONE
+} watch_event;
 
 typedef void (*watch_fn)(watch_event ev, json_t *obj, void *ctx);
 
@@ -57,10 +63,10 @@ typedef struct {
     const char *label_selector; /* or NULL */
     watch_fn on_event;
     void *ctx;
-    long timeout_s;             /* server-side watch timeout (jittered); default 300 */
-    const char *start_rv;       /* test hook: first watch from here, without a list */
+    long timeout_s;       /* server-side watch timeout (jittered); default 300 */
+    const char *start_rv; /* test hook: first watch from here, without a list */
     /* set by the watcher, read by others */
-    atomic_int synced;          /* a list has completed */
+    atomic_int synced; /* a list has completed */
     atomic_ullong relists, reconnects, events;
     /* internal */
     const kube_config *cfg;

@@ -28,8 +28,8 @@
 #include <time.h>
 
 typedef struct entry {
-    htab_node node;                  /* first: the key table's link and hash */
-    struct entry *rprev, *rnext;     /* ready FIFO, when queued */
+    htab_node node;              /* first: the key table's link and hash */
+    struct entry *rprev, *rnext; /* ready FIFO, when queued */
     char *key;
     bool queued, processing, dirty, tracked;
     int failures;
@@ -48,7 +48,6 @@ struct workqueue {
     bool shut;
     uint32_t base_ms, cap_ms;
 };
-
 
 workqueue *wq_new(uint32_t retry_base_ms, uint32_t retry_cap_ms)
 {
@@ -81,8 +80,6 @@ void wq_free(workqueue *q)
     pthread_mutex_destroy(&q->mu);
     free(q);
 }
-
-
 
 static bool key_is(const htab_node *n, const void *key)
 {
@@ -365,7 +362,8 @@ size_t wq_resync_spread(workqueue *q, uint32_t period_ms)
                 continue;
             /* key i of n at i/n of the period: the API server sees a steady
              * trickle instead of every DemoRun at once */
-            uint32_t d = period_ms && tracked > 1 ? (uint32_t)((uint64_t)period_ms * n / tracked) : 0;
+            uint32_t d =
+                period_ms && tracked > 1 ? (uint32_t)((uint64_t)period_ms * n / tracked) : 0;
             if (!q->shut)
                 add_after_locked(q, e, d);
             n++;

@@ -31,9 +31,9 @@ extern app g_app;
 extern volatile int g_stop;
 
 /* main.c */
-int usage_error(const char *msg);                                      /* prints, returns 2 */
+int usage_error(const char *msg);                                           /* prints, returns 2 */
 long long int_opt(const char *name, long long lo, long long hi, bool *bad); /* range-checked */
-const char *opt(const char *name);                                    /* NULL when empty */
+const char *opt(const char *name);                                          /* NULL when empty */
 const char *expected_table_name(char *buf, size_t len); /* --expected-table or expected_<target> */
 
 /* schemas.c: register each topic's key and value schema; false (logged) on failure */

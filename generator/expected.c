@@ -50,7 +50,8 @@ static size_t mix(long long id, size_t cap)
 static slot *lookup(table *t, long long id)
 {
     if ((t->n + 1) * 2 > t->cap) {
-        table bigger = {calloc(t->cap ? t->cap * 2 : 1024, sizeof(slot)), t->cap ? t->cap * 2 : 1024, 0};
+        table bigger = {calloc(t->cap ? t->cap * 2 : 1024, sizeof(slot)),
+                        t->cap ? t->cap * 2 : 1024, 0};
         if (!bigger.s)
             abort();
         for (size_t i = 0; i < t->cap; i++)
@@ -119,8 +120,8 @@ bool expected_apply(expected *e, gen_topic t, const char *key, const char *value
     json_t *v = NULL;
     if (value) {
         v = json_loads(value, 0, &jerr);
-        if (!json_is_object(v) || (t == TOPIC_SHIPMENTS &&
-                                   !json_is_integer(json_object_get(v, "order_id")))) {
+        if (!json_is_object(v) ||
+            (t == TOPIC_SHIPMENTS && !json_is_integer(json_object_get(v, "order_id")))) {
             snprintf(err, errlen, "value %s: %s", value,
                      v ? "a shipment needs an integer \"order_id\"" : jerr.text);
             json_decref(v);
@@ -268,8 +269,7 @@ static bool exec_ok(PGconn *conn, const char *sql, const char *what, char *err, 
     return ok;
 }
 
-bool expected_write_pg(expected *e, PGconn *conn, const char *table_name, char *err,
-                       size_t errlen)
+bool expected_write_pg(expected *e, PGconn *conn, const char *table_name, char *err, size_t errlen)
 {
     char *qt = pg_quote_qualified(conn, table_name);
     if (!qt) {
@@ -336,7 +336,10 @@ bool expected_write_pg(expected *e, PGconn *conn, const char *table_name, char *
     return ok;
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
 
 bool expected_write_json(expected *e, const char *path, char *err, size_t errlen)
 {
@@ -363,8 +366,8 @@ bool expected_write_json(expected *e, const char *path, char *err, size_t errlen
         json_array_append_new(arr, o);
     }
     free(rows);
-    int rc = json_dump_file(arr, path,
-                            JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    int rc =
+        json_dump_file(arr, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(arr);
     if (rc != 0) {
         snprintf(err, errlen, "writing --expected-file %s: %s", path, strerror(errno));

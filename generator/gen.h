@@ -40,13 +40,13 @@ void records_free(gen_records *r);
 
 typedef struct {
     uint64_t seed;
-    long long orders;       /* orders created */
-    int max_shipments;      /* shipments per shipped order: 1..max */
-    int no_shipment_pct;    /* orders that never ship (null-padded join rows) */
-    int amend_pct;          /* orders amended (new quantity/amount) once or twice */
-    int cancel_pct;         /* orders cancelled: a tombstone on the orders topic */
-    int shipment_cancel_pct;/* shipments cancelled: a tombstone on the shipments topic */
-    int early_pct;          /* shipped orders whose first shipment arrives before the order */
+    long long orders;        /* orders created */
+    int max_shipments;       /* shipments per shipped order: 1..max */
+    int no_shipment_pct;     /* orders that never ship (null-padded join rows) */
+    int amend_pct;           /* orders amended (new quantity/amount) once or twice */
+    int cancel_pct;          /* orders cancelled: a tombstone on the orders topic */
+    int shipment_cancel_pct; /* shipments cancelled: a tombstone on the shipments topic */
+    int early_pct;           /* shipped orders whose first shipment arrives before the order */
 } scenario_opts;
 
 /* The events of the scenario in publication order; same options, same bytes. */
@@ -81,8 +81,8 @@ producer *producer_new(rd_kafka_conf_t *conf, char *err, size_t errlen);
 /* Queue one record (copied).  key_sr / value_sr: Schema Registry ids to frame
  * with, 0 for plain JSON.  Waits while the local queue is full.  False (and
  * counted as failed) when librdkafka refuses the record. */
-bool producer_send(producer *p, const char *topic, const char *key, size_t klen,
-                   const char *value, size_t vlen, uint32_t key_sr, uint32_t value_sr);
+bool producer_send(producer *p, const char *topic, const char *key, size_t klen, const char *value,
+                   size_t vlen, uint32_t key_sr, uint32_t value_sr);
 void producer_poll(producer *p, int timeout_ms);
 /* Wait until every queued record is acknowledged (or timeout); true when
  * nothing is outstanding. */

@@ -83,7 +83,8 @@ static void consider(const poll_http_opts *o, pollstate *st, json_t *item, json_
 {
     json_t *id = json_object_get(item, o->key_field);
     if (!json_is_object(item) || !id || json_is_null(id)) {
-        log_warn("item_skipped", "reason=%s", lq("item is not an object with the --source-key field"));
+        log_warn("item_skipped", "reason=%s",
+                 lq("item is not an object with the --source-key field"));
         return;
     }
     json_t *key = json_pack("{s:O}", o->key_field, id);
@@ -116,7 +117,8 @@ bool poll_http_fetch(const poll_http_opts *o, pollstate *st, poll_changes *out, 
     if (root && o->items_field)
         items = json_object_get(root, o->items_field);
     if (!json_is_array(items) && !json_is_object(items)) {
-        snprintf(err, errlen, "--source-url answered %s", !root ? jerr.text
+        snprintf(err, errlen, "--source-url answered %s",
+                 !root            ? jerr.text
                  : o->items_field ? "without an array in the --source-items member"
                                   : "neither an array nor an object of items");
         json_decref(root);

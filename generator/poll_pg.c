@@ -28,7 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOMBSTONE_HASH 0x746f6d6273746f6eULL /* "tombston": the key's last publication was a delete */
+#define TOMBSTONE_HASH                                                                             \
+    0x746f6d6273746f6eULL /* "tombston": the key's last publication was a delete */
 
 struct poll_pg {
     poll_pg_opts o;
@@ -62,17 +63,19 @@ void poll_pg_free(poll_pg *p)
 static bool primary_key(poll_pg *p, char *err, size_t errlen)
 {
     const char *params[] = {p->o.table};
-    PGresult *r = PQexecParams(p->conn,
-                               "SELECT a.attname FROM pg_index i "
-                               "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-                               "WHERE i.indrelid = $1::regclass AND i.indisprimary "
-                               "ORDER BY array_position(i.indkey::int2[], a.attnum)",
-                               1, NULL, params, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(p->conn,
+                     "SELECT a.attname FROM pg_index i "
+                     "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                     "WHERE i.indrelid = $1::regclass AND i.indisprimary "
+                     "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                     1, NULL, params, NULL, NULL, 0);
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
     if (!ok)
         snprintf(err, errlen, "--source-table %s: %s", p->o.table,
-                 PQresultStatus(r) == PGRES_TUPLES_OK ? "has no primary key; name the key with --source-key"
-                                                      : PQresultErrorMessage(r));
+                 PQresultStatus(r) == PGRES_TUPLES_OK
+                     ? "has no primary key; name the key with --source-key"
+                     : PQresultErrorMessage(r));
     p->nkeys = ok ? (size_t)PQntuples(r) : 0;
     p->keys = ok ? calloc(p->nkeys, sizeof *p->keys) : NULL;
     for (size_t i = 0; i < p->nkeys; i++)
@@ -101,7 +104,8 @@ static bool connect_source(poll_pg *p, char *err, size_t errlen)
     char *qt = pg_quote_qualified(p->conn, p->o.table);
     char *qc = PQescapeIdentifier(p->conn, p->o.cursor_column, strlen(p->o.cursor_column));
     if (!qt || !qc) {
-        snprintf(err, errlen, "quoting --source-table/--source-cursor: %s", PQerrorMessage(p->conn));
+        snprintf(err, errlen, "quoting --source-table/--source-cursor: %s",
+                 PQerrorMessage(p->conn));
         free(qt);
         PQfreemem(qc);
         return false;
@@ -148,7 +152,8 @@ bool poll_pg_fetch(poll_pg *p, pollstate *st, poll_changes *out, char *err, size
         for (size_t k = 0; complete && k < p->nkeys; k++) {
             json_t *v = json_object_get(row, p->keys[k]);
             if (!v) {
-                snprintf(err, errlen, "--source-key column \"%s\" is not in %s", p->keys[k], p->o.table);
+                snprintf(err, errlen, "--source-key column \"%s\" is not in %s", p->keys[k],
+                         p->o.table);
                 json_decref(row);
                 json_decref(key);
                 PQclear(r);
@@ -157,7 +162,8 @@ bool poll_pg_fetch(poll_pg *p, pollstate *st, poll_changes *out, char *err, size
             json_object_set(key, p->keys[k], v);
         }
         char *ks = json_dumps(key, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        bool deleted = p->o.soft_delete_column && truthy(json_object_get(row, p->o.soft_delete_column));
+        bool deleted =
+            p->o.soft_delete_column && truthy(json_object_get(row, p->o.soft_delete_column));
         char *vs = deleted ? NULL : json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
         uint64_t h = deleted ? TOMBSTONE_HASH : hash64(vs, strlen(vs));
         if (pollstate_hash(st, ks) == h) {

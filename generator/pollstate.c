@@ -55,8 +55,10 @@ pollstate *pollstate_load(const char *path, char *err, size_t errlen)
         s->root = json_loadf(f, 0, &jerr);
         fclose(f);
         if (!json_is_object(s->root) || !json_is_object(json_object_get(s->root, "hashes"))) {
-            snprintf(err, errlen, "--state-file %s is not a flinkpg poll state (%s); move it away "
-                     "to start from scratch", path, s->root ? "no \"hashes\" object" : jerr.text);
+            snprintf(err, errlen,
+                     "--state-file %s is not a flinkpg poll state (%s); move it away "
+                     "to start from scratch",
+                     path, s->root ? "no \"hashes\" object" : jerr.text);
             pollstate_free(s);
             return NULL;
         }

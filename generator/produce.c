@@ -81,8 +81,8 @@ static const void *frame(scratch *buf, uint32_t id, const char *data, size_t len
     return buf->data;
 }
 
-bool producer_send(producer *p, const char *topic, const char *key, size_t klen,
-                   const char *value, size_t vlen, uint32_t key_sr, uint32_t value_sr)
+bool producer_send(producer *p, const char *topic, const char *key, size_t klen, const char *value,
+                   size_t vlen, uint32_t key_sr, uint32_t value_sr)
 {
     const void *k = key, *v = value;
     size_t kl = klen, vl = value ? vlen : 0;
@@ -113,7 +113,10 @@ bool producer_send(producer *p, const char *topic, const char *key, size_t klen,
     return true;
 }
 
-void producer_poll(producer *p, int timeout_ms) { rd_kafka_poll(p->rk, timeout_ms); }
+void producer_poll(producer *p, int timeout_ms)
+{
+    rd_kafka_poll(p->rk, timeout_ms);
+}
 
 bool producer_flush(producer *p, int timeout_ms)
 {

@@ -23,11 +23,11 @@ static int check_poll_options(bool http, long long *interval, long long *max_pol
     bool bad = false;
     *interval = int_opt("poll-interval-ms", 1, 86400000, &bad);
     *max_polls = int_opt("max-polls", 0, 1000000000, &bad);
-    const char *missing = !opt("topic")        ? "--topic (GEN_TOPIC)"
-                          : !opt("state-file") ? "--state-file (GEN_STATE_FILE)"
-                          : http && !opt("source-url") ? "--source-url (SOURCE_URL)"
-                          : http && !opt("source-key") ? "--source-key (SOURCE_KEY)"
-                          : !http && !opt("source-table") ? "--source-table (SOURCE_TABLE)"
+    const char *missing = !opt("topic")                    ? "--topic (GEN_TOPIC)"
+                          : !opt("state-file")             ? "--state-file (GEN_STATE_FILE)"
+                          : http && !opt("source-url")     ? "--source-url (SOURCE_URL)"
+                          : http && !opt("source-key")     ? "--source-key (SOURCE_KEY)"
+                          : !http && !opt("source-table")  ? "--source-table (SOURCE_TABLE)"
                           : !http && !opt("source-cursor") ? "--source-cursor (SOURCE_CURSOR)"
                                                            : NULL;
     if (missing)
@@ -53,7 +53,8 @@ static int publish(app *a, pollstate *st, poll_changes *ch)
     long long after_failed;
     producer_counts(a->prod, &x, &x, &after_failed);
     if (!flushed || after_failed != before_failed) {
-        log_error("poll_not_published", "changes=%zu failed=%lld", ch->n, after_failed - before_failed);
+        log_error("poll_not_published", "changes=%zu failed=%lld", ch->n,
+                  after_failed - before_failed);
         return 1;
     }
     for (size_t i = 0; i < ch->n; i++) {
@@ -92,13 +93,14 @@ int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
         pollstate_free(st);
         return 2;
     }
-    poll_pg *pp = http ? NULL
-                       : poll_pg_new(&(poll_pg_opts){.conninfo = cfg_str(c, "source-postgres"),
-                                                     .table = opt("source-table"),
-                                                     .key_columns = opt("source-key"),
-                                                     .cursor_column = opt("source-cursor"),
-                                                     .soft_delete_column = opt("source-soft-delete"),
-                                                     .batch = 10000});
+    poll_pg *pp = http
+                      ? NULL
+                      : poll_pg_new(&(poll_pg_opts){.conninfo = cfg_str(c, "source-postgres"),
+                                                    .table = opt("source-table"),
+                                                    .key_columns = opt("source-key"),
+                                                    .cursor_column = opt("source-cursor"),
+                                                    .soft_delete_column = opt("source-soft-delete"),
+                                                    .batch = 10000});
     poll_http_opts ho = {.url = opt("source-url"),
                          .items_field = opt("source-items"),
                          .key_field = opt("source-key"),
@@ -126,7 +128,8 @@ int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
             continue;
         }
         if (b.attempt > 0)
-            log_info("source_available", "source=%s after_attempts=%u", http ? "http" : "postgres", b.attempt);
+            log_info("source_available", "source=%s after_attempts=%u", http ? "http" : "postgres",
+                     b.attempt);
         backoff_reset(&b);
         int pr = publish(a, st, &ch);
         size_t n = ch.n;
@@ -143,16 +146,18 @@ int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
         polls++;
         published += (long long)n;
         __atomic_store_n(&a->polls, polls, __ATOMIC_RELAXED);
-        log_debug("polled", "changes=%zu cursor=%s", n, lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"));
+        log_debug("polled", "changes=%zu cursor=%s", n,
+                  lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"));
         if (!max_polls || polls < max_polls)
             sleep_ms_unless((uint32_t)interval, &g_stop);
     }
     long long sent, delivered, failed;
     producer_counts(a->prod, &sent, &delivered, &failed);
-    log_info("generator_stopped", "reason=%s polls=%lld published=%lld delivered=%lld failed=%lld "
+    log_info("generator_stopped",
+             "reason=%s polls=%lld published=%lld delivered=%lld failed=%lld "
              "poll_failures=%lld exit_code=%d",
-             g_stop ? "signal" : "max-polls", polls, published, delivered, failed,
-             a->poll_failures, rc);
+             g_stop ? "signal" : "max-polls", polls, published, delivered, failed, a->poll_failures,
+             rc);
     poll_pg_free(pp);
     pollstate_free(st);
     return rc;

@@ -208,13 +208,15 @@ static int send_events(app *a, scenario_run *r)
             producer_send(a->prod, a->topics[e->topic], e->key, strlen(e->key), e->value,
                           e->value ? strlen(e->value) : 0, a->key_sr[e->topic],
                           a->value_sr[e->topic]);
-        if (r->exp && !expected_apply(r->exp, (gen_topic)e->topic, e->key, e->value, err, sizeof err)) {
+        if (r->exp &&
+            !expected_apply(r->exp, (gen_topic)e->topic, e->key, e->value, err, sizeof err)) {
             log_error("bad_event", "index=%zu error=%s", i, lq(err));
             r->sent_i = i;
             return 2;
         }
         if (r->events)
-            fprintf(r->events, "%s\t%s\t%s\n", a->topics[e->topic], e->key, e->value ? e->value : "");
+            fprintf(r->events, "%s\t%s\t%s\n", a->topics[e->topic], e->key,
+                    e->value ? e->value : "");
         if (a->prod && (i & 1023) == 0) {
             producer_poll(a->prod, 0);
             progress_show(a, &r->pg, false);
@@ -281,7 +283,8 @@ int run_scenario(app *a, rd_kafka_conf_t *kc)
     }
     int64_t elapsed = now_ms() - r.pg.start_ms;
     if (r.events && fclose(r.events) != 0) {
-        log_error("events_file_failed", "path=%s error=%s", lq(opt("events-file")), lq(strerror(errno)));
+        log_error("events_file_failed", "path=%s error=%s", lq(opt("events-file")),
+                  lq(strerror(errno)));
         rc = 2;
     }
     r.events = NULL;

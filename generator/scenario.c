@@ -30,11 +30,12 @@
 
 #define EPOCH_2024_05_01 1714521600LL
 
-static const char *customers[] = {"alice", "bob", "carol", "dave", "erin", "frank", "grace",
-                                  "heidi", "ivan", "judy", "mallory", "niaj", "olivia", "peggy",
-                                  "rupert", "sybil", "trent", "victor", "walter", "zoe"};
-static const char *products[] = {"book", "lamp", "chair", "desk", "pen", "mug", "kettle",
-                                 "headphones", "backpack", "umbrella", "notebook", "plant"};
+static const char *customers[] = {
+    "alice",   "bob",  "carol",  "dave",  "erin",   "frank", "grace", "heidi",  "ivan",   "judy",
+    "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "zoe"};
+static const char *products[] = {"book",     "lamp",     "chair",    "desk",
+                                 "pen",      "mug",      "kettle",   "headphones",
+                                 "backpack", "umbrella", "notebook", "plant"};
 static const char *carriers[] = {"dhl", "ups", "fedex", "postnl", "gls", "dpd"};
 #define N_OF(a) (sizeof a / sizeof a[0])
 
@@ -50,8 +51,14 @@ static uint64_t rnd(rng *r)
     return z ^ (z >> 31);
 }
 
-static long long below(rng *r, long long n) { return n > 0 ? (long long)(rnd(r) % (uint64_t)n) : 0; }
-static bool pct(rng *r, int p) { return below(r, 100) < p; }
+static long long below(rng *r, long long n)
+{
+    return n > 0 ? (long long)(rnd(r) % (uint64_t)n) : 0;
+}
+static bool pct(rng *r, int p)
+{
+    return below(r, 100) < p;
+}
 
 /* An event before sorting: the record plus its time and creation sequence. */
 typedef struct {
@@ -114,11 +121,12 @@ static void order_event(timeline *tl, const order *o, const char *status, long l
     char created[40], updated[40];
     iso(created, sizeof created, o->created_ms);
     iso(updated, sizeof updated, t_ms);
-    push(tl, t_ms, TOPIC_ORDERS, fmt("{\"order_id\":%lld}", o->id),
-         fmt("{\"order_id\":%lld,\"customer\":\"%s\",\"product\":\"%s\",\"quantity\":%d,"
-             "\"amount\":%lld.%02lld,\"status\":\"%s\",\"created_at\":\"%s\",\"updated_at\":\"%s\"}",
-             o->id, o->customer, o->product, o->quantity, o->cents / 100, o->cents % 100, status,
-             created, updated));
+    push(
+        tl, t_ms, TOPIC_ORDERS, fmt("{\"order_id\":%lld}", o->id),
+        fmt("{\"order_id\":%lld,\"customer\":\"%s\",\"product\":\"%s\",\"quantity\":%d,"
+            "\"amount\":%lld.%02lld,\"status\":\"%s\",\"created_at\":\"%s\",\"updated_at\":\"%s\"}",
+            o->id, o->customer, o->product, o->quantity, o->cents / 100, o->cents % 100, status,
+            created, updated));
 }
 
 static void shipment_event(timeline *tl, long long sid, long long oid, const char *carrier,
@@ -173,7 +181,8 @@ bool scenario_generate(const scenario_opts *o, gen_records *out, char *err, size
         for (int a = 0; a < amendments; a++) {
             od.quantity = 1 + (int)below(&r, 5);
             od.cents = price * od.quantity;
-            order_event(&tl, &od, "AMENDED", later(&last_order, last_order + 1000 + below(&r, 20000)));
+            order_event(&tl, &od, "AMENDED",
+                        later(&last_order, last_order + 1000 + below(&r, 20000)));
         }
 
         int nship = pct(&r, o->no_shipment_pct) ? 0 : 1 + (int)below(&r, o->max_shipments);

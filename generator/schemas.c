@@ -49,8 +49,10 @@ bool register_schemas(app *a, int ntopics)
             char subject[512], err[1024];
             snprintf(subject, sizeof subject, "%s-%s", a->topics[t], k ? "key" : "value");
             uint32_t *id = k ? &a->key_sr[t] : &a->value_sr[t];
-            if (!schemareg_register(&sr, subject, schema_for((gen_topic)t, k), id, err, sizeof err)) {
-                log_error("schema_registration_failed", "subject=%s error=%s", lq(subject), lq(err));
+            if (!schemareg_register(&sr, subject, schema_for((gen_topic)t, k), id, err,
+                                    sizeof err)) {
+                log_error("schema_registration_failed", "subject=%s error=%s", lq(subject),
+                          lq(err));
                 fprintf(stderr, "flinkpg-generator: %s\n", err);
                 return false;
             }
@@ -58,4 +60,3 @@ bool register_schemas(app *a, int ntopics)
         }
     return true;
 }
-

@@ -46,7 +46,6 @@ typedef struct {
     atomic_int in_group; /* an assignment was received, possibly empty */
 } sink_stats;
 
-
 extern sink_stats g_stats;
 
 /* A batch and the Kafka messages its records point into. */
@@ -63,8 +62,8 @@ typedef struct {
     decode_opts dopts;
     const char *conninfo;
     rd_kafka_t *rk;
-    slot cur; /* filled by the poll loop */
-    slot fly; /* applied by the applier thread */
+    slot cur;      /* filled by the poll loop */
+    slot fly;      /* applied by the applier thread */
     bool inflight; /* main thread: fly handed over, result not yet collected */
     /* hand-over to the applier; the fields below mu are guarded by it */
     pthread_t applier;
@@ -87,7 +86,6 @@ typedef struct {
     bool ever_assigned;
     int exit_code;
 } app;
-
 
 /* metrics.c */
 void sink_metrics(strbuf *out, void *ctx);

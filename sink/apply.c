@@ -171,8 +171,8 @@ bool apply_prepare(sink_ctx *s, char *err, size_t errlen)
         for (size_t i = 0; i < t->ncols; i++) {
             const char *q = t->cols[i].qname;
             if (t->cols[i].cls == COL_JSON)
-                sb_printf(&sb, "%s%s::jsonb IS NOT DISTINCT FROM $%zu::jsonb", i ? " AND " : "",
-                          q, i + 1);
+                sb_printf(&sb, "%s%s::jsonb IS NOT DISTINCT FROM $%zu::jsonb", i ? " AND " : "", q,
+                          i + 1);
             else
                 sb_printf(&sb, "%s%s IS NOT DISTINCT FROM $%zu", i ? " AND " : "", q, i + 1);
         }
@@ -225,11 +225,20 @@ static void copy_escape(strbuf *sb, const char *v)
     for (const char *p = v; *p; p++) {
         const char *esc = NULL;
         switch (*p) {
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default: continue;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            continue;
         }
         sb_append(sb, run, (size_t)(p - run));
         sb_append(sb, esc, 2);
@@ -373,8 +382,8 @@ static step apply_action(sink_ctx *s, const action *a, char *err, size_t errlen)
             break;
         }
         /* no unique index on the keys: replace = delete by key, then insert */
-        r = PQexecPrepared(s->conn, "delk", (int)s->table.nkeys, key_params(s, a, keys), NULL,
-                           NULL, 0);
+        r = PQexecPrepared(s->conn, "delk", (int)s->table.nkeys, key_params(s, a, keys), NULL, NULL,
+                           0);
         st = classify(s, r, err, errlen);
         PQclear(r);
         if (st != STEP_OK)
@@ -382,8 +391,8 @@ static step apply_action(sink_ctx *s, const action *a, char *err, size_t errlen)
         r = PQexecPrepared(s->conn, "ins", n, all, NULL, NULL, 0);
         break;
     case ACT_DELETE_KEY:
-        r = PQexecPrepared(s->conn, "delk", (int)s->table.nkeys, key_params(s, a, keys), NULL,
-                           NULL, 0);
+        r = PQexecPrepared(s->conn, "delk", (int)s->table.nkeys, key_params(s, a, keys), NULL, NULL,
+                           0);
         break;
     case ACT_INSERT:
         r = PQexecPrepared(s->conn, "ins", n, all, NULL, NULL, 0);
@@ -434,9 +443,9 @@ static step write_dead_letters(sink_ctx *s, const batch *b, char *err, size_t er
         char part[16], off[24];
         snprintf(part, sizeof part, "%" PRId32, rec->partition);
         snprintf(off, sizeof off, "%" PRId64, rec->offset);
-        const char *p[9] = {s->group,     s->topic,          part,
-                            off,          s->table.name,     rec->key,
-                            rec->value,   rec->headers_json, b->dlq[i].reason};
+        const char *p[9] = {s->group,   s->topic,          part,
+                            off,        s->table.name,     rec->key,
+                            rec->value, rec->headers_json, b->dlq[i].reason};
         int len[9] = {0, 0, 0, 0, 0, (int)rec->key_len, (int)rec->value_len, 0, 0};
         int fmt[9] = {0, 0, 0, 0, 0, 1, 1, 0, 0};
         PGresult *r = PQexecPrepared(s->conn, "dlq", 9, p, len, fmt, 0);
@@ -466,9 +475,15 @@ apply_result apply_batch(sink_ctx *s, batch *b, apply_outcome *out)
     step st = exec_sql(s, "BEGIN", err, errlen);
     if (st == STEP_OK && b->nacts) {
         switch (s->strategy) {
-        case STRAT_MERGE: st = fast_merge(s, b, err, errlen); break;
-        case STRAT_COPY: st = fast_copy(s, b, err, errlen); break;
-        case STRAT_PIPELINE: st = fast_pipeline(s, b, err, errlen); break;
+        case STRAT_MERGE:
+            st = fast_merge(s, b, err, errlen);
+            break;
+        case STRAT_COPY:
+            st = fast_copy(s, b, err, errlen);
+            break;
+        case STRAT_PIPELINE:
+            st = fast_pipeline(s, b, err, errlen);
+            break;
         }
         if (st == STEP_OK)
             out->applied = b->nacts;

@@ -49,7 +49,11 @@ void batch_add_dead(batch *b, uint32_t rec, const char *reason)
     if (!copy)
         abort();
     for (unsigned char *p = (unsigned char *)copy; *p;) {
-        int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        int len = *p < 0x80         ? 1
+                  : (*p >> 5) == 6  ? 2
+                  : (*p >> 4) == 14 ? 3
+                  : (*p >> 3) == 30 ? 4
+                                    : 0;
         int ok = len > 0;
         for (int i = 1; ok && i < len; i++)
             ok = (p[i] & 0xC0) == 0x80;

@@ -70,8 +70,7 @@ static json_t *parse_part(const char *what, const void *buf, size_t len, bool re
 }
 
 /* Merge the key's fields into row where the row lacks them. */
-static int merge_key(const decode_opts *o, json_t *row, json_t *key, char *reason,
-                     size_t reasonlen)
+static int merge_key(const decode_opts *o, json_t *row, json_t *key, char *reason, size_t reasonlen)
 {
     if (!key || json_is_null(key))
         return 0;
@@ -90,8 +89,7 @@ static int merge_key(const decode_opts *o, json_t *row, json_t *key, char *reaso
             json_object_set(row, o->key_columns[0], key);
         return 0;
     }
-    snprintf(reason, reasonlen,
-             "key is a JSON %s; expected an object with the key columns%s",
+    snprintf(reason, reasonlen, "key is a JSON %s; expected an object with the key columns%s",
              json_is_array(key) ? "array" : "scalar",
              o->nkeys == 1 ? "" : " (a scalar key works only with exactly one key column)");
     return -1;
@@ -161,8 +159,8 @@ int decode_record(const decode_opts *o, const raw_record *rec, change out[2], ch
             return -1;
     }
     if (rec->value) {
-        value = parse_part("value", rec->value, rec->value_len, o->value_registry,
-                           o->max_bytes, reason, reasonlen);
+        value = parse_part("value", rec->value, rec->value_len, o->value_registry, o->max_bytes,
+                           reason, reasonlen);
         if (!value)
             goto done;
     }

@@ -56,8 +56,8 @@ typedef struct {
     size_t key_len;
     const void *value;
     size_t value_len;
-    bool has_op;           /* an "op" header is present */
-    const void *op;        /* its bytes */
+    bool has_op;    /* an "op" header is present */
+    const void *op; /* its bytes */
     size_t op_len;
 } raw_record;
 

@@ -64,10 +64,12 @@ static void log_batch(app *a, const batch *b, const apply_outcome *o, int64_t ms
                 hi = b->recs[i].offset;
         }
         if (lo >= 0)
-            off += (size_t)snprintf(ranges + off, sizeof ranges - off, "%s%" PRId32 ":%" PRId64
-                                    "-%" PRId64, off ? "," : "", a->parts[p], lo, hi);
+            off += (size_t)snprintf(ranges + off, sizeof ranges - off,
+                                    "%s%" PRId32 ":%" PRId64 "-%" PRId64, off ? "," : "",
+                                    a->parts[p], lo, hi);
     }
-    log_info("batch", "records=%zu +I=%llu -U=%llu +U=%llu -D=%llu upsert=%llu applied=%llu "
+    log_info("batch",
+             "records=%zu +I=%llu -U=%llu +U=%llu -D=%llu upsert=%llu applied=%llu "
              "skipped=%llu dead_letters=%llu offsets=%s latency_ms=%" PRId64 "%s",
              b->nrecs, (unsigned long long)b->kinds[KIND_INSERT],
              (unsigned long long)b->kinds[KIND_UPDATE_BEFORE],

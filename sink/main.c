@@ -8,8 +8,8 @@
  * the loop decodes the next batch.  At most one batch is in flight; every
  * other use of the PostgreSQL connection (rebalances, resyncs, the idle
  * probe, shutdown) first waits for it ("collect"), so the connection and the
- * stored offsets are only ever touched by one thread at a time.  Partition positions come from PostgreSQL on every
- * assignment, never from Kafka's committed offsets (those are committed too,
+ * stored offsets are only ever touched by one thread at a time.  Partition positions come from
+ * PostgreSQL on every assignment, never from Kafka's committed offsets (those are committed too,
  * after PostgreSQL, only so that lag tools work).  Any failure to apply —
  * lost connection, server restart, a fenced offset — drops the uncommitted
  * batch and re-reads the positions from PostgreSQL: nothing applied twice,
@@ -99,11 +99,14 @@ static bool load_positions(app *a, rd_kafka_topic_partition_list_t *parts)
     for (int i = 0; ok && i < parts->cnt; i++) {
         parts->elems[i].offset = next[i] >= 0 ? next[i] : a->start_offset;
         if (next[i] >= 0)
-            log_info("partition_position", "topic=%s partition=%" PRId32 " next_offset=%" PRId64
-                     " source=postgres", lq(a->s.topic), ids[i], next[i]);
+            log_info("partition_position",
+                     "topic=%s partition=%" PRId32 " next_offset=%" PRId64 " source=postgres",
+                     lq(a->s.topic), ids[i], next[i]);
         else
-            log_info("partition_position", "topic=%s partition=%" PRId32 " next_offset=%s"
-                     " source=start-from", lq(a->s.topic), ids[i],
+            log_info("partition_position",
+                     "topic=%s partition=%" PRId32 " next_offset=%s"
+                     " source=start-from",
+                     lq(a->s.topic), ids[i],
                      a->start_offset == RD_KAFKA_OFFSET_END ? "latest" : "earliest");
     }
     free(ids);
@@ -125,8 +128,8 @@ static void set_assignment(app *a, rd_kafka_topic_partition_list_t *parts)
         a->ever_assigned = true;
 }
 
-void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                  rd_kafka_topic_partition_list_t *parts, void *opaque)
+void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                  void *opaque)
 {
     app *a = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -191,16 +194,15 @@ static char *headers_json(const rd_kafka_message_t *m)
     const char *name;
     const void *val;
     size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
-         i++) {
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
         char *hex = malloc(size * 2 + 1);
         for (size_t j = 0; j < size; j++)
             snprintf(hex + j * 2, 3, "%02x", ((const unsigned char *)val)[j]);
         hex[size * 2] = '\0';
         json_t *k = json_string(name);
-        json_array_append_new(arr, json_pack("{s:o,s:s}", "key", k ? k : json_null(), "hex",
-                                             val ? hex : ""));
+        json_array_append_new(
+            arr, json_pack("{s:o,s:s}", "key", k ? k : json_null(), "hex", val ? hex : ""));
         free(hex);
     }
     char *out = json_dumps(arr, JSON_COMPACT);
@@ -268,7 +270,8 @@ void update_lag(app *a)
     for (size_t p = 0; p < a->nparts; p++) {
         int64_t lo, hi;
         if (rd_kafka_get_watermark_offsets(a->rk, a->s.topic, a->parts[p], &lo, &hi) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
             continue;
         /* At the end of a partition with nothing pending, nothing readable is
          * left: the offsets between the stored position and the high
@@ -306,7 +309,8 @@ static const char *consume(app *a)
 {
     long long idle_ms = cfg_int(&a->cfg, "exit-idle-ms");
     bool exit_at_eof = cfg_bool(&a->cfg, "exit-at-eof");
-    int64_t last_lag = 0, last_probe = now_ms(), started = now_ms(), last_wait_log = started - 30000;
+    int64_t last_lag = 0, last_probe = now_ms(), started = now_ms(),
+            last_wait_log = started - 30000;
     a->last_msg_ms = now_ms();
     const char *stop_reason = "signal";
     while (!g_stop) {
@@ -328,8 +332,8 @@ static const char *consume(app *a)
         int64_t now = now_ms();
         collect(a, false);
         size_t held = a->cur.b.nrecs;
-        if ((long long)held >= a->batch_size || (held && now - a->cur.first_ms >= a->batch_timeout_ms) ||
-            (held && all_at_eof(a)))
+        if ((long long)held >= a->batch_size ||
+            (held && now - a->cur.first_ms >= a->batch_timeout_ms) || (held && all_at_eof(a)))
             submit(a);
         bool idle = !a->inflight && a->cur.b.nrecs == 0;
         if (idle && now - last_probe >= 2000) {
@@ -357,8 +361,8 @@ static const char *consume(app *a)
             /* once at once, then every 30 s: a sink that never gets a partition
              * (Kafka unreachable, topic missing, more replicas than partitions)
              * says so instead of sitting silent */
-            log_info("waiting_for_assignment", "topic=%s group=%s waited_ms=%" PRId64, lq(a->s.topic),
-                     lq(cfg_str(&a->cfg, "group")), now - started);
+            log_info("waiting_for_assignment", "topic=%s group=%s waited_ms=%" PRId64,
+                     lq(a->s.topic), lq(cfg_str(&a->cfg, "group")), now - started);
             last_wait_log = now;
         }
         if (idle_ms > 0 && idle && now - a->last_msg_ms >= idle_ms) {
@@ -375,20 +379,22 @@ static const char *consume(app *a)
 /* The run in one line. */
 static void log_stopped(app *a, const char *stop_reason)
 {
-    int64_t active = a->active_end_ms > a->active_start_ms ? a->active_end_ms - a->active_start_ms : 0;
+    int64_t active =
+        a->active_end_ms > a->active_start_ms ? a->active_end_ms - a->active_start_ms : 0;
     unsigned long long consumed = atomic_load(&g_stats.consumed);
-    log_info("sink_stopped",
-             "reason=%s active_ms=%" PRId64 " rate_per_s=%.0f records=%llu applied=%llu skipped=%llu dead_letters=%llu batches=%llu "
-             "resyncs=%llu +I=%llu -U=%llu +U=%llu -D=%llu upsert=%llu lag=%lld exit_code=%d",
-             stop_reason, active, active ? (double)consumed * 1000.0 / (double)active : 0.0,
-             consumed, atomic_load(&g_stats.applied),
-             atomic_load(&g_stats.skipped), atomic_load(&g_stats.dead_letters),
-             atomic_load(&g_stats.batches), atomic_load(&g_stats.resyncs),
-             atomic_load(&g_stats.kinds[KIND_INSERT]),
-             atomic_load(&g_stats.kinds[KIND_UPDATE_BEFORE]),
-             atomic_load(&g_stats.kinds[KIND_UPDATE_AFTER]), atomic_load(&g_stats.kinds[KIND_DELETE]),
-             atomic_load(&g_stats.kinds[KIND_UPSERT]), (long long)atomic_load(&g_stats.lag),
-             a->exit_code);
+    log_info(
+        "sink_stopped",
+        "reason=%s active_ms=%" PRId64
+        " rate_per_s=%.0f records=%llu applied=%llu skipped=%llu dead_letters=%llu batches=%llu "
+        "resyncs=%llu +I=%llu -U=%llu +U=%llu -D=%llu upsert=%llu lag=%lld exit_code=%d",
+        stop_reason, active, active ? (double)consumed * 1000.0 / (double)active : 0.0, consumed,
+        atomic_load(&g_stats.applied), atomic_load(&g_stats.skipped),
+        atomic_load(&g_stats.dead_letters), atomic_load(&g_stats.batches),
+        atomic_load(&g_stats.resyncs), atomic_load(&g_stats.kinds[KIND_INSERT]),
+        atomic_load(&g_stats.kinds[KIND_UPDATE_BEFORE]),
+        atomic_load(&g_stats.kinds[KIND_UPDATE_AFTER]), atomic_load(&g_stats.kinds[KIND_DELETE]),
+        atomic_load(&g_stats.kinds[KIND_UPSERT]), (long long)atomic_load(&g_stats.lag),
+        a->exit_code);
 }
 
 int main(int argc, char **argv)

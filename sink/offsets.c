@@ -44,8 +44,8 @@ bool offsets_ensure_tables(sink_ctx *s, char *err, size_t errlen)
               " raw_key bytea, raw_value bytea, headers jsonb, reason text NOT NULL);",
               s->q_offsets, s->q_batches, s->q_dlq);
     /* concurrent sinks may race on CREATE TABLE IF NOT EXISTS; retry once */
-    bool ok = pg_exec(s->conn, sb_str(&sql), err, errlen) ||
-              pg_exec(s->conn, sb_str(&sql), err, errlen);
+    bool ok =
+        pg_exec(s->conn, sb_str(&sql), err, errlen) || pg_exec(s->conn, sb_str(&sql), err, errlen);
     sb_free(&sql);
     return ok;
 }
@@ -182,9 +182,8 @@ bool offsets_commit(sink_ctx *s, const batch *b, bool *fenced, char *err, size_t
     bool ok = true;
     PGresult *r = NULL;
     if (ok) {
-        const char *p[7] = {s->group,          s->topic,         sb_str(&a_part),
-                            sb_str(&a_next),   sb_str(&a_expect), sb_str(&a_first),
-                            sb_str(&a_count)};
+        const char *p[7] = {s->group,          s->topic,         sb_str(&a_part), sb_str(&a_next),
+                            sb_str(&a_expect), sb_str(&a_first), sb_str(&a_count)};
         r = PQexecParams(s->conn, sb_str(&sql), 7, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             snprintf(err, errlen, "storing offsets: %s", PQerrorMessage(s->conn));

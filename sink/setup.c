@@ -18,66 +18,156 @@
 
 static cfg_opt options[] = {
     KAFKA_CFG_OPTIONS,
-    {.name = "topic", .env = "SINK_TOPIC", .kind = OPT_STR, .group = "Kafka", .short_name = 't',
+    {.name = "topic",
+     .env = "SINK_TOPIC",
+     .kind = OPT_STR,
+     .group = "Kafka",
+     .short_name = 't',
      .help = "the Flink statement's output topic (required)"},
-    {.name = "group", .env = "SINK_GROUP", .kind = OPT_STR, .def = "flinkpg-sink",
-     .group = "Kafka", .short_name = 'g', .help = "consumer group; also keys the stored offsets"},
-    {.name = "start-from", .env = "SINK_START_FROM", .kind = OPT_STR, .def = "earliest",
-     .group = "Kafka", .help = "where to start a partition with no stored offset: earliest or latest"},
-    {.name = "postgres", .env = "POSTGRES_URL", .kind = OPT_STR, .def = "", .group = "PostgreSQL",
-     .short_name = 'd', .secret = true,
+    {.name = "group",
+     .env = "SINK_GROUP",
+     .kind = OPT_STR,
+     .def = "flinkpg-sink",
+     .group = "Kafka",
+     .short_name = 'g',
+     .help = "consumer group; also keys the stored offsets"},
+    {.name = "start-from",
+     .env = "SINK_START_FROM",
+     .kind = OPT_STR,
+     .def = "earliest",
+     .group = "Kafka",
+     .help = "where to start a partition with no stored offset: earliest or latest"},
+    {.name = "postgres",
+     .env = "POSTGRES_URL",
+     .kind = OPT_STR,
+     .def = "",
+     .group = "PostgreSQL",
+     .short_name = 'd',
+     .secret = true,
      .help = "libpq connection string or URI; empty uses the PG* variables (PGHOST, PGPORT, "
              "PGDATABASE, PGUSER, PGPASSWORD)"},
-    {.name = "connect-timeout", .env = "SINK_CONNECT_TIMEOUT", .kind = OPT_INT, .def = "60",
+    {.name = "connect-timeout",
+     .env = "SINK_CONNECT_TIMEOUT",
+     .kind = OPT_INT,
+     .def = "60",
      .group = "PostgreSQL",
-     .help = "seconds to keep retrying a server that does not answer, then exit 2 (0: forever); "
-             "a refused password, a missing role or database, a bad connection string exit 2 at once"},
-    {.name = "table", .env = "SINK_TABLE", .kind = OPT_STR, .group = "PostgreSQL",
-     .short_name = 'T', .help = "target table, optionally schema-qualified (required)"},
-    {.name = "key-columns", .env = "SINK_KEY_COLUMNS", .kind = OPT_STR, .group = "PostgreSQL",
+     .help =
+         "seconds to keep retrying a server that does not answer, then exit 2 (0: forever); "
+         "a refused password, a missing role or database, a bad connection string exit 2 at once"},
+    {.name = "table",
+     .env = "SINK_TABLE",
+     .kind = OPT_STR,
+     .group = "PostgreSQL",
+     .short_name = 'T',
+     .help = "target table, optionally schema-qualified (required)"},
+    {.name = "key-columns",
+     .env = "SINK_KEY_COLUMNS",
+     .kind = OPT_STR,
+     .group = "PostgreSQL",
      .help = "comma-separated key columns (default: the table's primary key)"},
-    {.name = "create-table", .env = "SINK_CREATE_TABLE", .kind = OPT_BOOL, .def = "false",
-     .group = "PostgreSQL", .help = "create the target table from --columns if it is missing"},
-    {.name = "columns", .env = "SINK_COLUMNS", .kind = OPT_STR, .group = "PostgreSQL",
+    {.name = "create-table",
+     .env = "SINK_CREATE_TABLE",
+     .kind = OPT_BOOL,
+     .def = "false",
+     .group = "PostgreSQL",
+     .help = "create the target table from --columns if it is missing"},
+    {.name = "columns",
+     .env = "SINK_COLUMNS",
+     .kind = OPT_STR,
+     .group = "PostgreSQL",
      .help = "column declarations for --create-table, e.g. \"order_id bigint, status text\""},
-    {.name = "dlq-table", .env = "SINK_DLQ_TABLE", .kind = OPT_STR, .def = "flinkpg_dead_letters",
-     .group = "PostgreSQL", .help = "dead-letter table (created if missing)"},
-    {.name = "offsets-table", .env = "SINK_OFFSETS_TABLE", .kind = OPT_STR,
-     .def = "flinkpg_sink_offsets", .group = "PostgreSQL",
+    {.name = "dlq-table",
+     .env = "SINK_DLQ_TABLE",
+     .kind = OPT_STR,
+     .def = "flinkpg_dead_letters",
+     .group = "PostgreSQL",
+     .help = "dead-letter table (created if missing)"},
+    {.name = "offsets-table",
+     .env = "SINK_OFFSETS_TABLE",
+     .kind = OPT_STR,
+     .def = "flinkpg_sink_offsets",
+     .group = "PostgreSQL",
      .help = "where consumed offsets commit with the rows (created if missing)"},
-    {.name = "batches-table", .env = "SINK_BATCHES_TABLE", .kind = OPT_STR,
-     .def = "flinkpg_sink_batches", .group = "PostgreSQL",
+    {.name = "batches-table",
+     .env = "SINK_BATCHES_TABLE",
+     .kind = OPT_STR,
+     .def = "flinkpg_sink_batches",
+     .group = "PostgreSQL",
      .help = "audit log of committed offset ranges (created if missing)"},
-    {.name = "encoding", .env = "SINK_ENCODING", .kind = OPT_STR, .group = "Decoding",
+    {.name = "encoding",
+     .env = "SINK_ENCODING",
+     .kind = OPT_STR,
+     .group = "Decoding",
      .short_name = 'e',
      .help = "changelog encoding of the topic (required): upsert, retract (Confluent op "
              "header), debezium (Apache Flink debezium-json) or append"},
-    {.name = "key-format", .env = "SINK_KEY_FORMAT", .kind = OPT_STR, .def = "json",
-     .group = "Decoding", .help = "json, or registry (Schema Registry wire header + JSON)"},
-    {.name = "value-format", .env = "SINK_VALUE_FORMAT", .kind = OPT_STR, .def = "json",
-     .group = "Decoding", .help = "json, or registry (Schema Registry wire header + JSON)"},
-    {.name = "max-record-bytes", .env = "SINK_MAX_RECORD_BYTES", .kind = OPT_INT,
-     .def = "1048576", .group = "Decoding",
+    {.name = "key-format",
+     .env = "SINK_KEY_FORMAT",
+     .kind = OPT_STR,
+     .def = "json",
+     .group = "Decoding",
+     .help = "json, or registry (Schema Registry wire header + JSON)"},
+    {.name = "value-format",
+     .env = "SINK_VALUE_FORMAT",
+     .kind = OPT_STR,
+     .def = "json",
+     .group = "Decoding",
+     .help = "json, or registry (Schema Registry wire header + JSON)"},
+    {.name = "max-record-bytes",
+     .env = "SINK_MAX_RECORD_BYTES",
+     .kind = OPT_INT,
+     .def = "1048576",
+     .group = "Decoding",
      .help = "keys or values larger than this go to the dead-letter table"},
-    {.name = "policy", .env = "SINK_POLICY", .kind = OPT_STR, .def = "changelog",
-     .group = "Applying", .short_name = 'p',
+    {.name = "policy",
+     .env = "SINK_POLICY",
+     .kind = OPT_STR,
+     .def = "changelog",
+     .group = "Applying",
+     .short_name = 'p',
      .help = "changelog (honour the row kind), insert-all (every record a new row), or "
              "upsert-ignore-kind (upsert by key, delete on tombstones only, as Kafka Connect's "
              "JDBC sink does)"},
-    {.name = "batch-size", .env = "SINK_BATCH_SIZE", .kind = OPT_INT, .def = "5000",
-     .group = "Applying", .help = "records per transaction at most"},
-    {.name = "batch-timeout-ms", .env = "SINK_BATCH_TIMEOUT_MS", .kind = OPT_INT, .def = "200",
-     .group = "Applying", .help = "commit a partial batch after this long"},
-    {.name = "http-listen", .env = "HTTP_LISTEN", .kind = OPT_STR, .def = "",
-     .group = "Operations", .help = "serve /metrics, /healthz, /readyz on host:port (empty: off)"},
-    {.name = "log-level", .env = "LOG_LEVEL", .kind = OPT_STR, .def = "info",
-     .group = "Operations", .help = "debug (one line per change), info, warn or error"},
-    {.name = "run-name", .env = "FLINKPG_RUN", .kind = OPT_STR, .def = "", .group = "Operations",
+    {.name = "batch-size",
+     .env = "SINK_BATCH_SIZE",
+     .kind = OPT_INT,
+     .def = "5000",
+     .group = "Applying",
+     .help = "records per transaction at most"},
+    {.name = "batch-timeout-ms",
+     .env = "SINK_BATCH_TIMEOUT_MS",
+     .kind = OPT_INT,
+     .def = "200",
+     .group = "Applying",
+     .help = "commit a partial batch after this long"},
+    {.name = "http-listen",
+     .env = "HTTP_LISTEN",
+     .kind = OPT_STR,
+     .def = "",
+     .group = "Operations",
+     .help = "serve /metrics, /healthz, /readyz on host:port (empty: off)"},
+    {.name = "log-level",
+     .env = "LOG_LEVEL",
+     .kind = OPT_STR,
+     .def = "info",
+     .group = "Operations",
+     .help = "debug (one line per change), info, warn or error"},
+    {.name = "run-name",
+     .env = "FLINKPG_RUN",
+     .kind = OPT_STR,
+     .def = "",
+     .group = "Operations",
      .help = "name of the DemoRun, put on every log line"},
-    {.name = "exit-at-eof", .env = "SINK_EXIT_AT_EOF", .kind = OPT_BOOL, .def = "false",
+    {.name = "exit-at-eof",
+     .env = "SINK_EXIT_AT_EOF",
+     .kind = OPT_BOOL,
+     .def = "false",
      .group = "Operations",
      .help = "commit and exit 0 once every assigned partition is read to its end"},
-    {.name = "exit-idle-ms", .env = "SINK_EXIT_IDLE_MS", .kind = OPT_INT, .def = "0",
+    {.name = "exit-idle-ms",
+     .env = "SINK_EXIT_IDLE_MS",
+     .kind = OPT_INT,
+     .def = "0",
      .group = "Operations",
      .help = "commit and exit 0 after this long without a record (0: run until SIGTERM); "
              "exit 1 when no partition was ever assigned (Kafka unreachable, topic missing)"},
@@ -93,7 +183,6 @@ static const char *example =
     "  flinkpg-sink ... --policy insert-all --table orders_shipments_naive\n"
     "  # everything from a .env file:\n"
     "  flinkpg-sink --env-file .env";
-
 
 static void versions(void)
 {
@@ -119,37 +208,47 @@ static int check_options(app *a, cfg_spec *c)
         return fail_usage("--table (or SINK_TABLE) is required");
     const char *enc = cfg_str(c, "encoding");
     if (!enc || !*enc)
-        return fail_usage("--encoding (or SINK_ENCODING) is required: one of upsert, retract, debezium, append");
+        return fail_usage(
+            "--encoding (or SINK_ENCODING) is required: one of upsert, retract, debezium, append");
     if (!encoding_parse(enc, &a->s.encoding))
-        return fail_usage(cfg_invalid(c, "encoding", "is not one of upsert, retract, debezium, append", err, sizeof err));
+        return fail_usage(cfg_invalid(
+            c, "encoding", "is not one of upsert, retract, debezium, append", err, sizeof err));
     if (!policy_parse(cfg_str(c, "policy"), &a->s.policy))
-        return fail_usage(cfg_invalid(c, "policy", "is not one of changelog, insert-all, upsert-ignore-kind", err, sizeof err));
+        return fail_usage(cfg_invalid(c, "policy",
+                                      "is not one of changelog, insert-all, upsert-ignore-kind",
+                                      err, sizeof err));
     for (int i = 0; i < 2; i++) {
         const char *name = i ? "value-format" : "key-format";
         const char *v = cfg_str(c, name);
         if (strcmp(v, "json") && strcmp(v, "registry"))
-            return fail_usage(cfg_invalid(c, name, "is not one of json, registry", err, sizeof err));
+            return fail_usage(
+                cfg_invalid(c, name, "is not one of json, registry", err, sizeof err));
     }
     const char *from = cfg_str(c, "start-from");
     if (strcmp(from, "earliest") && strcmp(from, "latest"))
-        return fail_usage(cfg_invalid(c, "start-from", "is not one of earliest, latest", err, sizeof err));
+        return fail_usage(
+            cfg_invalid(c, "start-from", "is not one of earliest, latest", err, sizeof err));
     a->start_offset = strcmp(from, "latest") ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
     a->batch_size = cfg_int(c, "batch-size");
     a->batch_timeout_ms = cfg_int(c, "batch-timeout-ms");
     if (a->batch_size < 1 || a->batch_size > 1000000)
-        return fail_usage(cfg_invalid(c, "batch-size", "is not between 1 and 1000000", err, sizeof err));
+        return fail_usage(
+            cfg_invalid(c, "batch-size", "is not between 1 and 1000000", err, sizeof err));
     if (a->batch_timeout_ms < 1)
         return fail_usage(cfg_invalid(c, "batch-timeout-ms", "is not at least 1", err, sizeof err));
     if (cfg_int(c, "max-record-bytes") < 0)
         return fail_usage(cfg_invalid(c, "max-record-bytes", "is negative", err, sizeof err));
     a->connect_timeout_ms = cfg_int(c, "connect-timeout") * 1000;
     if (a->connect_timeout_ms < 0)
-        return fail_usage(cfg_invalid(c, "connect-timeout", "is negative (0: retry forever)", err, sizeof err));
+        return fail_usage(
+            cfg_invalid(c, "connect-timeout", "is negative (0: retry forever)", err, sizeof err));
     /* a connection string PostgreSQL's own parser refuses can never work */
     char *perr = NULL;
-    PQconninfoOption *parsed = PQconninfoParse(cfg_str(c, "postgres") ? cfg_str(c, "postgres") : "", &perr);
+    PQconninfoOption *parsed =
+        PQconninfoParse(cfg_str(c, "postgres") ? cfg_str(c, "postgres") : "", &perr);
     if (!parsed) {
-        snprintf(err, sizeof err, "%s: %s", cfg_origin(c, "postgres"), perr ? perr : "out of memory");
+        snprintf(err, sizeof err, "%s: %s", cfg_origin(c, "postgres"),
+                 perr ? perr : "out of memory");
         pg_trim_message(err);
         PQfreemem(perr);
         return fail_usage(err);
@@ -254,13 +353,14 @@ static int open_target(app *a, cfg_spec *c)
 
 int sink_setup(app *a, int argc, char **argv)
 {
-    a->cfg = (cfg_spec){.prog = "flinkpg-sink",
-                        .summary = "apply a Flink changelog topic to a PostgreSQL table, exactly once",
-                        .usage_example = example,
-                        .usage = "flinkpg-sink -t TOPIC -T TABLE -e upsert|retract|debezium|append [options]",
-                        .versions = versions,
-                        .opts = options,
-                        .nopts = sizeof options / sizeof options[0]};
+    a->cfg = (cfg_spec){
+        .prog = "flinkpg-sink",
+        .summary = "apply a Flink changelog topic to a PostgreSQL table, exactly once",
+        .usage_example = example,
+        .usage = "flinkpg-sink -t TOPIC -T TABLE -e upsert|retract|debezium|append [options]",
+        .versions = versions,
+        .opts = options,
+        .nopts = sizeof options / sizeof options[0]};
     int rc = startup_options(&a->cfg, argc, argv, "sink", true);
     if (rc >= 0)
         return rc == 0 ? -1 : rc;

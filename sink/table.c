@@ -61,15 +61,15 @@ static bool has_unique_index(PGconn *conn, const char *oid, const sink_table *t,
                              char **pk_cols)
 {
     const char *params[1] = {oid};
-    PGresult *r = PQexecParams(
-        conn,
-        "SELECT i.indisprimary, string_agg(a.attname, E'\\x1f' ORDER BY a.attname) "
-        "FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-        "  AND a.attnum = ANY(i.indkey::int2[]) "
-        "WHERE i.indrelid = $1::oid AND i.indisunique AND i.indpred IS NULL "
-        "  AND i.indexprs IS NULL "
-        "GROUP BY i.indexrelid, i.indisprimary",
-        1, NULL, params, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(conn,
+                     "SELECT i.indisprimary, string_agg(a.attname, E'\\x1f' ORDER BY a.attname) "
+                     "FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                     "  AND a.attnum = ANY(i.indkey::int2[]) "
+                     "WHERE i.indrelid = $1::oid AND i.indisunique AND i.indpred IS NULL "
+                     "  AND i.indexprs IS NULL "
+                     "GROUP BY i.indexrelid, i.indisprimary",
+                     1, NULL, params, NULL, NULL, 0);
     bool found = false;
     *is_pk = false;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -110,8 +110,8 @@ static bool has_unique_index(PGconn *conn, const char *oid, const sink_table *t,
     return found;
 }
 
-bool table_load(PGconn *conn, const char *name, const char *key_columns, sink_table *t,
-                char *err, size_t errlen)
+bool table_load(PGconn *conn, const char *name, const char *key_columns, sink_table *t, char *err,
+                size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->name = strdup(name);
@@ -178,8 +178,8 @@ bool table_load(PGconn *conn, const char *name, const char *key_columns, sink_ta
         for (size_t i = 0; i < n; i++) {
             int idx = table_column(t, names[i]);
             if (idx < 0) {
-                snprintf(err, errlen, "key column \"%s\" is not a column of table \"%s\"",
-                         names[i], name);
+                snprintf(err, errlen, "key column \"%s\" is not a column of table \"%s\"", names[i],
+                         name);
                 cfg_free_list(names, n);
                 return false;
             }
@@ -374,16 +374,16 @@ static bool fits(const sink_column *c, json_t *v, char *reason, size_t reasonlen
         got = names[json_typeof(v)];
     }
     if (json_is_string(v))
-        snprintf(reason, reasonlen, "wrong type for column \"%s\" (%s): string \"%.40s\"",
-                 c->name, c->type, json_string_value(v));
+        snprintf(reason, reasonlen, "wrong type for column \"%s\" (%s): string \"%.40s\"", c->name,
+                 c->type, json_string_value(v));
     else
-        snprintf(reason, reasonlen, "wrong type for column \"%s\" (%s): got %s", c->name,
-                 c->type, got);
+        snprintf(reason, reasonlen, "wrong type for column \"%s\" (%s): got %s", c->name, c->type,
+                 got);
     return false;
 }
 
-bool table_row_values(const sink_table *t, json_t *row, bool need_key, char **vals,
-                      char *reason, size_t reasonlen)
+bool table_row_values(const sink_table *t, json_t *row, bool need_key, char **vals, char *reason,
+                      size_t reasonlen)
 {
     for (size_t i = 0; i < t->ncols; i++)
         vals[i] = NULL;

@@ -39,8 +39,8 @@ typedef struct {
 /* Reads the table.  key_columns is a comma-separated list or NULL (use the
  * primary key, if any).  Returns false with a message naming the table or
  * column. */
-bool table_load(PGconn *conn, const char *name, const char *key_columns, sink_table *t,
-                char *err, size_t errlen);
+bool table_load(PGconn *conn, const char *name, const char *key_columns, sink_table *t, char *err,
+                size_t errlen);
 /* CREATE TABLE IF NOT EXISTS from "name type, name type, ..." with a primary
  * key on key_columns (if any). */
 bool table_create(PGconn *conn, const char *name, const char *columns, const char *key_columns,
@@ -51,8 +51,8 @@ int table_column(const sink_table *t, const char *name);
 
 /* Fill vals[ncols] (malloc'd strings or NULL) from a row.  need_key: the key
  * columns must be present and non-null.  Returns false with a reason. */
-bool table_row_values(const sink_table *t, json_t *row, bool need_key, char **vals,
-                      char *reason, size_t reasonlen);
+bool table_row_values(const sink_table *t, json_t *row, bool need_key, char **vals, char *reason,
+                      size_t reasonlen);
 void table_values_free(const sink_table *t, char **vals);
 
 /* The text form of a JSON scalar (or compact JSON of an object/array). */

@@ -28,6 +28,7 @@
 #include "../common/flinkgw.h"
 #include "../common/sqltmpl.h"
 #include "../common/startup.h"
+#include "options.h"
 #include "../common/httpc.h"
 #include "../common/log.h"
 
@@ -35,65 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static cfg_opt options[] = {
-    {.name = "backend", .env = "FLINK_BACKEND", .kind = OPT_STR, .def = "gateway",
-     .group = "Flink", .help = "gateway (Apache Flink SQL Gateway) or confluent (Confluent Cloud)"},
-    {.name = "timeout-ms", .env = "FLINK_TIMEOUT_MS", .kind = OPT_INT, .def = "120000",
-     .group = "Flink", .help = "how long one statement may take to be accepted"},
-    {.name = "wait-running", .env = "FLINK_WAIT_RUNNING", .kind = OPT_BOOL, .def = "true",
-     .group = "Flink",
-     .help = "after submit/resume, wait until the job (statement) is RUNNING"},
-    {.name = "var", .env = "FLINK_SQL_VARS", .kind = OPT_LIST, .group = "Templates",
-     .short_name = 'v',
-     .help = "placeholder value name=value for ${name} in the files, repeatable "
-             "(env: comma-separated, so values with commas need the flag)"},
-    {.name = "gateway-url", .env = "FLINK_GATEWAY_URL", .kind = OPT_STR,
-     .def = "http://127.0.0.1:8083", .group = "Apache Flink (gateway)",
-     .help = "SQL Gateway REST endpoint"},
-    {.name = "rest-url", .env = "FLINK_REST_URL", .kind = OPT_STR, .def = "http://127.0.0.1:8081",
-     .group = "Apache Flink (gateway)", .help = "JobManager REST endpoint (job state, list)"},
-    {.name = "session-property", .env = "FLINK_SESSION_PROPERTIES", .kind = OPT_LIST,
-     .group = "Apache Flink (gateway)", .short_name = 'P',
-     .help = "session configuration key=value, repeatable"},
-    {.name = "from-savepoint", .env = "FLINK_FROM_SAVEPOINT", .kind = OPT_STR,
-     .group = "Apache Flink (gateway)",
-     .help = "submit/resume: start the job from this savepoint (execution.state-recovery.path)"},
-    {.name = "savepoint", .env = "FLINK_STOP_WITH_SAVEPOINT", .kind = OPT_BOOL, .def = "false",
-     .group = "Apache Flink (gateway)", .help = "stop: take a savepoint and print its path"},
-    {.name = "drain", .env = "FLINK_STOP_DRAIN", .kind = OPT_BOOL, .def = "false",
-     .group = "Apache Flink (gateway)", .help = "stop: drain (emit MAX_WATERMARK) before stopping"},
-    {.name = "confluent-url", .env = "CONFLUENT_FLINK_URL", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)",
-     .help = "base URL, instead of https://flink.<region>.<cloud>.confluent.cloud"},
-    {.name = "cloud", .env = "CONFLUENT_CLOUD", .kind = OPT_STR, .def = "aws",
-     .group = "Confluent Cloud (confluent)", .help = "aws, gcp or azure"},
-    {.name = "region", .env = "CONFLUENT_REGION", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)", .help = "cloud region, e.g. us-east-1"},
-    {.name = "org", .env = "CONFLUENT_ORG_ID", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)", .help = "organization id"},
-    {.name = "environment", .env = "CONFLUENT_ENV_ID", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)", .help = "environment id, e.g. env-abc123"},
-    {.name = "compute-pool", .env = "CONFLUENT_COMPUTE_POOL", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)", .help = "compute pool id, e.g. lfcp-abc123"},
-    {.name = "principal", .env = "CONFLUENT_PRINCIPAL", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)", .help = "service account the statements run as"},
-    {.name = "catalog", .env = "CONFLUENT_CATALOG", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)", .help = "sql.current-catalog (the environment's name)"},
-    {.name = "database", .env = "CONFLUENT_DATABASE", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)", .help = "sql.current-database (the Kafka cluster's name)"},
-    {.name = "flink-api-key", .env = "FLINK_API_KEY", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)", .help = "Flink API key"},
-    {.name = "flink-api-secret", .env = "FLINK_API_SECRET", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)", .help = "Flink API secret; never logged", .secret = true},
-    {.name = "name", .env = "FLINK_STATEMENT_NAME", .kind = OPT_STR,
-     .group = "Confluent Cloud (confluent)",
-     .help = "submit: name of the INSERT statement; DDL statements get <name>-ddl-<n>"},
-    {.name = "log-level", .env = "LOG_LEVEL", .kind = OPT_STR, .def = "info",
-     .group = "Operations", .help = "debug, info, warn or error"},
-    {.name = "run-name", .env = "FLINKPG_RUN", .kind = OPT_STR, .def = "",
-     .group = "Operations", .help = "name of the DemoRun, put on every log line"},
-};
 
 static const char *example =
     "  # Apache Flink: the retract demo, in one session, printing job_id=...\n"
@@ -107,7 +49,8 @@ static const char *example =
     "      sql/flink/retract.sql -v ...                       # same job_name\n"
     "  # Confluent Cloud (FLINK_API_KEY / FLINK_API_SECRET in the environment or .env):\n"
     "  flinkpg-statements --backend confluent --region us-east-1 --org <org-id> \\\n"
-    "      --environment env-abc --compute-pool lfcp-abc --catalog my-env --database my-cluster \\\n"
+    "      --environment env-abc --compute-pool lfcp-abc --catalog my-env --database my-cluster "
+    "\\\n"
     "      submit sql/confluent/retract.sql --name flinkpg-demo-retract -v ...\n"
     "  flinkpg-statements --backend confluent ... status flinkpg-demo-retract\n"
     "  flinkpg-statements --backend confluent ... stop flinkpg-demo-retract\n"
@@ -170,8 +113,9 @@ static bool wait_job_running(flinkgw *gw, const char *job, long timeout_ms, char
             flinkgw_job_all_tasks_running(gw, job, &all, err, errlen) && all)
             return true;
         if (!strcmp(state, "FAILED") || !strcmp(state, "CANCELED") || !strcmp(state, "FINISHED")) {
-            snprintf(err, errlen, "job %s is %s (see the JobManager log / REST /jobs/%s/exceptions)",
-                     job, state, job);
+            snprintf(err, errlen,
+                     "job %s is %s (see the JobManager log / REST /jobs/%s/exceptions)", job, state,
+                     job);
             return false;
         }
         sleep_ms_unless(300, NULL);
@@ -200,11 +144,13 @@ static int gateway_main(cfg_spec *c, const char *cmd, char **args, int nargs)
         }
         const char *sp = cfg_str(c, "from-savepoint");
         if (!strcmp(cmd, "resume") && (!sp || !*sp)) {
-            rc = usage("resume on the gateway needs --from-savepoint PATH (printed by stop --savepoint)");
+            rc = usage(
+                "resume on the gateway needs --from-savepoint PATH (printed by stop --savepoint)");
             goto out;
         }
         if (!(vars = pairs(cfg_find(c, "var"), "var", err, sizeof err)) ||
-            !(props = pairs(cfg_find(c, "session-property"), "session-property", err, sizeof err))) {
+            !(props =
+                  pairs(cfg_find(c, "session-property"), "session-property", err, sizeof err))) {
             rc = usage(err);
             goto out;
         }
@@ -331,7 +277,8 @@ static confluent_rc wait_phase(confluent *cf, const char *name, const char *unti
         if (done)
             return CF_OK;
         if (now_ms() > deadline) {
-            snprintf(err, errlen, "statement %s still %s after %ld ms", name, phase_out, timeout_ms);
+            snprintf(err, errlen, "statement %s still %s after %ld ms", name, phase_out,
+                     timeout_ms);
             return CF_ERROR;
         }
         sleep_ms_unless(500, NULL);
@@ -471,8 +418,8 @@ static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
             json_array_foreach(items, i, it)
             {
                 const char *n = json_string_value(json_object_get(it, "name"));
-                const char *ph = json_string_value(
-                    json_object_get(json_object_get(it, "status"), "phase"));
+                const char *ph =
+                    json_string_value(json_object_get(json_object_get(it, "status"), "phase"));
                 printf("%s %s\n", n ? n : "?", ph ? ph : "?");
             }
             json_decref(items);
@@ -494,8 +441,8 @@ static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
         r = confluent_set_stopped(cf, args[0], stop, err, sizeof err);
         char phase[32] = "";
         if (r == CF_OK && cfg_bool(c, "wait-running"))
-            r = wait_phase(cf, args[0], stop ? "STOPPED" : "RUNNING", (long)cfg_int(c, "timeout-ms"),
-                           phase, sizeof phase, err, sizeof err);
+            r = wait_phase(cf, args[0], stop ? "STOPPED" : "RUNNING",
+                           (long)cfg_int(c, "timeout-ms"), phase, sizeof phase, err, sizeof err);
         if (r == CF_OK)
             printf("statement=%s\nstopped=%s\n%s%s%s", args[0], stop ? "true" : "false",
                    *phase ? "phase=" : "", phase, *phase ? "\n" : "");
@@ -521,21 +468,24 @@ static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
 int main(int argc, char **argv)
 {
     char err[1024];
-    cfg_spec c = {.prog = "flinkpg-statements",
-                  .summary = "submit, inspect, stop, resume and delete Flink statements "
-                             "(SQL Gateway or Confluent Cloud)",
-                  .usage = "flinkpg-statements [options] submit|status|list|stop|resume|delete ARGS\n"
-                           "       flinkpg-statements [options] submit FILE.sql... [-v name=value]...\n"
-                           "       flinkpg-statements [options] status JOB-ID|NAME\n"
-                           "       flinkpg-statements [options] list\n"
-                           "       flinkpg-statements [options] stop JOB-ID|NAME [--savepoint] [--drain]\n"
-                           "       flinkpg-statements [options] resume --from-savepoint PATH FILE.sql...   (gateway)\n"
-                           "       flinkpg-statements [options] resume NAME                              (confluent)\n"
-                           "       flinkpg-statements [options] delete JOB-ID|NAME",
-                  .versions = versions,
-                  .usage_example = example,
-                  .opts = options,
-                  .nopts = sizeof options / sizeof options[0]};
+    cfg_spec c = {
+        .prog = "flinkpg-statements",
+        .summary = "submit, inspect, stop, resume and delete Flink statements "
+                   "(SQL Gateway or Confluent Cloud)",
+        .usage = "flinkpg-statements [options] submit|status|list|stop|resume|delete ARGS\n"
+                 "       flinkpg-statements [options] submit FILE.sql... [-v name=value]...\n"
+                 "       flinkpg-statements [options] status JOB-ID|NAME\n"
+                 "       flinkpg-statements [options] list\n"
+                 "       flinkpg-statements [options] stop JOB-ID|NAME [--savepoint] [--drain]\n"
+                 "       flinkpg-statements [options] resume --from-savepoint PATH FILE.sql...   "
+                 "(gateway)\n"
+                 "       flinkpg-statements [options] resume NAME                              "
+                 "(confluent)\n"
+                 "       flinkpg-statements [options] delete JOB-ID|NAME",
+        .versions = versions,
+        .usage_example = example,
+        .opts = statements_options,
+        .nopts = statements_noptions};
     /* a command-line tool: Ctrl-C ends it at once, no stop flag */
     int rc = startup_options(&c, argc, argv, "statements", true);
     if (rc >= 0) {

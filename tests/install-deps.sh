@@ -8,7 +8,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential pkg-config
+  build-essential pkg-config clang-format
   librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev zlib1g-dev
   postgresql postgresql-client
   curl jq procps util-linux openssl ca-certificates

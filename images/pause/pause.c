@@ -31,7 +31,7 @@ static void on_child(int sig)
     errno = saved;
 }
 
-static int catch(int sig, void (*fn)(int), int flags)
+static int catch (int sig, void (*fn)(int), int flags)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -51,8 +51,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [--version]\n", argv[0]);
         return 2;
     }
-    if (catch(SIGTERM, on_stop, 0) != 0 || catch(SIGINT, on_stop, 0) != 0 ||
-        catch(SIGCHLD, on_child, SA_NOCLDSTOP | SA_RESTART) != 0) {
+    if (catch (SIGTERM, on_stop, 0) != 0 || catch (SIGINT, on_stop, 0) != 0 ||
+        catch (SIGCHLD, on_child, SA_NOCLDSTOP | SA_RESTART) != 0) {
         perror("pause: sigaction");
         return 1;
     }

@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAXST 8192 /* make bench-controller: 1000 runs x 6 statements */
+#define MAXST 8192          /* make bench-controller: 1000 runs x 6 statements */
 static json_t *g_st[MAXST]; /* statements, NULL = free slot */
 static long g_version;
 static const char *g_key = "key", *g_secret = "secret";
@@ -77,8 +77,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *
         MHD_add_response_header(r, "Retry-After", v);
     }
     if (status == 401)
-        MHD_add_response_header(r, "WWW-Authenticate",
-                                "Basic error=\"invalid_key\", error_description=\"The API Key is invalid\"");
+        MHD_add_response_header(
+            r, "WWW-Authenticate",
+            "Basic error=\"invalid_key\", error_description=\"The API Key is invalid\"");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -215,7 +216,8 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *method, const c
         const char *pt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page_token");
         int size = ps ? atoi(ps) : 10, start = pt ? atoi(pt) : 0, i, seen = 0;
         if (size < 1 || size > 100)
-            return failure(c, 400, "invalid_page_size", "Bad Request", "page_size must be 1..100", -1);
+            return failure(c, 400, "invalid_page_size", "Bad Request", "page_size must be 1..100",
+                           -1);
         json_t *data = json_array();
         for (i = 0; i < MAXST; i++) {
             if (!g_st[i])
@@ -234,8 +236,7 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *method, const c
         json_t *meta = json_pack("{s:s}", "self", base);
         if (more) {
             char next[600];
-            snprintf(next, sizeof next, "%s?page_size=%d&page_token=%d", base, size,
-                     start + size);
+            snprintf(next, sizeof next, "%s?page_size=%d&page_token=%d", base, size, start + size);
             json_object_set_new(meta, "next", json_string(next));
         }
         return reply(c, 200,
@@ -336,7 +337,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                        "Valid authentication credentials must be provided", -1);
     if (inj_count > 0) {
         inj_count--;
-        const char *title = inj_status == 429 ? "Rate Limit Exceeded"
+        const char *title = inj_status == 429   ? "Rate Limit Exceeded"
                             : inj_status == 409 ? "Conflict"
                                                 : "Service Unavailable";
         return failure(c, (unsigned)inj_status, "injected", title, "injected by the stand-in",
@@ -381,14 +382,15 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--secret"))
             g_secret = argv[i + 1];
         else {
-            fprintf(stderr, "usage: confluent_standin [--port N] [--port-file F] [--key K] [--secret S]\n");
+            fprintf(stderr,
+                    "usage: confluent_standin [--port N] [--port-file F] [--key K] [--secret S]\n");
             return 2;
         }
     }
     /* one thread: the handlers share the in-memory store without locks */
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL,
-                                            NULL, handle, NULL, MHD_OPTION_NOTIFY_COMPLETED, done,
-                                            NULL, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, handle, NULL,
+                         MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "confluent_standin: cannot listen on port %d\n", port);
         return 1;

@@ -39,7 +39,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, json_t *j)
 {
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", "application/vnd.schemaregistry.v1+json");
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
@@ -111,8 +112,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         ret = reply(c, 200, list);
     } else if (!strcmp(method, "GET") && sscanf(url, "/schemas/ids/%u", &id) == 1 && id >= 1 &&
                id <= json_array_size(schemas)) {
-        ret = reply(c, 200, json_pack("{s:s,s:O}", "schemaType", "JSON", "schema",
-                                      json_array_get(schemas, id - 1)));
+        ret = reply(c, 200,
+                    json_pack("{s:s,s:O}", "schemaType", "JSON", "schema",
+                              json_array_get(schemas, id - 1)));
     } else {
         ret = error(c, 404, 40401, "Not found");
     }
@@ -120,7 +122,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return ret;
 }
 
-static void done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode t)
+static void done(void *cls, struct MHD_Connection *c, void **state,
+                 enum MHD_RequestTerminationCode t)
 {
     (void)cls;
     (void)c;

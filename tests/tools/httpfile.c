@@ -59,8 +59,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: httpfile --file F [--port N] [--port-file P]\n");
         return 2;
     }
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                            (uint16_t)port, NULL, NULL, handle, NULL, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+                         NULL, handle, NULL, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "httpfile: cannot listen\n");
         return 1;

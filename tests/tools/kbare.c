@@ -54,7 +54,8 @@ int main(int argc, char **argv)
     }
     FILE *f = file ? fopen(file, "r") : NULL;
     if (!bs || !f || !topics[0] || !topics[1]) {
-        fprintf(stderr, "usage: kbare -b BOOTSTRAP -f EVENTS_FILE -o ORDERS_TOPIC -s SHIPMENTS_TOPIC\n");
+        fprintf(stderr,
+                "usage: kbare -b BOOTSTRAP -f EVENTS_FILE -o ORDERS_TOPIC -s SHIPMENTS_TOPIC\n");
         return 2;
     }
     ev *evs = NULL;
@@ -94,11 +95,12 @@ int main(int argc, char **argv)
     long long t0 = ms();
     for (size_t i = 0; i < n; i++) {
         rd_kafka_resp_err_t e;
-        while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topics[evs[i].orders]),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                      RD_KAFKA_V_KEY(evs[i].key, strlen(evs[i].key)),
-                                      RD_KAFKA_V_VALUE(evs[i].value, evs[i].value ? strlen(evs[i].value) : 0),
-                                      RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        while ((e = rd_kafka_producev(
+                    rk, RD_KAFKA_V_TOPIC(topics[evs[i].orders]),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(evs[i].key, strlen(evs[i].key)),
+                    RD_KAFKA_V_VALUE(evs[i].value, evs[i].value ? strlen(evs[i].value) : 0),
+                    RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk, 10);
         if (e)
             failed++;

@@ -25,7 +25,8 @@ static void part(FILE *out, const void *data, size_t len, const char *absent)
         return;
     }
     if (len >= 5 && p[0] == 0) {
-        fprintf(out, "[sr=%u]", (unsigned)p[1] << 24 | (unsigned)p[2] << 16 | (unsigned)p[3] << 8 | p[4]);
+        fprintf(out, "[sr=%u]",
+                (unsigned)p[1] << 24 | (unsigned)p[2] << 16 | (unsigned)p[3] << 8 | p[4]);
         p += 5;
         len -= 5;
     }

@@ -15,11 +15,10 @@
  *   (id bigint primary key, name text, amount numeric(12,2), version bigint):
  *   --synthetic retract|upsert|debezium --count N --keys K --seed S
  *   [--partitions P] [--expected FILE] [--rows FILE]
- * writes N records (N+1 when the last change is a -U/+U pair; key k always to partition k % P) and, with --expected,
- * the table's exact final content as COPY text lines; with --rows, every
- * record's row image (the same rows, for a COPY reference in benchmarks).  Retract emits
- * +I / -U,+U / -D; upsert emits value-without-key (except-key) / tombstones;
- * debezium emits Flink's c / d pairs.
+ * writes N records (N+1 when the last change is a -U/+U pair; key k always to partition k % P) and,
+ * with --expected, the table's exact final content as COPY text lines; with --rows, every record's
+ * row image (the same rows, for a COPY reference in benchmarks).  Retract emits +I / -U,+U / -D;
+ * upsert emits value-without-key (except-key) / tombstones; debezium emits Flink's c / d pairs.
  *
  * Every record is delivery-checked; exit status 1 if any failed.
  */
@@ -75,8 +74,8 @@ static bytes from_hex(const char *hex)
 }
 
 /* The key or value of a script line: JSON, raw, hex, optionally SR-framed. */
-static bytes part(json_t *line, const char *json_name, const char *raw_name,
-                  const char *hex_name, const char *sr_name)
+static bytes part(json_t *line, const char *json_name, const char *raw_name, const char *hex_name,
+                  const char *sr_name)
 {
     bytes b = {NULL, 0, 0};
     json_t *v;
@@ -151,8 +150,8 @@ static int run_script(rd_kafka_t *rk, const char *topic, FILE *in)
         bytes k = part(j, "k", "kraw", "khex", "ksr");
         bytes v = part(j, "v", "vraw", "vhex", "vsr");
         json_t *p = json_object_get(j, "p");
-        int32_t partition = json_is_integer(p) ? (int32_t)json_integer_value(p)
-                                               : RD_KAFKA_PARTITION_UA;
+        int32_t partition =
+            json_is_integer(p) ? (int32_t)json_integer_value(p) : RD_KAFKA_PARTITION_UA;
         unsigned char opb;
         bytes oph = {NULL, 0, 0};
         const void *op = NULL;
@@ -167,8 +166,8 @@ static int run_script(rd_kafka_t *rk, const char *topic, FILE *in)
             op = oph.data ? oph.data : (const void *)"";
             oplen = oph.len;
         }
-        produce(rk, topic, partition, k.present ? k.data : NULL, k.len,
-                v.present ? v.data : NULL, v.len, op, oplen);
+        produce(rk, topic, partition, k.present ? k.data : NULL, k.len, v.present ? v.data : NULL,
+                v.len, op, oplen);
         free(k.data);
         free(v.data);
         free(oph.data);
@@ -199,8 +198,9 @@ typedef struct {
 static int row_json(char *buf, size_t len, long long id, const row *r, int with_id)
 {
     if (with_id)
-        return snprintf(buf, len, "{\"id\":%lld,\"name\":\"%s\",\"amount\":%lld.%02lld,\"version\":%lld}",
-                        id, r->name, r->cents / 100, r->cents % 100, r->version);
+        return snprintf(buf, len,
+                        "{\"id\":%lld,\"name\":\"%s\",\"amount\":%lld.%02lld,\"version\":%lld}", id,
+                        r->name, r->cents / 100, r->cents % 100, r->version);
     return snprintf(buf, len, "{\"name\":\"%s\",\"amount\":%lld.%02lld,\"version\":%lld}", r->name,
                     r->cents / 100, r->cents % 100, r->version);
 }
@@ -293,8 +293,8 @@ static int run_synthetic(rd_kafka_t *rk, const char *topic, const char *enc, lon
         }
         for (long long id = 0; id < keys; id++)
             if (rows[id].present)
-                fprintf(f, "%lld\t%s\t%lld.%02lld\t%lld\n", id, rows[id].name,
-                        rows[id].cents / 100, rows[id].cents % 100, rows[id].version);
+                fprintf(f, "%lld\t%s\t%lld.%02lld\t%lld\n", id, rows[id].name, rows[id].cents / 100,
+                        rows[id].cents % 100, rows[id].version);
         fclose(f);
     }
     free(rows);
@@ -313,23 +313,31 @@ int main(int argc, char **argv)
             fprintf(stderr, "kproduce: %s needs a value\n", a);
             return 2;
         }
-        if (!strcmp(a, "-b")) bootstrap = v;
-        else if (!strcmp(a, "-t")) topic = v;
-        else if (!strcmp(a, "-f")) file = v;
-        else if (!strcmp(a, "--synthetic")) synthetic = v;
-        else if (!strcmp(a, "--count")) count = atoll(v);
-        else if (!strcmp(a, "--keys")) keys = atoll(v);
-        else if (!strcmp(a, "--seed")) seed = atoll(v);
-        else if (!strcmp(a, "--partitions")) partitions = atoi(v);
-        else if (!strcmp(a, "--expected")) expected = v;
+        if (!strcmp(a, "-b"))
+            bootstrap = v;
+        else if (!strcmp(a, "-t"))
+            topic = v;
+        else if (!strcmp(a, "-f"))
+            file = v;
+        else if (!strcmp(a, "--synthetic"))
+            synthetic = v;
+        else if (!strcmp(a, "--count"))
+            count = atoll(v);
+        else if (!strcmp(a, "--keys"))
+            keys = atoll(v);
+        else if (!strcmp(a, "--seed"))
+            seed = atoll(v);
+        else if (!strcmp(a, "--partitions"))
+            partitions = atoi(v);
+        else if (!strcmp(a, "--expected"))
+            expected = v;
         else if (!strcmp(a, "--rows")) {
             rows_out = fopen(v, "w");
             if (!rows_out) {
                 perror(v);
                 return 2;
             }
-        }
-        else {
+        } else {
             fprintf(stderr, "kproduce: unknown option %s\n", a);
             return 2;
         }

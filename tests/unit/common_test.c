@@ -88,10 +88,12 @@ int main(void)
         char want[256];
         snprintf(want, sizeof want, "UT_SIZE (%s line 4)", path);
         CHECK_STR("origin: a .env line, with its file and line", want, cfg_origin(&s, "size"));
-        CHECK_STR("origin: the process environment", "UT_FLAG (environment)", cfg_origin(&s, "flag"));
+        CHECK_STR("origin: the process environment", "UT_FLAG (environment)",
+                  cfg_origin(&s, "flag"));
         char e2[256];
         snprintf(want, sizeof want, "UT_SIZE (%s line 4): \"12\" is too big", path);
-        CHECK_STR("cfg_invalid: origin, value, why", want, cfg_invalid(&s, "size", "is too big", e2, sizeof e2));
+        CHECK_STR("cfg_invalid: origin, value, why", want,
+                  cfg_invalid(&s, "size", "is too big", e2, sizeof e2));
     }
     cfg_free(&s);
     unsetenv("UT_TOPIC");

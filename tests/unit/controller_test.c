@@ -23,47 +23,47 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static const char *kc_text =
-    "apiVersion: v1\n"
-    "kind: Config\n"
-    "clusters:\n"
-    "- name: a\n"
-    "  cluster:\n"
-    "    server: https://10.0.0.1:6443/\n"
-    "    certificate-authority: pki/ca.crt\n"
-    "- name: b\n"
-    "  cluster:\n"
-    "    server: https://b.example:443\n"
-    "    certificate-authority-data: aGVsbG8gY2E=\n"
-    "users:\n"
-    "- name: cert\n"
-    "  user:\n"
-    "    client-certificate: /abs/cert.pem\n"
-    "    client-key: key.pem\n"
-    "- name: tok\n"
-    "  user:\n"
-    "    token: sekret\n"
-    "- name: data\n"
-    "  user:\n"
-    "    client-certificate-data: Y2VydA==\n"
-    "    client-key-data: a2V5\n"
-    "contexts:\n"
-    "- name: one\n"
-    "  context: {cluster: a, user: cert, namespace: team}\n"
-    "- name: two\n"
-    "  context: {cluster: b, user: tok}\n"
-    "- name: three\n"
-    "  context: {cluster: b, user: data}\n"
-    "- name: broken\n"
-    "  context: {cluster: nope, user: tok}\n"
-    "current-context: one\n";
+static const char *kc_text = "apiVersion: v1\n"
+                             "kind: Config\n"
+                             "clusters:\n"
+                             "- name: a\n"
+                             "  cluster:\n"
+                             "    server: https://10.0.0.1:6443/\n"
+                             "    certificate-authority: pki/ca.crt\n"
+                             "- name: b\n"
+                             "  cluster:\n"
+                             "    server: https://b.example:443\n"
+                             "    certificate-authority-data: aGVsbG8gY2E=\n"
+                             "users:\n"
+                             "- name: cert\n"
+                             "  user:\n"
+                             "    client-certificate: /abs/cert.pem\n"
+                             "    client-key: key.pem\n"
+                             "- name: tok\n"
+                             "  user:\n"
+                             "    token: sekret\n"
+                             "- name: data\n"
+                             "  user:\n"
+                             "    client-certificate-data: Y2VydA==\n"
+                             "    client-key-data: a2V5\n"
+                             "contexts:\n"
+                             "- name: one\n"
+                             "  context: {cluster: a, user: cert, namespace: team}\n"
+                             "- name: two\n"
+                             "  context: {cluster: b, user: tok}\n"
+                             "- name: three\n"
+                             "  context: {cluster: b, user: data}\n"
+                             "- name: broken\n"
+                             "  context: {cluster: nope, user: tok}\n"
+                             "current-context: one\n";
 
 static void test_kubeconfig(void)
 {
     kube_config c;
     char err[512];
     size_t n = strlen(kc_text);
-    CHECK("kubeconfig: current context parses", kubeconfig_parse(kc_text, n, "/home/x/.kube", NULL, &c, err, sizeof err));
+    CHECK("kubeconfig: current context parses",
+          kubeconfig_parse(kc_text, n, "/home/x/.kube", NULL, &c, err, sizeof err));
     CHECK_STR("kubeconfig: server without trailing slash", "https://10.0.0.1:6443", c.server);
     CHECK_STR("kubeconfig: relative CA path resolved", "/home/x/.kube/pki/ca.crt", c.ca_file);
     CHECK_STR("kubeconfig: absolute cert path kept", "/abs/cert.pem", c.cert_file);
@@ -72,35 +72,46 @@ static void test_kubeconfig(void)
     CHECK("kubeconfig: no token for cert user", kube_config_token(&c, err, sizeof err) == NULL);
     kube_config_free(&c);
 
-    CHECK("kubeconfig: named context", kubeconfig_parse(kc_text, n, ".", "two", &c, err, sizeof err));
+    CHECK("kubeconfig: named context",
+          kubeconfig_parse(kc_text, n, ".", "two", &c, err, sizeof err));
     CHECK_STR("kubeconfig: CA data decoded", "hello ca", c.ca.data);
     CHECK("kubeconfig: CA data length", c.ca.len == 8);
     CHECK_STR("kubeconfig: token", "sekret", kube_config_token(&c, err, sizeof err));
     CHECK_STR("kubeconfig: default namespace", "default", c.namespace);
     kube_config cp;
-    CHECK("kubeconfig: copy", kube_config_copy(&cp, &c) && !strcmp(cp.token, "sekret") && cp.ca.len == 8);
+    CHECK("kubeconfig: copy",
+          kube_config_copy(&cp, &c) && !strcmp(cp.token, "sekret") && cp.ca.len == 8);
     kube_config_free(&cp);
     kube_config_free(&c);
 
-    CHECK("kubeconfig: client cert data", kubeconfig_parse(kc_text, n, ".", "three", &c, err, sizeof err) &&
-                                              !strcmp(c.cert.data, "cert") && !strcmp(c.key.data, "key"));
+    CHECK("kubeconfig: client cert data",
+          kubeconfig_parse(kc_text, n, ".", "three", &c, err, sizeof err) &&
+              !strcmp(c.cert.data, "cert") && !strcmp(c.key.data, "key"));
     kube_config_free(&c);
 
-    CHECK("kubeconfig: missing cluster rejected", !kubeconfig_parse(kc_text, n, ".", "broken", &c, err, sizeof err));
+    CHECK("kubeconfig: missing cluster rejected",
+          !kubeconfig_parse(kc_text, n, ".", "broken", &c, err, sizeof err));
     CHECK("kubeconfig: error names the cluster", strstr(err, "cluster nope") != NULL);
-    CHECK("kubeconfig: unknown context rejected", !kubeconfig_parse(kc_text, n, ".", "zzz", &c, err, sizeof err) &&
-                                                      strstr(err, "context zzz") != NULL);
+    CHECK("kubeconfig: unknown context rejected",
+          !kubeconfig_parse(kc_text, n, ".", "zzz", &c, err, sizeof err) &&
+              strstr(err, "context zzz") != NULL);
     const char *bad = "clusters: [\n";
-    CHECK("kubeconfig: YAML error reported", !kubeconfig_parse(bad, strlen(bad), ".", NULL, &c, err, sizeof err) &&
-                                                 strstr(err, "YAML error") != NULL);
-    const char *bad64 = "clusters:\n- name: a\n  cluster: {server: 'https://x', certificate-authority-data: '%%%'}\n"
+    CHECK("kubeconfig: YAML error reported",
+          !kubeconfig_parse(bad, strlen(bad), ".", NULL, &c, err, sizeof err) &&
+              strstr(err, "YAML error") != NULL);
+    const char *bad64 = "clusters:\n- name: a\n  cluster: {server: 'https://x', "
+                        "certificate-authority-data: '%%%'}\n"
                         "contexts:\n- name: c\n  context: {cluster: a}\ncurrent-context: c\n";
-    CHECK("kubeconfig: bad base64 rejected", !kubeconfig_parse(bad64, strlen(bad64), ".", NULL, &c, err, sizeof err) &&
-                                                 strstr(err, "certificate-authority-data") != NULL);
-    const char *exec = "clusters:\n- name: a\n  cluster: {server: 'https://x'}\nusers:\n- name: u\n  user:\n    exec: {command: aws}\n"
-                       "contexts:\n- name: c\n  context: {cluster: a, user: u}\ncurrent-context: c\n";
-    CHECK("kubeconfig: exec plugin refused with a reason", !kubeconfig_parse(exec, strlen(exec), ".", NULL, &c, err, sizeof err) &&
-                                                               strstr(err, "exec") != NULL);
+    CHECK("kubeconfig: bad base64 rejected",
+          !kubeconfig_parse(bad64, strlen(bad64), ".", NULL, &c, err, sizeof err) &&
+              strstr(err, "certificate-authority-data") != NULL);
+    const char *exec =
+        "clusters:\n- name: a\n  cluster: {server: 'https://x'}\nusers:\n- name: u\n  user:\n    "
+        "exec: {command: aws}\n"
+        "contexts:\n- name: c\n  context: {cluster: a, user: u}\ncurrent-context: c\n";
+    CHECK("kubeconfig: exec plugin refused with a reason",
+          !kubeconfig_parse(exec, strlen(exec), ".", NULL, &c, err, sizeof err) &&
+              strstr(err, "exec") != NULL);
 
     /* in-cluster, with token rotation */
     char dir[] = "/tmp/flinkpg-sa.XXXXXX";
@@ -154,7 +165,8 @@ static void test_frames(void)
     frame_splitter fs;
     collected c = {0};
     frame_splitter_init(&fs, 64);
-    const char *stream = "{\"type\":\"ADDED\"}\n{\"type\":\"MODIFIED\"}\n\n{\"type\":\"BOOKMARK\"}\n";
+    const char *stream =
+        "{\"type\":\"ADDED\"}\n{\"type\":\"MODIFIED\"}\n\n{\"type\":\"BOOKMARK\"}\n";
     /* byte by byte */
     for (size_t i = 0; stream[i]; i++)
         frame_splitter_feed(&fs, stream + i, 1, collect, &c);
@@ -174,20 +186,24 @@ static void test_frames(void)
     CHECK("frames: next frame joined too", c.n == 2 && !strcmp(c.frames[1], "{\"b\":2}"));
     char big[100];
     memset(big, 'x', sizeof big);
-    CHECK("frames: oversize frame refused", !frame_splitter_feed(&fs, big, sizeof big, collect, &c) && fs.overflow);
+    CHECK("frames: oversize frame refused",
+          !frame_splitter_feed(&fs, big, sizeof big, collect, &c) && fs.overflow);
     frame_splitter_free(&fs);
 
     json_t *root, *obj;
     int code;
-    const char *l1 = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"message\":\"too old resource version: 1 (5)\"}}";
+    const char *l1 = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"message\":"
+                     "\"too old resource version: 1 (5)\"}}";
     const char *t = watch_parse_line(l1, strlen(l1), &root, &obj, &code);
     CHECK("watch line: ERROR 410 recognised", t && !strcmp(t, "ERROR") && code == 410);
     json_decref(root);
-    const char *l2 = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":410,\"reason\":\"Expired\"}";
+    const char *l2 = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":"
+                     "410,\"reason\":\"Expired\"}";
     t = watch_parse_line(l2, strlen(l2), &root, &obj, &code);
     CHECK("watch line: bare Status as ERROR", t && !strcmp(t, "ERROR") && code == 410);
     json_decref(root);
-    const char *l3 = "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"77\"}}}";
+    const char *l3 =
+        "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"77\"}}}";
     t = watch_parse_line(l3, strlen(l3), &root, &obj, &code);
     CHECK("watch line: BOOKMARK with object", t && !strcmp(t, "BOOKMARK") && obj && code == 0);
     json_decref(root);
@@ -230,7 +246,8 @@ static void test_workqueue_scale(void)
         wq_done(q, k);
         got++;
     }
-    CHECK("queue scale: delayed keys come out in due order, none early", got == 999 && ordered && !too_soon);
+    CHECK("queue scale: delayed keys come out in due order, none early",
+          got == 999 && ordered && !too_soon);
     CHECK("queue scale: and then every one is forgotten", wq_size(q) == 0);
     (void)t0;
 
@@ -259,7 +276,8 @@ static void test_workqueue(void)
     CHECK("queue: duplicate adds coalesce", wq_len(q) == 2);
     CHECK("queue: FIFO first", wq_get(q, k, sizeof k, 0) && !strcmp(k, "ns/a"));
     wq_add(q, "ns/a"); /* while processing */
-    CHECK("queue: processing key not handed out twice", wq_get(q, k, sizeof k, 0) && !strcmp(k, "ns/b"));
+    CHECK("queue: processing key not handed out twice",
+          wq_get(q, k, sizeof k, 0) && !strcmp(k, "ns/b"));
     CHECK("queue: empty while a is processing", !wq_get(q, k, sizeof k, 0));
     wq_done(q, "ns/a");
     CHECK("queue: dirty key requeued on done", wq_get(q, k, sizeof k, 0) && !strcmp(k, "ns/a"));
@@ -268,7 +286,8 @@ static void test_workqueue(void)
     int64_t t0 = now_ms();
     wq_add_after(q, "ns/c", 60);
     CHECK("queue: delayed key not ready yet", !wq_get(q, k, sizeof k, 10));
-    CHECK("queue: delayed key arrives", wq_get(q, k, sizeof k, 500) && !strcmp(k, "ns/c") && now_ms() - t0 >= 55);
+    CHECK("queue: delayed key arrives",
+          wq_get(q, k, sizeof k, 500) && !strcmp(k, "ns/c") && now_ms() - t0 >= 55);
     wq_done(q, "ns/c");
     uint32_t d1 = wq_retry(q, "ns/d"), d2 = wq_retry(q, "ns/d"), d3 = wq_retry(q, "ns/d");
     uint32_t d4 = wq_retry(q, "ns/d"), d5 = wq_retry(q, "ns/d");
@@ -276,13 +295,15 @@ static void test_workqueue(void)
     CHECK("queue: retry backoff capped", d5 == 80);
     CHECK("queue: failures counted", wq_failures(q, "ns/d") == 5);
     wq_forget(q, "ns/d");
-    CHECK("queue: forget resets failures", wq_failures(q, "ns/d") == 0 && wq_retry(q, "ns/d") == 10);
+    CHECK("queue: forget resets failures",
+          wq_failures(q, "ns/d") == 0 && wq_retry(q, "ns/d") == 10);
     CHECK("queue: retried key arrives", wq_get(q, k, sizeof k, 500) && !strcmp(k, "ns/d"));
     wq_done(q, "ns/d");
     wq_track(q, "ns/x", true);
     wq_track(q, "ns/y", true);
     wq_track(q, "ns/y", false);
-    CHECK("queue: resync re-adds tracked keys only", wq_resync(q) == 1 && wq_get(q, k, sizeof k, 0) && !strcmp(k, "ns/x"));
+    CHECK("queue: resync re-adds tracked keys only",
+          wq_resync(q) == 1 && wq_get(q, k, sizeof k, 0) && !strcmp(k, "ns/x"));
     wq_done(q, "ns/x");
     CHECK("queue: processed untracked keys are forgotten", wq_size(q) == 1);
     wq_track(q, "ns/x", false);
@@ -373,14 +394,16 @@ static void test_pod_problems(void)
               "error: code = NotFound desc = failed to pull and unpack image "
               "\"docker.io/flinkpg/nope:dev\": not found",
               pp.message);
-    CHECK("pods: another component's pods are not looked at", !pod_problem_find(l, "generator", &pp));
+    CHECK("pods: another component's pods are not looked at",
+          !pod_problem_find(l, "generator", &pp));
     json_decref(l);
 
-    l = pod_list("sink",
-                 "{\"name\":\"sink\",\"image\":\"docker.io/flinkpg/nope:dev\",\"state\":{\"waiting\":"
-                 "{\"reason\":\"ImagePullBackOff\",\"message\":\"Back-off pulling image "
-                 "\\\"flinkpg/nope:dev\\\"\"}}}",
-                 "containerStatuses");
+    l = pod_list(
+        "sink",
+        "{\"name\":\"sink\",\"image\":\"docker.io/flinkpg/nope:dev\",\"state\":{\"waiting\":"
+        "{\"reason\":\"ImagePullBackOff\",\"message\":\"Back-off pulling image "
+        "\\\"flinkpg/nope:dev\\\"\"}}}",
+        "containerStatuses");
     CHECK("pods: ImagePullBackOff found", pod_problem_find(l, "sink", &pp));
     CHECK_STR("pods: ImagePullBackOff message, the image as the spec wrote it",
               "pod r1-sink-7c9-abcde container sink image \"flinkpg/nope:dev\": ImagePullBackOff: "
@@ -399,7 +422,8 @@ static void test_pod_problems(void)
     CHECK("pods: a running pod is healthy", !pod_problem_find(l, "sink", &pp));
     json_decref(l);
 
-    l = pod_list("sink", "{\"name\":\"sink\",\"state\":{\"waiting\":{\"reason\":\"ContainerCreating\"}}}",
+    l = pod_list("sink",
+                 "{\"name\":\"sink\",\"state\":{\"waiting\":{\"reason\":\"ContainerCreating\"}}}",
                  "containerStatuses");
     CHECK("pods: ContainerCreating is not reported (it passes by itself)",
           !pod_problem_find(l, "sink", &pp));
@@ -432,13 +456,14 @@ static void test_pod_problems(void)
     CHECK("pods: an empty list has no problem", !pod_problem_find(l, "sink", &pp));
     json_decref(l);
     CHECK("pods: NULL has no problem", !pod_problem_find(NULL, "sink", &pp));
-    l = json_loads("{\"items\":[{},{\"metadata\":{\"name\":\"x\"}},{\"metadata\":{\"name\":\"y\","
-                   "\"labels\":{\"app.kubernetes.io/component\":\"sink\"}},\"status\":"
-                   "{\"containerStatuses\":[{},{\"state\":{\"waiting\":{}}},{\"state\":{\"waiting\":"
-                   "{\"reason\":7}}}]}},{\"metadata\":{\"name\":\"z\",\"labels\":"
-                   "{\"app.kubernetes.io/component\":\"sink\"}},\"status\":{\"containerStatuses\":"
-                   "[{\"state\":{\"waiting\":{\"reason\":\"CreateContainerConfigError\"}}}]}}]}",
-                   0, NULL);
+    l = json_loads(
+        "{\"items\":[{},{\"metadata\":{\"name\":\"x\"}},{\"metadata\":{\"name\":\"y\","
+        "\"labels\":{\"app.kubernetes.io/component\":\"sink\"}},\"status\":"
+        "{\"containerStatuses\":[{},{\"state\":{\"waiting\":{}}},{\"state\":{\"waiting\":"
+        "{\"reason\":7}}}]}},{\"metadata\":{\"name\":\"z\",\"labels\":"
+        "{\"app.kubernetes.io/component\":\"sink\"}},\"status\":{\"containerStatuses\":"
+        "[{\"state\":{\"waiting\":{\"reason\":\"CreateContainerConfigError\"}}}]}}]}",
+        0, NULL);
     CHECK("pods: missing fields are skipped, a later pod is still found",
           l && pod_problem_find(l, "sink", &pp));
     CHECK_STR("pods: missing names and image shown as ?",
@@ -447,8 +472,9 @@ static void test_pod_problems(void)
 
     /* a long kubelet message with line breaks and a multi-byte character at
      * the cut: one line, valid UTF-8, ends "..." */
-    char big[2000] = "{\"name\":\"sink\",\"state\":{\"waiting\":{\"reason\":\"CreateContainerError\","
-                     "\"message\":\"line1\\nline2 ";
+    char big[2000] =
+        "{\"name\":\"sink\",\"state\":{\"waiting\":{\"reason\":\"CreateContainerError\","
+        "\"message\":\"line1\\nline2 ";
     size_t n = strlen(big);
     for (int i = 0; i < 300; i++) {
         memcpy(big + n, "\xc3\xa9", 2); /* é */
@@ -466,10 +492,10 @@ static void test_pod_problems(void)
     CHECK("pods: line break made a space", strstr(pp.message, "line1 line2") != NULL);
     json_decref(l);
 
-    CHECK("pods: stuck reasons", pod_reason_stuck("ErrImageNeverPull") &&
-                                     pod_reason_stuck("CrashLoopBackOff") &&
-                                     !pod_reason_stuck("ContainerCreating") &&
-                                     !pod_reason_stuck("PodInitializing") && !pod_reason_stuck(NULL));
+    CHECK("pods: stuck reasons",
+          pod_reason_stuck("ErrImageNeverPull") && pod_reason_stuck("CrashLoopBackOff") &&
+              !pod_reason_stuck("ContainerCreating") && !pod_reason_stuck("PodInitializing") &&
+              !pod_reason_stuck(NULL));
     CHECK("pods: pull retries are one problem",
           pod_reasons_same_problem("ErrImagePull", "ImagePullBackOff") &&
               !pod_reasons_same_problem("Progressing", "ImagePullBackOff") &&
@@ -485,22 +511,30 @@ static void test_pull_settings(void)
                              "\"metadata\":{\"name\":\"r1\",\"namespace\":\"ns\",\"uid\":\"u1\"},"
                              "\"spec\":{\"mode\":\"upsert\",\"postgres\":{\"inCluster\":{}}}}",
                              0, &e);
-    render_opts o = {.postgres_image = "pg:1", .generator_image = "gen:1", .sink_image = "sink:1",
-                     .image_pull_policy = "Never", .image_pull_secrets = " regcred , other,, "};
+    render_opts o = {.postgres_image = "pg:1",
+                     .generator_image = "gen:1",
+                     .sink_image = "sink:1",
+                     .image_pull_policy = "Never",
+                     .image_pull_secrets = " regcred , other,, "};
     json_t *objs[3] = {render_generator_job(run, &o), render_sink_deployment(run, &o),
                        render_pg_statefulset(run, &o)};
     const char *names[3] = {"generator Job", "sink Deployment", "postgres StatefulSet"};
     for (int i = 0; i < 3; i++) {
-        json_t *pod = json_object_get(json_object_get(json_object_get(objs[i], "spec"), "template"), "spec");
+        json_t *pod =
+            json_object_get(json_object_get(json_object_get(objs[i], "spec"), "template"), "spec");
         json_t *c = json_array_get(json_object_get(pod, "containers"), 0);
         json_t *ps = json_object_get(pod, "imagePullSecrets");
         char name[96];
-        snprintf(name, sizeof name, "pull settings: %s has imagePullPolicy and both secrets", names[i]);
-        CHECK(name, json_string_value(json_object_get(c, "imagePullPolicy")) &&
-                        !strcmp(json_string_value(json_object_get(c, "imagePullPolicy")), "Never") &&
-                        json_array_size(ps) == 2 &&
-                        !strcmp(json_string_value(json_object_get(json_array_get(ps, 0), "name")), "regcred") &&
-                        !strcmp(json_string_value(json_object_get(json_array_get(ps, 1), "name")), "other"));
+        snprintf(name, sizeof name, "pull settings: %s has imagePullPolicy and both secrets",
+                 names[i]);
+        CHECK(name,
+              json_string_value(json_object_get(c, "imagePullPolicy")) &&
+                  !strcmp(json_string_value(json_object_get(c, "imagePullPolicy")), "Never") &&
+                  json_array_size(ps) == 2 &&
+                  !strcmp(json_string_value(json_object_get(json_array_get(ps, 0), "name")),
+                          "regcred") &&
+                  !strcmp(json_string_value(json_object_get(json_array_get(ps, 1), "name")),
+                          "other"));
         json_decref(objs[i]);
     }
     o.image_pull_policy = "";
@@ -509,7 +543,8 @@ static void test_pull_settings(void)
     json_t *pod = json_object_get(json_object_get(json_object_get(d, "spec"), "template"), "spec");
     CHECK("pull settings: none set, none rendered (the cluster's defaults apply)",
           !json_object_get(pod, "imagePullSecrets") &&
-              !json_object_get(json_array_get(json_object_get(pod, "containers"), 0), "imagePullPolicy"));
+              !json_object_get(json_array_get(json_object_get(pod, "containers"), 0),
+                               "imagePullPolicy"));
     json_decref(d);
     json_decref(run);
 }
@@ -518,24 +553,28 @@ static void test_pull_settings(void)
  * DemoRun asks for something else, never for a new controller default. */
 static const char *job_hash(const json_t *job)
 {
-    return json_string_value(json_object_get(
-        json_object_get(json_object_get(job, "metadata"), "annotations"), GENERATOR_HASH_ANNOTATION));
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(job, "metadata"), "annotations"),
+                        GENERATOR_HASH_ANNOTATION));
 }
 
 static void test_generator_hash(void)
 {
     json_error_t e;
-    json_t *run = json_loads("{\"metadata\":{\"name\":\"r1\",\"namespace\":\"ns\",\"uid\":\"u1\"},"
-                             "\"spec\":{\"mode\":\"retract\",\"kafka\":{\"bootstrapServers\":\"k:9092\"},"
-                             "\"postgres\":{\"inCluster\":{}},\"generator\":{\"rate\":60}}}",
-                             0, &e);
+    json_t *run =
+        json_loads("{\"metadata\":{\"name\":\"r1\",\"namespace\":\"ns\",\"uid\":\"u1\"},"
+                   "\"spec\":{\"mode\":\"retract\",\"kafka\":{\"bootstrapServers\":\"k:9092\"},"
+                   "\"postgres\":{\"inCluster\":{}},\"generator\":{\"rate\":60}}}",
+                   0, &e);
     render_opts a = {.generator_image = "flinkpg/flinkpg-generator:0.1.0"};
-    render_opts b = {.generator_image = "flinkpg/flinkpg-generator:0.2.0", .image_pull_policy = "Always",
+    render_opts b = {.generator_image = "flinkpg/flinkpg-generator:0.2.0",
+                     .image_pull_policy = "Always",
                      .image_pull_secrets = "regcred"};
     json_t *ja = render_generator_job(run, &a), *jb = render_generator_job(run, &b);
     CHECK("generator hash: a controller upgrade (default image, pull settings) keeps the Job",
           job_hash(ja) && job_hash(jb) && !strcmp(job_hash(ja), job_hash(jb)));
-    json_object_set_new(json_object_get(json_object_get(run, "spec"), "generator"), "rate", json_integer(61));
+    json_object_set_new(json_object_get(json_object_get(run, "spec"), "generator"), "rate",
+                        json_integer(61));
     json_t *jc = render_generator_job(run, &a);
     CHECK("generator hash: a change of spec.generator replaces the Job",
           job_hash(jc) && strcmp(job_hash(ja), job_hash(jc)));
@@ -576,12 +615,13 @@ static void test_event_aggregation(void)
     char note[64];
     for (int i = 0; i < 200; i++) {
         snprintf(note, sizeof note, "timeout after %d ms", 1000 + i);
-        ev_decision d = evagg_decide(a, "uid-1", "run", "Warning", "StatementSlow", note,
-                                     2000000 + i * 1000LL);
+        ev_decision d =
+            evagg_decide(a, "uid-1", "run", "Warning", "StatementSlow", note, 2000000 + i * 1000LL);
         made += d.action == EV_CREATE;
         combined += d.combined && d.action == EV_CREATE;
     }
-    CHECK("events: 200 different notes make 4 Events plus one combined", made == 5 && combined == 1);
+    CHECK("events: 200 different notes make 4 Events plus one combined",
+          made == 5 && combined == 1);
 
     /* another object is counted on its own */
     ev_decision o = evagg_decide(a, "uid-2", "other", "Warning", "ReconcileFailed",
@@ -601,7 +641,8 @@ static void test_event_aggregation(void)
     CHECK("events: an expired Event is created again", again.action == EV_CREATE);
     evagg_free(a);
 
-    evagg_limits lim = {.series_interval_ms = 30000, .window_ms = 600000, .similar = 4, .capacity = 8};
+    evagg_limits lim = {
+        .series_interval_ms = 30000, .window_ms = 600000, .similar = 4, .capacity = 8};
     a = evagg_new(&lim);
     for (int i = 0; i < 100; i++) {
         snprintf(note, sizeof note, "uid-%d", i);
@@ -625,11 +666,12 @@ static json_t *obj_rv(const char *ns, const char *name, const char *rv, const ch
 static void test_cache(void)
 {
     kpath_t p;
-    CHECK("cache path: core object",
-          kpath_parse("/api/v1/namespaces/ns1/secrets/s1", &p) && !strcmp(p.resource, "secrets") &&
-              !strcmp(p.ns, "ns1") && !strcmp(p.name, "s1") && !p.is_list);
+    CHECK("cache path: core object", kpath_parse("/api/v1/namespaces/ns1/secrets/s1", &p) &&
+                                         !strcmp(p.resource, "secrets") && !strcmp(p.ns, "ns1") &&
+                                         !strcmp(p.name, "s1") && !p.is_list);
     CHECK("cache path: group object with a subresource",
-          kpath_parse("/apis/flinkpg.io/v1alpha1/namespaces/d/demoruns/r/status?fieldManager=x", &p) &&
+          kpath_parse("/apis/flinkpg.io/v1alpha1/namespaces/d/demoruns/r/status?fieldManager=x",
+                      &p) &&
               !strcmp(p.resource, "demoruns") && !strcmp(p.name, "r") && !strcmp(p.sub, "status"));
     CHECK("cache path: label-selected list",
           kpath_parse("/api/v1/namespaces/d/pods?labelSelector=flinkpg.io%2Frun%3Dr1", &p) &&
@@ -658,16 +700,20 @@ static void test_cache(void)
     kstore_event(dep, WATCH_MODIFIED, a_old);
     out = kstore_get(dep, "d", "a");
     CHECK("cache: an older resourceVersion never replaces a newer one",
-          !strcmp(json_string_value(json_object_get(json_object_get(out, "metadata"), "resourceVersion")), "10"));
+          !strcmp(json_string_value(
+                      json_object_get(json_object_get(out, "metadata"), "resourceVersion")),
+                  "10"));
     json_decref(out);
     /* relist: b deleted while the watch was down */
     kstore_event(dep, WATCH_SYNC, a);
     kstore_event(dep, WATCH_LIST_DONE, NULL);
-    CHECK("cache: a relist prunes what it did not mention", kstore_size(dep) == 1 && !kstore_get(dep, "d", "b"));
+    CHECK("cache: a relist prunes what it did not mention",
+          kstore_size(dep) == 1 && !kstore_get(dep, "d", "b"));
     kstore_event(dep, WATCH_DELETED, a);
     CHECK("cache: DELETED removes", kstore_size(dep) == 0);
 
-    json_t *theirs = obj_rv("d", "kafka-creds", "20", NULL), *ours = obj_rv("d", "r-postgres", "21", "flinkpg");
+    json_t *theirs = obj_rv("d", "kafka-creds", "20", NULL),
+           *ours = obj_rv("d", "r-postgres", "21", "flinkpg");
     kstore_event(sec, WATCH_SYNC, theirs);
     kstore_event(sec, WATCH_SYNC, ours);
     kstore_event(sec, WATCH_LIST_DONE, NULL);
@@ -678,19 +724,27 @@ static void test_cache(void)
     kstore_event(sec, WATCH_MODIFIED, theirs2);
     out = kstore_get(sec, "d", "kafka-creds");
     CHECK("cache: and kept fresh by the watch",
-          !strcmp(json_string_value(json_object_get(json_object_get(out, "metadata"), "resourceVersion")), "25"));
+          !strcmp(json_string_value(
+                      json_object_get(json_object_get(out, "metadata"), "resourceVersion")),
+                  "25"));
     json_decref(out);
     json_t *c30 = obj_rv("d", "c", "30", "flinkpg");
-    kcache_note(kc, "PATCH", "/apis/apps/v1/namespaces/d/deployments/c?fieldManager=flinkpg&force=true", c30);
+    kcache_note(kc, "PATCH",
+                "/apis/apps/v1/namespaces/d/deployments/c?fieldManager=flinkpg&force=true", c30);
     json_decref(c30);
     CHECK("cache: an applied object is kept (write-through)", kstore_size(dep) == 1);
     CHECK("cache: a list by the store's label is answered",
-          kcache_try_get(kc, "/apis/apps/v1/namespaces/d/deployments?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dflinkpg", &out) == 200 &&
+          kcache_try_get(kc,
+                         "/apis/apps/v1/namespaces/d/"
+                         "deployments?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dflinkpg",
+                         &out) == 200 &&
               json_array_size(json_object_get(out, "items")) == 1);
     json_decref(out);
     CHECK("cache: a list by another label is not",
-          kcache_try_get(kc, "/apis/apps/v1/namespaces/d/deployments?labelSelector=x%3Dy", &out) == -1);
-    json_decref(a), json_decref(b), json_decref(a_old), json_decref(theirs), json_decref(ours), json_decref(theirs2);
+          kcache_try_get(kc, "/apis/apps/v1/namespaces/d/deployments?labelSelector=x%3Dy", &out) ==
+              -1);
+    json_decref(a), json_decref(b), json_decref(a_old), json_decref(theirs), json_decref(ours),
+        json_decref(theirs2);
     kcache_free(kc);
 
     /* the objects are kept deflated against the store's first one: 200 sink
@@ -718,7 +772,8 @@ static void test_cache(void)
         raw += strlen(text);
         free(text);
         kstore_event(dep, WATCH_SYNC, d);
-        json_t *back = kstore_get(dep, i % 2 ? "team-a" : "team-ab", json_string_value(json_object_get(m, "name")));
+        json_t *back = kstore_get(dep, i % 2 ? "team-a" : "team-ab",
+                                  json_string_value(json_object_get(m, "name")));
         json_object_del(m, "managedFields");
         same &= back && json_equal(back, d);
         json_decref(back);
@@ -748,17 +803,26 @@ static void test_drift(void)
     json_t *d = json_loads("{\"metadata\":{\"name\":\"s\",\"labels\":{\"a\":\"1\"}},"
                            "\"spec\":{\"replicas\":1,\"template\":{\"spec\":{\"containers\":"
                            "[{\"name\":\"c\",\"env\":[{\"name\":\"X\",\"value\":\"1\"}]}],"
-                           "\"volumes\":[{\"name\":\"t\",\"emptyDir\":{}}]}}}}", 0, NULL);
+                           "\"volumes\":[{\"name\":\"t\",\"emptyDir\":{}}]}}}}",
+                           0, NULL);
     json_t *l = json_deep_copy(d);
     json_object_set_new(json_object_get(l, "metadata"), "resourceVersion", json_string("7"));
-    json_object_set_new(json_object_get(json_object_get(l, "metadata"), "labels"), "extra", json_string("y"));
+    json_object_set_new(json_object_get(json_object_get(l, "metadata"), "labels"), "extra",
+                        json_string("y"));
     json_object_set_new(l, "status", json_pack("{s:i}", "readyReplicas", 1));
     CHECK("drift: defaults, status and other labels are no drift", desired_holds(d, l));
     json_object_set_new(json_object_get(l, "spec"), "replicas", json_integer(3));
     CHECK("drift: a hand-scaled replica count is", !desired_holds(d, l));
     json_object_set_new(json_object_get(l, "spec"), "replicas", json_integer(1));
-    json_t *env = json_array_get(json_object_get(json_array_get(json_object_get(json_object_get(
-                      json_object_get(json_object_get(l, "spec"), "template"), "spec"), "containers"), 0), "env"), 0);
+    json_t *env = json_array_get(
+        json_object_get(
+            json_array_get(json_object_get(
+                               json_object_get(
+                                   json_object_get(json_object_get(l, "spec"), "template"), "spec"),
+                               "containers"),
+                           0),
+            "env"),
+        0);
     json_object_set_new(env, "value", json_string("2"));
     CHECK("drift: an edited env value is", !desired_holds(d, l));
     json_decref(l);
@@ -787,7 +851,8 @@ static void test_render_golden(void)
     snprintf(sql, sizeof sql, "%s/sql", root);
     render_opts o = {.postgres_image = "docker.io/library/postgres:16",
                      .generator_image = "docker.io/flinkpg/flinkpg-generator:0.0.0",
-                     .sink_image = "docker.io/flinkpg/flinkpg-sink:0.0.0", .sql_dir = sql};
+                     .sink_image = "docker.io/flinkpg/flinkpg-sink:0.0.0",
+                     .sql_dir = sql};
     struct {
         const char *file;
         json_t *obj;
@@ -806,7 +871,8 @@ static void test_render_golden(void)
         if (update && kids[i].obj)
             json_dump_file(kids[i].obj, path, JSON_INDENT(2) | JSON_SORT_KEYS);
         json_t *want = json_load_file(path, 0, &je);
-        snprintf(name, sizeof name, "golden: the rendered %s equals the reviewed one", kids[i].file);
+        snprintf(name, sizeof name, "golden: the rendered %s equals the reviewed one",
+                 kids[i].file);
         CHECK(name, kids[i].obj && want && json_equal(kids[i].obj, want));
         if (kids[i].obj && want && !json_equal(kids[i].obj, want)) {
             char *got = json_dumps(kids[i].obj, JSON_INDENT(2) | JSON_SORT_KEYS);

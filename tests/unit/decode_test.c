@@ -50,14 +50,16 @@ int main(void)
     if (n == 1)
         change_clear(&ch[0]);
     n = dec(ENC_RETRACT, NULL, "{\"id\":1}", 4, ch, reason);
-    CHECK("retract op byte 4 is rejected", n == -1 && strstr(reason, "unknown op header byte 0x04"));
+    CHECK("retract op byte 4 is rejected",
+          n == -1 && strstr(reason, "unknown op header byte 0x04"));
     n = dec(ENC_RETRACT, "{\"id\":1}", NULL, 3, ch, reason);
     CHECK("retract -D without value is rejected", n == -1 && strstr(reason, "without a value"));
     {
         decode_opts o = {.encoding = ENC_RETRACT, .key_columns = keys1, .nkeys = 1};
         raw_record r = {NULL, 0, "{\"id\":1}", 8, true, "\x01\x02", 2};
         n = decode_record(&o, &r, ch, reason, sizeof reason);
-        CHECK("retract two-byte op header is rejected", n == -1 && strstr(reason, "one byte, got 2"));
+        CHECK("retract two-byte op header is rejected",
+              n == -1 && strstr(reason, "one byte, got 2"));
     }
 
     /* key merge: except-key values get their key columns from the key */
@@ -102,18 +104,21 @@ int main(void)
     CHECK("upsert array value is rejected", n == -1 && strstr(reason, "not a JSON object"));
 
     /* debezium-json, as Apache Flink writes it and as Debezium writes updates */
-    n = dec(ENC_DEBEZIUM, NULL, "{\"before\":null,\"after\":{\"id\":1},\"op\":\"c\"}", -1, ch, reason);
+    n = dec(ENC_DEBEZIUM, NULL, "{\"before\":null,\"after\":{\"id\":1},\"op\":\"c\"}", -1, ch,
+            reason);
     CHECK("debezium c is +I", n == 1 && ch[0].kind == KIND_INSERT);
     if (n == 1)
         change_clear(&ch[0]);
-    n = dec(ENC_DEBEZIUM, NULL, "{\"before\":{\"id\":1},\"after\":null,\"op\":\"d\"}", -1, ch, reason);
+    n = dec(ENC_DEBEZIUM, NULL, "{\"before\":{\"id\":1},\"after\":null,\"op\":\"d\"}", -1, ch,
+            reason);
     CHECK("debezium d is -D", n == 1 && ch[0].kind == KIND_DELETE);
     if (n == 1)
         change_clear(&ch[0]);
-    n = dec(ENC_DEBEZIUM, NULL, "{\"before\":{\"id\":1,\"v\":1},\"after\":{\"id\":1,\"v\":2},\"op\":\"u\"}",
-            -1, ch, reason);
-    CHECK("debezium u is -U then +U", n == 2 && ch[0].kind == KIND_UPDATE_BEFORE &&
-                                          ch[1].kind == KIND_UPDATE_AFTER);
+    n = dec(ENC_DEBEZIUM, NULL,
+            "{\"before\":{\"id\":1,\"v\":1},\"after\":{\"id\":1,\"v\":2},\"op\":\"u\"}", -1, ch,
+            reason);
+    CHECK("debezium u is -U then +U",
+          n == 2 && ch[0].kind == KIND_UPDATE_BEFORE && ch[1].kind == KIND_UPDATE_AFTER);
     if (n == 2) {
         check_row("debezium u before image", &ch[0], "{\"id\":1,\"v\":1}");
         check_row("debezium u after image", &ch[1], "{\"id\":1,\"v\":2}");
@@ -145,13 +150,15 @@ int main(void)
         big[sizeof big - 2] = '}';
         big[sizeof big - 1] = '\0';
         n = dec(ENC_RETRACT, NULL, big, -1, ch, reason);
-        CHECK("value over the size limit is rejected", n == -1 && strstr(reason, "value too large"));
+        CHECK("value over the size limit is rejected",
+              n == -1 && strstr(reason, "value too large"));
     }
 
     /* Schema Registry framing */
     {
         const unsigned char framed[] = {0, 0, 0, 1, 2, '{', '"', 'i', 'd', '"', ':', '5', '}'};
-        decode_opts o = {.encoding = ENC_RETRACT, .value_registry = true, .key_columns = keys1, .nkeys = 1};
+        decode_opts o = {
+            .encoding = ENC_RETRACT, .value_registry = true, .key_columns = keys1, .nkeys = 1};
         raw_record r = {NULL, 0, framed, sizeof framed, false, NULL, 0};
         n = decode_record(&o, &r, ch, reason, sizeof reason);
         CHECK("registry-framed value decodes", n == 1);
@@ -170,7 +177,7 @@ int main(void)
     }
 
     sink_encoding e;
-    CHECK("encoding names parse", encoding_parse("debezium", &e) && e == ENC_DEBEZIUM &&
-                                      !encoding_parse("retracts", &e));
+    CHECK("encoding names parse",
+          encoding_parse("debezium", &e) && e == ENC_DEBEZIUM && !encoding_parse("retracts", &e));
     return UNIT_DONE();
 }

@@ -34,10 +34,12 @@ static void test_render(void)
     CHECK_STR("a lone '$' at the end stays", "last $", s);
     free(s);
     const char *ml[] = {"opts", "'a' = 'b',\n  'c' = 'd;',", NULL};
-    s = sqltmpl_render("-- ${opts} documented here, ${unknown} too\nWITH (\n  ${opts}\n  'x' = 'y'\n);\n",
-                       ml, err, sizeof err);
+    s = sqltmpl_render(
+        "-- ${opts} documented here, ${unknown} too\nWITH (\n  ${opts}\n  'x' = 'y'\n);\n", ml, err,
+        sizeof err);
     CHECK_STR("render leaves comment lines alone (a multi-line value cannot spill out of one)",
-              "-- ${opts} documented here, ${unknown} too\nWITH (\n  'a' = 'b',\n  'c' = 'd;',\n  'x' = 'y'\n);\n",
+              "-- ${opts} documented here, ${unknown} too\nWITH (\n  'a' = 'b',\n  'c' = 'd;',\n  "
+              "'x' = 'y'\n);\n",
               s);
     size_t n = 0;
     char **st = s ? sqltmpl_split(s, &n) : NULL;
@@ -81,10 +83,14 @@ static void test_errors(void)
         "{\"errors\":[\"Internal server error.\",\"<Exception on server side:\\n"
         "org.apache.flink.table.gateway.api.utils.SqlGatewayException: Failed to fetchResults.\\n"
         "\\tat x.y(Z.java:1)\\n"
-        "Caused by: org.apache.flink.table.gateway.api.utils.SqlGatewayException: Failed to fetchResults.\\n"
-        "Caused by: org.apache.flink.table.gateway.service.utils.SqlExecutionException: Failed to execute the operation 7b.\\n"
-        "Caused by: org.apache.flink.table.api.ValidationException: SQL validation failed. Object 'nosuch' not found\\n"
-        "Caused by: org.apache.calcite.sql.validate.SqlValidatorException: Object 'nosuch' not found\\n"
+        "Caused by: org.apache.flink.table.gateway.api.utils.SqlGatewayException: Failed to "
+        "fetchResults.\\n"
+        "Caused by: org.apache.flink.table.gateway.service.utils.SqlExecutionException: Failed to "
+        "execute the operation 7b.\\n"
+        "Caused by: org.apache.flink.table.api.ValidationException: SQL validation failed. Object "
+        "'nosuch' not found\\n"
+        "Caused by: org.apache.calcite.sql.validate.SqlValidatorException: Object 'nosuch' not "
+        "found\\n"
         "\\t... 3 more\\n>\"]}";
     flinkgw_error_message(body, out, sizeof out);
     CHECK_STR("Flink error: first real cause and the root cause",

@@ -19,8 +19,12 @@ static size_t key_idx[] = {0};
 static sink_ctx ctx(sink_policy p, bool keyed)
 {
     sink_ctx s = {.policy = p, .encoding = ENC_RETRACT};
-    s.table = (sink_table){.name = "t", .cols = cols, .ncols = 2, .keys = keyed ? key_idx : NULL,
-                           .nkeys = keyed ? 1 : 0, .unique_key = keyed};
+    s.table = (sink_table){.name = "t",
+                           .cols = cols,
+                           .ncols = 2,
+                           .keys = keyed ? key_idx : NULL,
+                           .nkeys = keyed ? 1 : 0,
+                           .unique_key = keyed};
     cols[0].is_key = keyed;
     return s;
 }
@@ -43,8 +47,8 @@ static char plan_one(sink_policy p, bool keyed, row_kind k, bool tombstone)
     change_clear(&c);
     char out = b.ndlq ? 'D' : '-';
     if (b.nacts == 1) {
-        static const char letters[] = {[ACT_UPSERT] = 'U', [ACT_DELETE_KEY] = 'K',
-                                       [ACT_INSERT] = 'I', [ACT_DELETE_ONE] = 'O'};
+        static const char letters[] = {
+            [ACT_UPSERT] = 'U', [ACT_DELETE_KEY] = 'K', [ACT_INSERT] = 'I', [ACT_DELETE_ONE] = 'O'};
         out = letters[b.acts[0].type];
     }
     batch_free(&b, s.table.ncols);
@@ -83,12 +87,18 @@ int main(void)
           !plan_check(&s, err, sizeof err) && strstr(err, "--key-columns"));
     s = ctx(POLICY_CHANGELOG, false);
     s.encoding = ENC_UPSERT;
-    CHECK("check: the upsert encoding on a keyless table is refused", !plan_check(&s, err, sizeof err));
+    CHECK("check: the upsert encoding on a keyless table is refused",
+          !plan_check(&s, err, sizeof err));
     s = ctx(POLICY_CHANGELOG, false);
     CHECK("check: retract on a keyless table is fine", plan_check(&s, err, sizeof err));
-    CHECK("strategy: keyed changelog merges", plan_strategy(&(sink_ctx){.policy = POLICY_CHANGELOG, .table = {.nkeys = 1}}) == STRAT_MERGE);
-    CHECK("strategy: insert-all copies", plan_strategy(&(sink_ctx){.policy = POLICY_INSERT_ALL, .table = {.nkeys = 1}}) == STRAT_COPY);
-    CHECK("strategy: keyless changelog pipelines", plan_strategy(&(sink_ctx){.policy = POLICY_CHANGELOG}) == STRAT_PIPELINE);
+    CHECK("strategy: keyed changelog merges",
+          plan_strategy(&(sink_ctx){.policy = POLICY_CHANGELOG, .table = {.nkeys = 1}}) ==
+              STRAT_MERGE);
+    CHECK("strategy: insert-all copies",
+          plan_strategy(&(sink_ctx){.policy = POLICY_INSERT_ALL, .table = {.nkeys = 1}}) ==
+              STRAT_COPY);
+    CHECK("strategy: keyless changelog pipelines",
+          plan_strategy(&(sink_ctx){.policy = POLICY_CHANGELOG}) == STRAT_PIPELINE);
 
     /* a record whose second change cannot fit: its first action is taken
      * back and the record goes to the dead letters, whole */
@@ -100,8 +110,10 @@ int main(void)
                      chg(KIND_UPDATE_AFTER, "{\"id\":1,\"nope\":\"b\"}", false)};
     plan_record(&s, &b, 0, two, 2);
     CHECK("a record lands whole or not at all: no action left", b.nacts == 0);
-    CHECK("... and one dead letter naming the field", b.ndlq == 1 && strstr(b.dlq[0].reason, "nope"));
-    CHECK("... its kinds still counted", b.kinds[KIND_UPDATE_BEFORE] == 1 && b.kinds[KIND_UPDATE_AFTER] == 1);
+    CHECK("... and one dead letter naming the field",
+          b.ndlq == 1 && strstr(b.dlq[0].reason, "nope"));
+    CHECK("... its kinds still counted",
+          b.kinds[KIND_UPDATE_BEFORE] == 1 && b.kinds[KIND_UPDATE_AFTER] == 1);
     change_clear(&two[0]);
     change_clear(&two[1]);
     batch_free(&b, s.table.ncols);
@@ -115,9 +127,8 @@ int main(void)
     batch_free(&b, s.table.ncols);
 
     sink_policy p;
-    CHECK("policy names round-trip", policy_parse("upsert-ignore-kind", &p) &&
-                                         p == POLICY_UPSERT_IGNORE_KIND &&
-                                         !strcmp(policy_name(p), "upsert-ignore-kind") &&
-                                         !policy_parse("upsert", &p));
+    CHECK("policy names round-trip",
+          policy_parse("upsert-ignore-kind", &p) && p == POLICY_UPSERT_IGNORE_KIND &&
+              !strcmp(policy_name(p), "upsert-ignore-kind") && !policy_parse("upsert", &p));
     return UNIT_DONE();
 }
