@@ -156,8 +156,7 @@ static void failure_message(long status, const char *body, char *out, size_t out
     if (json_is_array(errs) && json_array_size(errs) > 0) {
         size_t i;
         json_t *e;
-        json_array_foreach(errs, i, e)
-        {
+        json_array_foreach (errs, i, e) {
             const char *t = json_string_value(json_object_get(e, "title"));
             const char *d = json_string_value(json_object_get(e, "detail"));
             sb_printf(&sb, "%s %s%s%s", i ? ";" : "", t ? t : "", t && d ? ": " : "", d ? d : "");

@@ -281,16 +281,14 @@ bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *o
             if (json_array_size(out->columns) == 0 && json_is_array(cols)) {
                 size_t i;
                 json_t *c;
-                json_array_foreach(cols, i, c)
-                {
+                json_array_foreach (cols, i, c) {
                     const char *n = json_string_value(json_object_get(c, "name"));
                     json_array_append_new(out->columns, json_string(n ? n : ""));
                 }
             }
             size_t i;
             json_t *row;
-            json_array_foreach(data, i, row)
-            {
+            json_array_foreach (data, i, row) {
                 json_t *fields = json_object_get(row, "fields");
                 if (json_is_array(fields))
                     json_array_append(out->rows, fields);
@@ -557,8 +555,7 @@ bool flinkgw_job_all_tasks_running(flinkgw *gw, const char *job_id, bool *all, c
     size_t i;
     json_t *v;
     bool ok = json_is_array(vs) && json_array_size(vs) > 0;
-    json_array_foreach(vs, i, v)
-    {
+    json_array_foreach (vs, i, v) {
         const char *st = json_string_value(json_object_get(v, "status"));
         if (!st || (strcmp(st, "RUNNING") && strcmp(st, "FINISHED")))
             ok = false;

@@ -86,8 +86,7 @@ void flinkgw_error_message(const char *body, char *out, size_t outlen)
     const char *trace = NULL;
     size_t i;
     json_t *v;
-    json_array_foreach(errs, i, v)
-    {
+    json_array_foreach (errs, i, v) {
         const char *s = json_string_value(v);
         if (s && (!trace || strlen(s) > strlen(trace)))
             trace = s;

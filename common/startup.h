@@ -21,6 +21,24 @@
 
 #include <stdbool.h>
 
+/* The options every long-running program has, for its cfg_opt table. */
+#define STARTUP_OPT_HTTP_LISTEN                                                                    \
+    {                                                                                              \
+        .name = "http-listen", .env = "HTTP_LISTEN", .kind = OPT_STR, .def = "",                   \
+        .group = "Operations",                                                                     \
+        .help = "serve /metrics, /healthz, /readyz on host:port (empty: off)"                      \
+    }
+#define STARTUP_OPT_LOG_LEVEL(help_text)                                                           \
+    {                                                                                              \
+        .name = "log-level", .env = "LOG_LEVEL", .kind = OPT_STR, .def = "info",                   \
+        .group = "Operations", .help = help_text                                                   \
+    }
+#define STARTUP_OPT_RUN_NAME                                                                       \
+    {                                                                                              \
+        .name = "run-name", .env = "FLINKPG_RUN", .kind = OPT_STR, .def = "",                      \
+        .group = "Operations", .help = "name of the DemoRun, put on every log line"                \
+    }
+
 void startup_signals(volatile int *stop);
 
 /* -1: go on; otherwise the exit code (0 after --help or --version).

@@ -22,8 +22,7 @@ static bool string_data_holds(const json_t *sd, const json_t *data)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)sd, k, v)
-    {
+    json_object_foreach ((json_t *)sd, k, v) {
         const char *want = json_string_value(v);
         const char *b64 = json_string_value(json_object_get(data, k));
         if (!want || !b64)
@@ -47,8 +46,7 @@ static bool holds(const json_t *d, const json_t *l)
             return !l && empty(d);
         const char *k;
         json_t *dv;
-        json_object_foreach((json_t *)d, k, dv)
-        {
+        json_object_foreach ((json_t *)d, k, dv) {
             json_t *lv = json_object_get(l, k);
             if (!strcmp(k, "stringData") && !lv) {
                 if (!string_data_holds(dv, json_object_get(l, "data")))

@@ -88,8 +88,8 @@ static void on_owned(watch_event ev, json_t *obj, void *ctx)
     }
     size_t i;
     json_t *ref;
-    json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i, ref)
-    {
+    json_array_foreach (json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i,
+                        ref) {
         const char *kind = json_string_value(json_object_get(ref, "kind"));
         if (json_is_true(json_object_get(ref, "controller")) && kind && !strcmp(kind, "DemoRun")) {
             char key[300];

@@ -1,6 +1,8 @@
 /* options — flinkpg-controller's options (--help is generated from them). */
 #include "options.h"
 
+#include "../common/startup.h"
+
 #include <stddef.h>
 
 cfg_opt controller_options[] = {
@@ -136,23 +138,13 @@ cfg_opt controller_options[] = {
      .group = "Testing",
      .help = "start the DemoRun watch from this resourceVersion without a list (tests the "
              "410 Gone path)"},
-    {.name = "http-listen",
-     .env = "HTTP_LISTEN",
-     .kind = OPT_STR,
-     .def = "",
-     .group = "Operations",
-     .help = "serve /metrics, /healthz, /readyz on host:port (empty: off)"},
+    STARTUP_OPT_HTTP_LISTEN,
     {.name = "probe",
      .kind = OPT_STR,
      .group = "Operations",
      .help = "GET this URL (e.g. http://flinkpg-controller:8080/readyz), print the answer, exit 0 "
              "on 2xx and 1 otherwise; nothing else runs (`helm test`, exec probes)"},
-    {.name = "log-level",
-     .env = "LOG_LEVEL",
-     .kind = OPT_STR,
-     .def = "info",
-     .group = "Operations",
-     .help = "debug, info, warn or error"},
+    STARTUP_OPT_LOG_LEVEL("debug, info, warn or error"),
 };
 
 const size_t controller_noptions = sizeof controller_options / sizeof controller_options[0];

@@ -64,8 +64,7 @@ static const char *spec_image(const json_t *pod, const char *key, const char *na
 {
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(json_object_get(pod, "spec"), key), i, c)
-    {
+    json_array_foreach (json_object_get(json_object_get(pod, "spec"), key), i, c) {
         const char *n = json_string_value(json_object_get(c, "name"));
         if (n && name && !strcmp(n, name))
             return json_string_value(json_object_get(c, "image"));
@@ -132,8 +131,7 @@ bool pod_problem_find(const json_t *pods, const char *component, pod_problem *ou
 {
     size_t i;
     json_t *pod;
-    json_array_foreach(json_object_get(pods, "items"), i, pod)
-    {
+    json_array_foreach (json_object_get(pods, "items"), i, pod) {
         const json_t *meta = json_object_get(pod, "metadata");
         const char *comp = str_at(meta, "labels", "app.kubernetes.io/component");
         const char *name = json_string_value(json_object_get(meta, "name"));
@@ -148,9 +146,9 @@ bool pod_problem_find(const json_t *pods, const char *component, pod_problem *ou
         for (size_t l = 0; l < 2; l++) {
             size_t j;
             json_t *cs;
-            json_array_foreach(
-                json_object_get(json_object_get(pod, "status"), lists[l][0]), j,
-                cs) if (container_stuck(pod, name, lists[l][1], cs, out)) return true;
+            json_array_foreach (json_object_get(json_object_get(pod, "status"), lists[l][0]), j, cs)
+                if (container_stuck(pod, name, lists[l][1], cs, out))
+                    return true;
         }
     }
     return false;

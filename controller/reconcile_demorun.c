@@ -38,25 +38,15 @@ static bool has_finalizer(const json_t *run)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(json_object_get(run, "metadata"), "finalizers"), i,
-                       f) if (!strcmp(json_string_value(f) ? json_string_value(f) : "",
-                                      DEMORUN_FINALIZER)) return true;
+    json_array_foreach (json_object_get(json_object_get(run, "metadata"), "finalizers"), i, f)
+        if (!strcmp(json_string_value(f) ? json_string_value(f) : "", DEMORUN_FINALIZER))
+            return true;
     return false;
 }
 
-/* Add or remove our finalizer with a merge patch guarded by resourceVersion. */
-static bool set_finalizer(rctx *c, bool present)
+/* A merge patch of the DemoRun; c->run becomes what the server answered. */
+static bool patch_run(rctx *c, json_t *patch)
 {
-    json_t *list = json_array();
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(json_object_get(c->run, "metadata"), "finalizers"), i,
-                       f) if (strcmp(json_string_value(f) ? json_string_value(f) : "",
-                                     DEMORUN_FINALIZER)) json_array_append(list, f);
-    if (present)
-        json_array_append_new(list, json_string(DEMORUN_FINALIZER));
-    json_t *patch = json_pack("{s:{s:o, s:s}}", "metadata", "finalizers", list, "resourceVersion",
-                              rv_of(c->run));
     char path[512];
     snprintf(path, sizeof path, "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s", c->ns,
              c->name);
@@ -70,6 +60,22 @@ static bool set_finalizer(rctx *c, bool present)
     }
     json_decref(out);
     return false;
+}
+
+/* Add or remove our finalizer with a merge patch guarded by resourceVersion. */
+static bool set_finalizer(rctx *c, bool present)
+{
+    json_t *list = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach (json_object_get(json_object_get(c->run, "metadata"), "finalizers"), i, f)
+        if (strcmp(json_string_value(f) ? json_string_value(f) : "", DEMORUN_FINALIZER))
+            json_array_append(list, f);
+    if (present)
+        json_array_append_new(list, json_string(DEMORUN_FINALIZER));
+    json_t *patch = json_pack("{s:{s:o, s:s}}", "metadata", "finalizers", list, "resourceVersion",
+                              rv_of(c->run));
+    return patch_run(c, patch);
 }
 
 /* The finalizer's topic deletion.  A failed attempt is counted in an
@@ -100,21 +106,10 @@ static bool cleanup_topics(rctx *c, const stmt_ctx *sx)
     }
     snprintf(note, sizeof note, "attempt %d of %d: %s", attempts, TOPIC_DELETE_ATTEMPTS, msg);
     event_emit(c->r->kc, c->run, "Warning", "TopicDeleteFailed", "Cleanup", note, c->r->identity);
-    char n[16], path[512];
+    char n[16];
     snprintf(n, sizeof n, "%d", attempts);
-    json_t *patch =
-        json_pack("{s:{s:{s:s}}}", "metadata", "annotations", TOPIC_ATTEMPTS_ANNOTATION, n);
-    snprintf(path, sizeof path, "/apis/flinkpg.io/v1alpha1/namespaces/%s/demoruns/%s", c->ns,
-             c->name);
-    json_t *out = NULL;
-    long st = kube_merge_patch(c->r->kc, path, patch, &out, c->err, sizeof c->err);
-    json_decref(patch);
-    if (st == 200 && out) {
-        json_decref(c->run);
-        c->run = out;
-    } else {
-        json_decref(out);
-    }
+    patch_run(c,
+              json_pack("{s:{s:{s:s}}}", "metadata", "annotations", TOPIC_ATTEMPTS_ANNOTATION, n));
     snprintf(c->err, sizeof c->err, "deleting topics (%s)", note);
     return false;
 }

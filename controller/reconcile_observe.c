@@ -34,8 +34,7 @@ static bool job_cond(const json_t *job, const char *type)
 {
     size_t i;
     json_t *cd;
-    json_array_foreach(json_object_get(json_object_get(job, "status"), "conditions"), i, cd)
-    {
+    json_array_foreach (json_object_get(json_object_get(job, "status"), "conditions"), i, cd) {
         const char *t = json_string_value(json_object_get(cd, "type"));
         const char *s = json_string_value(json_object_get(cd, "status"));
         if (t && s && !strcmp(t, type) && !strcmp(s, "True"))
@@ -49,8 +48,7 @@ static const char *old_reason(const json_t *run, const char *type)
 {
     size_t i;
     json_t *cd;
-    json_array_foreach(json_object_get(json_object_get(run, "status"), "conditions"), i, cd)
-    {
+    json_array_foreach (json_object_get(json_object_get(run, "status"), "conditions"), i, cd) {
         const char *t = json_string_value(json_object_get(cd, "type"));
         if (t && !strcmp(t, type))
             return json_string_value(json_object_get(cd, "reason"));
@@ -180,8 +178,7 @@ static json_t *validate_step(rctx *c, const cond_in *pg, const cond_in *gen, con
      * between their creation and their first rows, so look again. */
     size_t i;
     json_t *cd;
-    json_array_foreach(json_object_get(old, "conditions"), i, cd)
-    {
+    json_array_foreach (json_object_get(old, "conditions"), i, cd) {
         const char *t = json_string_value(json_object_get(cd, "type"));
         const char *st = json_string_value(json_object_get(cd, "status"));
         const char *verdict =
@@ -268,8 +265,7 @@ static void warn_statement_failed(rctx *c, const cond_in *stc)
     const char *was = NULL, *was_st = NULL;
     size_t i;
     json_t *cd;
-    json_array_foreach(json_object_get(json_object_get(c->run, "status"), "conditions"), i, cd)
-    {
+    json_array_foreach (json_object_get(json_object_get(c->run, "status"), "conditions"), i, cd) {
         const char *t = json_string_value(json_object_get(cd, "type"));
         if (t && !strcmp(t, "StatementsRunning")) {
             was = json_string_value(json_object_get(cd, "reason"));

@@ -53,8 +53,7 @@ static const char * override(const json_t *run, const char *name)
 {
     size_t i;
     json_t *o;
-    json_array_foreach(spec_get(run, "flink.statementOverrides"), i, o)
-    {
+    json_array_foreach (spec_get(run, "flink.statementOverrides"), i, o) {
         const char *n = json_string_value(json_object_get(o, "name"));
         if (n && !strcmp(n, name))
             return json_string_value(json_object_get(o, "sql"));

@@ -177,8 +177,7 @@ json_t *render_sink_deployment(const json_t *run, const render_opts *o)
         char buf[1024] = "";
         size_t i;
         json_t *k;
-        json_array_foreach(keys, i, k)
-        {
+        json_array_foreach (keys, i, k) {
             size_t l = strlen(buf);
             snprintf(buf + l, sizeof buf - l, "%s%s", i ? "," : "", json_string_value(k));
         }

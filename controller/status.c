@@ -54,8 +54,7 @@ static json_t *find_cond(const json_t *conds, const char *type)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(conds, i, c)
-    {
+    json_array_foreach (conds, i, c) {
         const char *t = json_string_value(json_object_get(c, "type"));
         if (t && !strcmp(t, type))
             return c;

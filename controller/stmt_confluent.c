@@ -185,8 +185,7 @@ static stmt_result cf_remove(const stmt_ctx *x, char *msg, size_t msglen)
         }
         size_t i;
         json_t *it;
-        json_array_foreach(items, i, it)
-        {
+        json_array_foreach (items, i, it) {
             const char *nm = json_string_value(json_object_get(it, "name"));
             if (nm && ours(prefix, nm))
                 json_array_append_new(names, json_string(nm));

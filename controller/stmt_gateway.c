@@ -73,8 +73,7 @@ static bool alive_job_named(flinkgw *gw, const char *name, char **found, char *e
         return false;
     size_t i;
     json_t *j;
-    json_array_foreach(jobs, i, j)
-    {
+    json_array_foreach (jobs, i, j) {
         const char *nm = json_string_value(json_object_get(j, "name"));
         const char *st = json_string_value(json_object_get(j, "state"));
         const char *id = json_string_value(json_object_get(j, "jid"));
@@ -91,8 +90,7 @@ static const char *recorded_id(const json_t *run, const char *name)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(json_object_get(json_object_get(run, "status"), "statements"), i, s)
-    {
+    json_array_foreach (json_object_get(json_object_get(run, "status"), "statements"), i, s) {
         const char *nm = json_string_value(json_object_get(s, "name"));
         const char *id = json_string_value(json_object_get(s, "id"));
         if (nm && id && *id && !strcmp(nm, name))

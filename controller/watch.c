@@ -206,7 +206,7 @@ static int list_all(watcher *w, kube_client *kc, char *rv, size_t rvlen)
         snprintf(cont, sizeof cont, "%s", c ? c : "");
         size_t i;
         json_t *item;
-        json_array_foreach(json_object_get(list, "items"), i, item)
+        json_array_foreach (json_object_get(list, "items"), i, item)
             w->on_event(WATCH_SYNC, item, w->ctx);
         json_decref(list);
     } while (cont[0] && !*w->stop);

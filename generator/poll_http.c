@@ -129,9 +129,11 @@ bool poll_http_fetch(const poll_http_opts *o, pollstate *st, poll_changes *out, 
     json_t *item;
     const char *name;
     if (json_is_array(items))
-        json_array_foreach(items, i, item) consider(o, st, item, seen, out);
+        json_array_foreach (items, i, item)
+            consider(o, st, item, seen, out);
     else
-        json_object_foreach(items, name, item) consider(o, st, item, seen, out);
+        json_object_foreach (items, name, item)
+            consider(o, st, item, seen, out);
     gone_ctx g = {seen, out};
     pollstate_each(st, tombstone_if_gone, &g);
     json_decref(seen);

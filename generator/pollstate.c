@@ -100,7 +100,7 @@ void pollstate_each(pollstate *s, void (*fn)(const char *key, uint64_t hash, voi
 {
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(s->root, "hashes"), k, v)
+    json_object_foreach (json_object_get(s->root, "hashes"), k, v)
         fn(k, strtoull(json_string_value(v), NULL, 16), ctx);
 }
 

@@ -77,8 +77,7 @@ static int merge_key(const decode_opts *o, json_t *row, json_t *key, char *reaso
     if (json_is_object(key)) {
         const char *name;
         json_t *v;
-        json_object_foreach(key, name, v)
-        {
+        json_object_foreach (key, name, v) {
             if (!json_object_get(row, name))
                 json_object_set(row, name, v);
         }

@@ -389,8 +389,7 @@ bool table_row_values(const sink_table *t, json_t *row, bool need_key, char **va
         vals[i] = NULL;
     const char *name;
     json_t *v;
-    json_object_foreach(row, name, v)
-    {
+    json_object_foreach (row, name, v) {
         int idx = table_column(t, name);
         if (idx < 0) {
             snprintf(reason, reasonlen, "field \"%s\" has no column in table \"%s\"", name,

@@ -203,8 +203,7 @@ static int gateway_main(cfg_spec *c, const char *cmd, char **args, int nargs)
             goto fail;
         size_t i;
         json_t *j;
-        json_array_foreach(jobs, i, j)
-        {
+        json_array_foreach (jobs, i, j) {
             const char *id = json_string_value(json_object_get(j, "jid"));
             const char *name = json_string_value(json_object_get(j, "name"));
             const char *st = json_string_value(json_object_get(j, "state"));
@@ -415,8 +414,7 @@ static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
                 break;
             size_t i;
             json_t *it;
-            json_array_foreach(items, i, it)
-            {
+            json_array_foreach (items, i, it) {
                 const char *n = json_string_value(json_object_get(it, "name"));
                 const char *ph =
                     json_string_value(json_object_get(json_object_get(it, "status"), "phase"));

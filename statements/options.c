@@ -1,6 +1,8 @@
 /* options — flinkpg-statements' options (--help is generated from them). */
 #include "options.h"
 
+#include "../common/startup.h"
+
 #include "../common/config.h"
 
 #include <stddef.h>
@@ -128,18 +130,8 @@ cfg_opt statements_options[] = {
      .kind = OPT_STR,
      .group = "Confluent Cloud (confluent)",
      .help = "submit: name of the INSERT statement; DDL statements get <name>-ddl-<n>"},
-    {.name = "log-level",
-     .env = "LOG_LEVEL",
-     .kind = OPT_STR,
-     .def = "info",
-     .group = "Operations",
-     .help = "debug, info, warn or error"},
-    {.name = "run-name",
-     .env = "FLINKPG_RUN",
-     .kind = OPT_STR,
-     .def = "",
-     .group = "Operations",
-     .help = "name of the DemoRun, put on every log line"},
+    STARTUP_OPT_LOG_LEVEL("debug, info, warn or error"),
+    STARTUP_OPT_RUN_NAME,
 };
 
 const size_t statements_noptions = sizeof statements_options / sizeof statements_options[0];

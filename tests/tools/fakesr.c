@@ -108,7 +108,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         json_t *list = json_array();
         const char *k;
         json_t *v;
-        json_object_foreach(subjects, k, v) json_array_append_new(list, json_string(k));
+        json_object_foreach (subjects, k, v)
+            json_array_append_new(list, json_string(k));
         ret = reply(c, 200, list);
     } else if (!strcmp(method, "GET") && sscanf(url, "/schemas/ids/%u", &id) == 1 && id >= 1 &&
                id <= json_array_size(schemas)) {
