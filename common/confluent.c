@@ -336,11 +336,7 @@ confluent_rc confluent_get(confluent *c, const char *name, confluent_statement *
     memset(out, 0, sizeof *out);
     if (!confluent_valid_name(name, err, errlen))
         return CF_ERROR;
-    char *url = item_url(c, name);
-    if (!url) {
-        snprintf(err, errlen, "out of memory");
-        return CF_ERROR;
-    }
+    char *url = item_url(c, name); /* never NULL (xalloc.h) */
     json_t *res = NULL;
     confluent_rc rc = cf_call(c, "GET", url, NULL, NULL, NULL, &res, err, errlen);
     free(url);
@@ -395,11 +391,7 @@ confluent_rc confluent_set_stopped(confluent *c, const char *name, bool stopped,
     if (!body)
         return CF_ERROR;
     char *url = item_url(c, name);
-    confluent_rc rc = CF_ERROR;
-    if (url)
-        rc = cf_call(c, "PUT", url, body, stop_body, &sc, NULL, err, errlen);
-    else
-        snprintf(err, errlen, "out of memory");
+    confluent_rc rc = cf_call(c, "PUT", url, body, stop_body, &sc, NULL, err, errlen);
     free(url);
     free(body);
     if (rc == CF_OK)
@@ -412,11 +404,7 @@ confluent_rc confluent_delete(confluent *c, const char *name, char *err, size_t 
 {
     if (!confluent_valid_name(name, err, errlen))
         return CF_ERROR;
-    char *url = item_url(c, name);
-    if (!url) {
-        snprintf(err, errlen, "out of memory");
-        return CF_ERROR;
-    }
+    char *url = item_url(c, name); /* never NULL (xalloc.h) */
     confluent_rc rc = cf_call(c, "DELETE", url, NULL, NULL, NULL, NULL, err, errlen);
     free(url);
     if (rc == CF_NOT_FOUND) {
