@@ -12,6 +12,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "events.h"
 
+#include "../common/xalloc.h"
+
 #include "../common/backoff.h"
 #include "../common/log.h"
 #include "render.h"
@@ -273,75 +275,190 @@ static void clip_note(char *out, size_t n, const char *prefix, const char *note)
     memcpy(out + cut, "...", 4);
 }
 
-static long create_event(kube_client *kc, const json_t *run, const ev_decision *d, const char *type,
-                         const char *reason, const char *action, const char *note,
-                         const char *instance, char *err, size_t errlen)
+/* What an Event needs of its DemoRun, copied: the sender outlives the
+ * reconcile that asked. */
+typedef struct {
+    char uid[64], name[256], ns[256], rv[32];
+    char type[16], reason[64], action[32], instance[256];
+    char note[NOTE_MAX + 1];
+} ev_req;
+
+static long create_event(kube_client *kc, const ev_req *q, const ev_decision *d, char *err,
+                         size_t errlen)
 {
     char now[40], path[512], text[NOTE_MAX + 64];
     time_now_rfc3339(now, sizeof now, true);
-    clip_note(text, sizeof text, d->combined ? COMBINED_PREFIX : "", note);
-    const json_t *meta = json_object_get(run, "metadata");
+    clip_note(text, sizeof text, d->combined ? COMBINED_PREFIX : "", q->note);
     json_t *ev =
         json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
                   "s:{s:s, s:s, s:s, s:s, s:s?, s:s?}}",
                   "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", d->name,
-                  "namespace", run_namespace(run), "eventTime", now, "reportingController",
-                  "flinkpg.io/controller", "reportingInstance", instance, "action", action,
-                  "reason", reason, "type", type, "note", text, "regarding", "apiVersion",
-                  "flinkpg.io/v1alpha1", "kind", "DemoRun", "name", run_name(run), "namespace",
-                  run_namespace(run), "uid", json_string_value(json_object_get(meta, "uid")),
-                  "resourceVersion", json_string_value(json_object_get(meta, "resourceVersion")));
+                  "namespace", q->ns, "eventTime", now, "reportingController",
+                  "flinkpg.io/controller", "reportingInstance", q->instance, "action", q->action,
+                  "reason", q->reason, "type", q->type, "note", text, "regarding", "apiVersion",
+                  "flinkpg.io/v1alpha1", "kind", "DemoRun", "name", q->name, "namespace", q->ns,
+                  "uid", q->uid[0] ? q->uid : NULL, "resourceVersion", q->rv[0] ? q->rv : NULL);
     if (!ev) {
         snprintf(err, errlen, "cannot build the event");
         return -1;
     }
-    snprintf(path, sizeof path, "/apis/events.k8s.io/v1/namespaces/%s/events", run_namespace(run));
+    snprintf(path, sizeof path, "/apis/events.k8s.io/v1/namespaces/%s/events", q->ns);
     long st = kube_create(kc, path, ev, NULL, err, errlen);
     json_decref(ev);
     return st == 201 ? 0 : -1;
 }
 
-static long patch_series(kube_client *kc, const json_t *run, const ev_decision *d, char *err,
+static long patch_series(kube_client *kc, const ev_req *q, const ev_decision *d, char *err,
                          size_t errlen)
 {
     char now[40], path[700];
     time_now_rfc3339(now, sizeof now, true);
     json_t *p = json_pack("{s:{s:I, s:s}}", "series", "count", (json_int_t)d->count,
                           "lastObservedTime", now);
-    snprintf(path, sizeof path, "/apis/events.k8s.io/v1/namespaces/%s/events/%s",
-             run_namespace(run), d->name);
+    snprintf(path, sizeof path, "/apis/events.k8s.io/v1/namespaces/%s/events/%s", q->ns, d->name);
     long st = kube_merge_patch(kc, path, p, NULL, err, errlen);
     json_decref(p);
     return st;
 }
 
-void event_emit(kube_client *kc, const json_t *run, const char *type, const char *reason,
-                const char *action, const char *note, const char *instance)
+/* Aggregate and send one occurrence. */
+static void send_event(kube_client *kc, const ev_req *q)
 {
     pthread_once(&g_agg_once, agg_init);
-    const char *uid = json_string_value(json_object_get(json_object_get(run, "metadata"), "uid"));
     char err[1024] = "";
     for (int attempt = 0; attempt < 2; attempt++) {
-        ev_decision d = evagg_decide(g_agg, uid, run_name(run), type, reason, note, now_ms());
+        ev_decision d = evagg_decide(g_agg, q->uid, q->name, q->type, q->reason, q->note, now_ms());
         if (d.action == EV_SUPPRESS) {
-            log_debug("event_aggregated", "run=%s/%s reason=%s event=%s count=%ld",
-                      run_namespace(run), run_name(run), reason, d.name, d.count);
+            log_debug("event_aggregated", "run=%s/%s reason=%s event=%s count=%ld", q->ns, q->name,
+                      q->reason, d.name, d.count);
             return;
         }
         if (d.action == EV_CREATE) {
-            if (create_event(kc, run, &d, type, reason, action, note, instance, err, sizeof err) <
-                0)
+            if (create_event(kc, q, &d, err, sizeof err) < 0)
                 break;
             return;
         }
-        long st = patch_series(kc, run, &d, err, sizeof err);
+        long st = patch_series(kc, q, &d, err, sizeof err);
         if (st == 200)
             return;
         if (st != 404)
             break;
         /* the Event expired (the API server's event TTL): start a new one */
-        evagg_lost(g_agg, uid, type, reason, note, d.combined);
+        evagg_lost(g_agg, q->uid, q->type, q->reason, q->note, d.combined);
     }
-    log_warn("event_failed", "run=%s/%s reason=%s error=%s", run_namespace(run), run_name(run),
-             reason, lq(err));
+    log_warn("event_failed", "run=%s/%s reason=%s error=%s", q->ns, q->name, q->reason, lq(err));
+}
+
+/* ---- the sender: Events leave the workers' path, as client-go's
+ * broadcaster does: a reconcile queues them and goes on ---- */
+
+#define EV_QUEUE_MAX 1024
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ev_req *q;
+    size_t head, len;
+    bool started, stopping;
+    unsigned long long dropped;
+    int64_t stop_deadline_ms; /* after it, what is still queued is dropped */
+    pthread_t thread;
+    kube_client *kc;
+} g_send = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *sender_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_send.mu);
+    for (;;) {
+        while (!g_send.len && !g_send.stopping)
+            pthread_cond_wait(&g_send.cv, &g_send.mu);
+        if (!g_send.len)
+            break; /* stopping, and all sent */
+        if (g_send.stopping && now_ms() > g_send.stop_deadline_ms) {
+            g_send.dropped += g_send.len; /* an API server that does not answer */
+            break;
+        }
+        ev_req q = g_send.q[g_send.head];
+        g_send.head = (g_send.head + 1) % EV_QUEUE_MAX;
+        g_send.len--;
+        pthread_mutex_unlock(&g_send.mu);
+        send_event(g_send.kc, &q);
+        pthread_mutex_lock(&g_send.mu);
+    }
+    pthread_mutex_unlock(&g_send.mu);
+    return NULL;
+}
+
+bool events_start(const kube_config *cfg, char *err, size_t errlen)
+{
+    g_send.kc = kube_client_new(cfg, err, errlen);
+    if (!g_send.kc)
+        return false;
+    g_send.q = xcalloc(EV_QUEUE_MAX, sizeof *g_send.q);
+    if (pthread_create(&g_send.thread, NULL, sender_main, NULL) != 0) {
+        snprintf(err, errlen, "cannot start the event sender");
+        kube_client_free(g_send.kc);
+        g_send.kc = NULL;
+        return false;
+    }
+    pthread_mutex_lock(&g_send.mu);
+    g_send.started = true;
+    pthread_mutex_unlock(&g_send.mu);
+    return true;
+}
+
+void events_stop(void)
+{
+    pthread_mutex_lock(&g_send.mu);
+    bool started = g_send.started;
+    g_send.stopping = true;
+    g_send.stop_deadline_ms = now_ms() + 5000;
+    g_send.started = false;
+    pthread_cond_broadcast(&g_send.cv);
+    pthread_mutex_unlock(&g_send.mu);
+    if (!started)
+        return;
+    pthread_join(g_send.thread, NULL); /* what was queued is sent first */
+    kube_client_free(g_send.kc);
+    free(g_send.q);
+    g_send.kc = NULL;
+    g_send.q = NULL;
+    if (g_send.dropped)
+        log_warn("events_dropped", "count=%llu reason=queue_full", g_send.dropped);
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+void event_emit(kube_client *kc, const json_t *run, const char *type, const char *reason,
+                const char *action, const char *note, const char *instance)
+{
+    const json_t *meta = json_object_get(run, "metadata");
+    ev_req q;
+    copy_str(q.uid, sizeof q.uid, json_string_value(json_object_get(meta, "uid")));
+    copy_str(q.name, sizeof q.name, run_name(run));
+    copy_str(q.ns, sizeof q.ns, run_namespace(run));
+    copy_str(q.rv, sizeof q.rv, json_string_value(json_object_get(meta, "resourceVersion")));
+    copy_str(q.type, sizeof q.type, type);
+    copy_str(q.reason, sizeof q.reason, reason);
+    copy_str(q.action, sizeof q.action, action);
+    copy_str(q.instance, sizeof q.instance, instance);
+    copy_str(q.note, sizeof q.note, note);
+    pthread_mutex_lock(&g_send.mu);
+    if (g_send.started) {
+        if (g_send.len < EV_QUEUE_MAX) {
+            g_send.q[(g_send.head + g_send.len) % EV_QUEUE_MAX] = q;
+            g_send.len++;
+            pthread_cond_signal(&g_send.cv);
+        } else {
+            g_send.dropped++; /* as client-go's broadcaster: events are best effort */
+        }
+        pthread_mutex_unlock(&g_send.mu);
+        return;
+    }
+    pthread_mutex_unlock(&g_send.mu);
+    send_event(kc, &q); /* no sender (tools, tests): in line */
 }

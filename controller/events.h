@@ -59,6 +59,13 @@ void evagg_lost(evagg *a, const char *uid, const char *type, const char *reason,
                 bool combined);
 size_t evagg_size(evagg *a);
 
+/* The sender thread, with its own API client: from events_start on,
+ * event_emit only queues (at most 1024 waiting; more are dropped and
+ * counted, as client-go's broadcaster does) and returns.  events_stop sends
+ * what is queued, then stops.  Without a sender event_emit sends in line. */
+bool events_start(const kube_config *cfg, char *err, size_t errlen);
+void events_stop(void);
+
 /* Record an event about the DemoRun through the process's aggregator;
  * failures are logged, never fatal.  type is "Normal" or "Warning". */
 void event_emit(kube_client *kc, const json_t *run, const char *type, const char *reason,

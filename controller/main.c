@@ -25,6 +25,7 @@
 #include "../common/startup.h"
 #include "../common/log.h"
 #include "cache.h"
+#include "events.h"
 #include "options.h"
 #include "kubeconfig.h"
 #include "lease.h"
@@ -515,6 +516,11 @@ static int run(cfg_spec *spec, const kube_config *kcfg, const char *ident)
                     .confluent_url = cfg_str(spec, "confluent-url"),
                     .backend_timeout_ms = cfg_int(spec, "backend-timeout") * 1000,
                     .cleanup_timeout_s = cfg_int(spec, "cleanup-timeout")};
+    /* Events go out from their own thread: a reconcile does not wait for them */
+    if (!rc && !events_start(kcfg, err, sizeof err)) {
+        log_error("startup_failed", "error=%s", lq(err));
+        rc = 1;
+    }
     if (!rc && !start_workers((int)cfg_int(spec, "workers"), &r, kcfg, cache))
         rc = 1;
     if (!rc)
@@ -523,6 +529,7 @@ static int run(cfg_spec *spec, const kube_config *kcfg, const char *ident)
     log_info("stopping", "reason=%s", rc ? "error" : "signal");
     wq_shutdown(g_queue);
     stop_workers();
+    events_stop(); /* after the workers: what they queued is sent */
     for (int i = 0; i < NWATCH; i++)
         watcher_join(&g_watch[i]);
     kcache_free(cache);

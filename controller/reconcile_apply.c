@@ -53,12 +53,16 @@ static void desired_hash(const json_t *obj, char *out, size_t n)
 
 /* GET (the cache) then apply obj at base/name unless unchanged; *out
  * receives the live object.  Returns false (c->err set) on failure. */
-static bool apply_child(rctx *c, const char *base, const char *kind, json_t *obj, json_t **out)
+static bool apply_child_as(rctx *c, const char *base, const char *kind, json_t *obj,
+                           const char *given_hash, json_t **out)
 {
     const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
     char path[512], hash[32];
     snprintf(path, sizeof path, "%s/namespaces/%s/%s/%s", base, c->ns, kind, name);
-    desired_hash(obj, hash, sizeof hash);
+    if (given_hash)
+        snprintf(hash, sizeof hash, "%s", given_hash);
+    else
+        desired_hash(obj, hash, sizeof hash);
     json_t *meta = json_object_get(obj, "metadata");
     if (!json_object_get(meta, "annotations"))
         json_object_set_new(meta, "annotations", json_object());
@@ -91,6 +95,12 @@ static bool apply_child(rctx *c, const char *base, const char *kind, json_t *obj
         note_change(c, kind, name, "configured");
     json_decref(before);
     return true;
+}
+
+/* The usual case: the hash of exactly what is sent. */
+static bool apply_child(rctx *c, const char *base, const char *kind, json_t *obj, json_t **out)
+{
+    return apply_child_as(c, base, kind, obj, NULL, out);
 }
 
 /* The existing PostgreSQL password, or a new one (never logged). */
@@ -131,6 +141,11 @@ static bool pg_password(rctx *c, char *out, size_t n)
  * was deleted (requeue), 0 applied, -1 error. */
 static int apply_job(rctx *c, json_t *job, json_t **out)
 {
+    /* the applied hash is the rendered Job's, before the live template may
+     * replace its own below: else the first resync after the create (whose
+     * template the API server has added labels to) would apply it again */
+    char rendered[32];
+    desired_hash(job, rendered, sizeof rendered);
     char path[512];
     snprintf(path, sizeof path, "/apis/batch/v1/namespaces/%s/jobs/%s-generator", c->ns, c->name);
     json_t *cur = NULL;
@@ -172,7 +187,7 @@ static int apply_job(rctx *c, json_t *job, json_t **out)
         if (st != 404)
             return -1;
     }
-    return apply_child(c, "/apis/batch/v1", "jobs", job, out) ? 0 : -1;
+    return apply_child_as(c, "/apis/batch/v1", "jobs", job, rendered, out) ? 0 : -1;
 }
 
 /* The run's pods, every component in one list, or NULL when listing failed:
