@@ -31,6 +31,12 @@ bool pg_failure_permanent(PGconn *conn, const char *msg)
         "too many clients",
         "remaining connection slots",
         "could not translate host name", /* a Service not there yet */
+        /* a pooler or proxy in front (PgBouncer): its own limits and its server */
+        "no more connections allowed",
+        "pgbouncer cannot connect to server",
+        "server login has been failing",
+        "server conn crashed",
+        "query_wait_timeout",
     };
     for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
         if (strstr(msg, transient[i]))

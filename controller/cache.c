@@ -87,6 +87,8 @@ static void store_free(kstore *s)
     htab_release(&s->objs);
     free(s->label_key);
     free(s->label_value);
+    if (s->dict)
+        memset(s->dict, 0, s->dictlen);
     free(s->dict);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -310,7 +312,9 @@ static void put_locked(kstore *s, const json_t *obj, bool from_list, bool read_t
     }
     size_t rawlen;
     char *text = slim_text(obj, &rawlen);
-    if (!s->dict) {
+    /* a store of Secrets gets no dictionary: it would keep one Secret's data
+     * in memory for the life of the process */
+    if (!s->dict && !s->known_only) {
         s->dictlen = rawlen < DICT_MAX ? rawlen : DICT_MAX;
         s->dict = malloc(s->dictlen ? s->dictlen : 1);
         if (!s->dict)

@@ -280,13 +280,13 @@ static void clip_note(char *out, size_t n, const char *prefix, const char *note)
 typedef struct {
     char uid[64], name[256], ns[256], rv[32];
     char type[16], reason[64], action[32], instance[256];
-    char note[NOTE_MAX + 1];
+    char note[NOTE_MAX + 64]; /* longer than NOTE_MAX: clip_note marks the cut */
 } ev_req;
 
 static long create_event(kube_client *kc, const ev_req *q, const ev_decision *d, char *err,
                          size_t errlen)
 {
-    char now[40], path[512], text[NOTE_MAX + 64];
+    char now[40], path[512], text[NOTE_MAX + 160];
     time_now_rfc3339(now, sizeof now, true);
     clip_note(text, sizeof text, d->combined ? COMBINED_PREFIX : "", q->note);
     json_t *ev =
@@ -360,7 +360,7 @@ static struct {
     ev_req *q;
     size_t head, len;
     bool started, stopping;
-    unsigned long long dropped;
+    unsigned long long dropped, dropped_at_stop;
     int64_t stop_deadline_ms; /* after it, what is still queued is dropped */
     pthread_t thread;
     kube_client *kc;
@@ -376,7 +376,7 @@ static void *sender_main(void *arg)
         if (!g_send.len)
             break; /* stopping, and all sent */
         if (g_send.stopping && now_ms() > g_send.stop_deadline_ms) {
-            g_send.dropped += g_send.len; /* an API server that does not answer */
+            g_send.dropped_at_stop += g_send.len; /* an API server that does not answer */
             break;
         }
         ev_req q = g_send.q[g_send.head];
@@ -400,6 +400,8 @@ bool events_start(const kube_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the event sender");
         kube_client_free(g_send.kc);
         g_send.kc = NULL;
+        free(g_send.q);
+        g_send.q = NULL;
         return false;
     }
     pthread_mutex_lock(&g_send.mu);
@@ -426,6 +428,9 @@ void events_stop(void)
     g_send.q = NULL;
     if (g_send.dropped)
         log_warn("events_dropped", "count=%llu reason=queue_full", g_send.dropped);
+    if (g_send.dropped_at_stop)
+        log_warn("events_dropped", "count=%llu reason=not_sent_before_stop",
+                 g_send.dropped_at_stop);
 }
 
 static void copy_str(char *dst, size_t n, const char *src)

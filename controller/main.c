@@ -558,6 +558,13 @@ int main(int argc, char **argv)
         .nopts = controller_noptions};
     /* no usage line for a bare run: in a pod, defaults and the environment are enough */
     int rc = startup_options(&spec, argc, argv, "controller", false);
+    const char *probe_url = rc < 0 ? cfg_str(&spec, "probe") : NULL;
+    if (probe_url && *probe_url) { /* --probe: nothing else runs, nothing else is checked */
+        char perr[256];
+        rc = httpc_global_init(perr, sizeof perr) ? probe(probe_url) : 1;
+        cfg_free(&spec);
+        return rc;
+    }
     if (rc < 0)
         rc = check_options(&spec) ? 2 : -1;
     if (rc >= 0) {
@@ -569,12 +576,6 @@ int main(int argc, char **argv)
         log_error("startup_failed", "error=%s", lq(err));
         cfg_free(&spec);
         return 1;
-    }
-    const char *probe_url = cfg_str(&spec, "probe");
-    if (probe_url && *probe_url) {
-        rc = probe(probe_url);
-        cfg_free(&spec);
-        return rc;
     }
     kube_config kcfg;
     bool from_file;

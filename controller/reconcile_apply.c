@@ -109,9 +109,10 @@ static bool pg_password(rctx *c, char *out, size_t n)
     char path[512];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s-postgres", c->ns, c->name);
     json_t *s = NULL;
-    /* our own child: a synced cache that does not hold it means there is none
-     * (what we create is in the cache at once, write-through) */
-    long st = kube_get_child(c->r->kc, path, &s, c->err, sizeof c->err);
+    /* not kube_get_child: the Secrets store keeps only what carries our label
+     * or was read once, so a miss there does not prove the Secret absent, and
+     * a new password over an existing database would lock the run out */
+    long st = kube_get(c->r->kc, path, &s, c->err, sizeof c->err);
     if (st == 200) {
         const char *b64 =
             json_string_value(json_object_get(json_object_get(s, "data"), "password"));

@@ -41,6 +41,9 @@ typedef struct {
     cond_in validated;  /* Validated */
     cond_in ready;      /* Ready */
 } run_conds;
+/* write_status walks the six in order, as an array */
+_Static_assert(sizeof(run_conds) == 6 * sizeof(cond_in),
+               "run_conds holds six cond_in, nothing else");
 
 /* What the applies returned (live objects, NULL when not made) and what the
  * statements step found. */

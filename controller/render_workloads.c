@@ -121,6 +121,9 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
     char pgsecret[160];
     postgres_secret(run, pgsecret, sizeof pgsecret);
     env_add(env, "GEN_TARGET_TABLE", DEMO_TARGET_TABLE);
+    /* as the sink: a new in-cluster PostgreSQL may come up long after the
+     * Job starts; a refused password still ends it at once */
+    env_add(env, "GEN_CONNECT_TIMEOUT", "0");
     env_secret(env, "POSTGRES_URL", pgsecret, "uri");
     json_t *container = json_pack("{s:s, s:s, s:o, s:o}", "name", "generator", "image",
                                   spec_str(run, "generator.image", o->generator_image), "env", env,

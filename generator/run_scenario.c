@@ -107,6 +107,8 @@ static int build_events(app *a, scenario_run *r)
     r->rate = int_opt("rate", 0, 100000000, &bad);
     r->burst = int_opt("burst", 0, 100000000, &bad);
     r->burst_ms = int_opt("burst-interval-ms", 0, 86400000, &bad);
+    int_opt("delivery-timeout", 1, 86400, &bad);
+    int_opt("connect-timeout", 0, 86400, &bad);
     if (bad)
         return 2;
     if (count > 0 && !cfg_find(c, "orders")->set && !opt("scenario-file"))
@@ -243,8 +245,12 @@ static int write_expected(app *a, scenario_run *r, size_t *rows)
     }
     if (!r->table)
         return rc;
-    if (PQstatus(r->conn) != CONNECTION_OK) {
-        /* lost while producing: once more, within the same bound */
+    /* the connection sat idle while producing: a server restart, an idle
+     * timeout or a proxy may have closed it, which only a round trip shows */
+    PGresult *alive = PQexec(r->conn, "");
+    bool ok = PQresultStatus(alive) == PGRES_EMPTY_QUERY;
+    PQclear(alive);
+    if (!ok) { /* once more, within the same bound */
         PQfinish(r->conn);
         r->conn = expected_db(a);
     }
@@ -277,7 +283,10 @@ int run_scenario(app *a, rd_kafka_conf_t *kc)
         /* every event ends delivered or failed within --delivery-timeout;
          * what is still queued after it (and a margin) is purged and counted
          * as failed, never as nothing */
-        producer_finish(a->prod, (int)(cfg_int(&a->cfg, "delivery-timeout") * 1000 + 5000));
+        long long bound_ms = kafka_prop_given(&a->cfg, "message.timeout.ms")
+                                 ? 300000 /* -X set librdkafka's own bound: give it time */
+                                 : cfg_int(&a->cfg, "delivery-timeout") * 1000;
+        producer_finish(a->prod, (int)(bound_ms + 5000));
         progress_show(a, &r.pg, true);
         producer_counts(a->prod, &sent, &delivered, &failed);
     }

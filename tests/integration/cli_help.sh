@@ -59,3 +59,7 @@ check "the start line says which namespaces are watched" grep -q 'event=starting
 timeout -s TERM 2 "$BIN/flinkpg-controller" --kubeconfig "$T_TMP/dead.kubeconfig" --sql-dir "$ROOT/sql" \
   --namespace team-a >"$T_TMP/dead2.log" 2>&1
 check "with --namespace the start line names it" grep -q 'event=starting .*watch=team-a' "$T_TMP/dead2.log"
+# --probe checks nothing else (a helm test pod has no SQL templates to look at)
+"$BIN/flinkpg-controller" --probe http://127.0.0.1:1/readyz --sql-dir "$T_TMP/no-such-dir" >"$T_TMP/probe" 2>&1
+check_eq "--probe alone: exit 1 for a server that does not answer, not 2 for the SQL folder" \
+  "1 1" "$? $(grep -c '^probe url=http://127.0.0.1:1/readyz status=0' "$T_TMP/probe")"

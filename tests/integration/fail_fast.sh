@@ -110,3 +110,6 @@ printf 'WORKERS=0\n' >"$T_TMP/ctl.env"
 out=$("$BIN/flinkpg-controller" --env-file "$T_TMP/ctl.env" 2>&1); rc=$?
 check_eq "controller WORKERS=0 in a .env file: named with the file and line" \
   "2 flinkpg-controller: WORKERS ($T_TMP/ctl.env line 1): \"0\" is not between 1 and 64" "$rc $out"
+out=$(gen --delivery-timeout 0 --dry-run 2>&1); rc=$?
+check_eq "generator --delivery-timeout 0 refused, named (librdkafka would read 0 as no bound)" \
+  '2 flinkpg-generator: --delivery-timeout: "0" is not between 1 and 86400' "$rc $out"
