@@ -96,14 +96,6 @@ PGconn *pg_connect_bounded(const char *conninfo, const char *what, int64_t timeo
     backoff b;
     backoff_init(&b, 200, 15000);
     int64_t t0 = now_ms();
-    pg_connect_status st_local;
-    if (!status)
-        status = &st_local;
-    char buf[1024];
-    if (!err || !errlen) {
-        err = buf;
-        errlen = sizeof buf;
-    }
     for (unsigned attempt = 1;; attempt++) {
         bool permanent = false;
         PGconn *conn = pg_connect_try(conninfo, err, errlen, &permanent);
@@ -134,19 +126,22 @@ PGconn *pg_connect_bounded(const char *conninfo, const char *what, int64_t timeo
     }
 }
 
-PGconn *pg_connect_retry(const char *conninfo, const char *what, volatile int *stop)
+PGconn *pg_connect_configured(cfg_spec *spec, const char *conn_opt, const char *timeout_opt,
+                              const char *what, volatile int *stop, pg_connect_status *status)
 {
-    for (;;) {
-        pg_connect_status st;
-        char err[1024];
-        PGconn *conn = pg_connect_bounded(conninfo, what, 0, stop, &st, err, sizeof err);
-        if (conn || st == PG_STOPPED)
-            return conn;
-        /* refused: callers of this one wait for an operator to fix it */
-        log_warn("pg_refused", "target=%s error=%s retry_in_ms=15000", lq(what), lq(err));
-        if (!sleep_ms_unless(15000, stop))
-            return NULL;
-    }
+    char err[1024];
+    long long timeout_s = cfg_int(spec, timeout_opt);
+    PGconn *conn = pg_connect_bounded(cfg_str(spec, conn_opt), what, timeout_s * 1000, stop, status,
+                                      err, sizeof err);
+    if (conn || *status == PG_STOPPED)
+        return conn;
+    if (*status == PG_REFUSED)
+        log_error("pg_connect_failed", "setting=%s reason=refused error=%s",
+                  lq(cfg_origin(spec, conn_opt)), lq(err));
+    else
+        log_error("pg_connect_failed", "setting=%s reason=no_answer timeout_s=%lld error=%s",
+                  lq(cfg_origin(spec, timeout_opt)), timeout_s, lq(err));
+    return NULL;
 }
 
 const char *pg_describe(PGconn *conn)

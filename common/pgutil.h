@@ -7,6 +7,8 @@
 #ifndef FLINKPG_PGUTIL_H
 #define FLINKPG_PGUTIL_H
 
+#include "config.h"
+
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,8 +28,13 @@ typedef enum {
  * `what` names the connection in log lines ("sink database"). */
 PGconn *pg_connect_bounded(const char *conninfo, const char *what, int64_t timeout_ms,
                            volatile int *stop, pg_connect_status *status, char *err, size_t errlen);
-/* pg_connect_bounded without a bound; NULL only when stopped. */
-PGconn *pg_connect_retry(const char *conninfo, const char *what, volatile int *stop);
+/* pg_connect_bounded as a program's options configure it: the connection
+ * string from option conn_opt, the bound in seconds from timeout_opt.  When
+ * it gives up, one pg_connect_failed line names the setting to mend and where
+ * its value came from (config.h): conn_opt when refused, timeout_opt when no
+ * answer came in time. */
+PGconn *pg_connect_configured(cfg_spec *spec, const char *conn_opt, const char *timeout_opt,
+                              const char *what, volatile int *stop, pg_connect_status *status);
 /* One attempt; on failure returns NULL and the libpq message in err, and
  * *permanent (when not NULL) says whether retrying can help. */
 PGconn *pg_connect_once(const char *conninfo, char *err, size_t errlen);

@@ -51,17 +51,9 @@ static void progress_show(app *a, progress *pg, bool final)
  * with one line naming the setting (exit 2). */
 static PGconn *expected_db(app *a)
 {
-    char err[1024];
     pg_connect_status st;
-    PGconn *conn = pg_connect_bounded(cfg_str(&a->cfg, "postgres"), "expected-table database",
-                                      cfg_int(&a->cfg, "connect-timeout") * 1000, &g_stop, &st, err,
-                                      sizeof err);
-    if (conn || st == PG_STOPPED)
-        return conn;
-    log_error("pg_connect_failed", "setting=%s reason=%s error=%s",
-              lq(cfg_origin(&a->cfg, st == PG_REFUSED ? "postgres" : "connect-timeout")),
-              st == PG_REFUSED ? "refused" : "no_answer", lq(err));
-    return NULL;
+    return pg_connect_configured(&a->cfg, "postgres", "connect-timeout", "expected-table database",
+                                 &g_stop, &st);
 }
 
 /* One scenario run, from its options to its summary. */

@@ -60,7 +60,6 @@ typedef struct {
     cfg_spec cfg;
     sink_ctx s;
     decode_opts dopts;
-    const char *conninfo;
     rd_kafka_t *rk;
     slot cur;      /* filled by the poll loop */
     slot fly;      /* applied by the applier thread */
@@ -77,7 +76,6 @@ typedef struct {
     int64_t last_msg_ms;
     int64_t active_start_ms, active_end_ms; /* first record seen, last commit */
     long long batch_size, batch_timeout_ms;
-    int64_t connect_timeout_ms; /* 0: retry forever */
     int64_t start_offset;
     /* assigned partitions and whether each is read to its end */
     int32_t *parts;

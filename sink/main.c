@@ -43,19 +43,11 @@ volatile int g_stop;
  * line naming the setting.  NULL: stopped or given up. */
 PGconn *sink_pg_connect(app *a)
 {
-    char err[1024];
     pg_connect_status st;
-    PGconn *conn = pg_connect_bounded(a->conninfo, "sink database", a->connect_timeout_ms, &g_stop,
-                                      &st, err, sizeof err);
+    PGconn *conn = pg_connect_configured(&a->cfg, "postgres", "connect-timeout", "sink database",
+                                         &g_stop, &st);
     if (conn || st == PG_STOPPED)
         return conn;
-    if (st == PG_REFUSED)
-        log_error("pg_connect_failed", "setting=%s reason=refused error=%s",
-                  lq(cfg_origin(&a->cfg, "postgres")), lq(err));
-    else
-        log_error("pg_connect_failed", "setting=%s reason=no_answer timeout_s=%lld error=%s",
-                  lq(cfg_origin(&a->cfg, "connect-timeout")),
-                  (long long)(a->connect_timeout_ms / 1000), lq(err));
     a->exit_code = 2;
     g_stop = 1; /* every loop ends; what was not committed is read again by the next sink */
     return NULL;

@@ -223,8 +223,7 @@ static int check_options(app *a, cfg_spec *c)
         return fail_usage(cfg_invalid(c, "batch-timeout-ms", "is not at least 1", err, sizeof err));
     if (cfg_int(c, "max-record-bytes") < 0)
         return fail_usage(cfg_invalid(c, "max-record-bytes", "is negative", err, sizeof err));
-    a->connect_timeout_ms = cfg_int(c, "connect-timeout") * 1000;
-    if (a->connect_timeout_ms < 0)
+    if (cfg_int(c, "connect-timeout") < 0)
         return fail_usage(
             cfg_invalid(c, "connect-timeout", "is negative (0: retry forever)", err, sizeof err));
     /* a connection string PostgreSQL's own parser refuses can never work */
@@ -354,7 +353,6 @@ int sink_setup(app *a, int argc, char **argv)
         return rc;
     a->s.group = cfg_str(c, "group");
     a->s.topic = cfg_str(c, "topic");
-    a->conninfo = cfg_str(c, "postgres");
 
     if ((rc = make_consumer(a, c)) != 0)
         return rc;
