@@ -176,12 +176,19 @@ static unsigned long long rv_num(const json_t *o)
     return strtoull(rv, NULL, 10);
 }
 
+static const char *label_of(const kstore *s, const json_t *o)
+{
+    if (!s->label_key)
+        return NULL;
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"), s->label_key));
+}
+
 static bool labelled(const kstore *s, const json_t *o)
 {
     if (!s->label_key)
         return true;
-    const char *v = json_string_value(
-        json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"), s->label_key));
+    const char *v = label_of(s, o);
     return v && (!s->label_value || !strcmp(v, s->label_value));
 }
 
@@ -284,14 +291,6 @@ static char *slim_text(const json_t *obj, size_t *len)
         abort();
     *len = strlen(text);
     return text;
-}
-
-static const char *label_of(const kstore *s, const json_t *o)
-{
-    if (!s->label_key)
-        return NULL;
-    return json_string_value(
-        json_object_get(json_object_get(json_object_get(o, "metadata"), "labels"), s->label_key));
 }
 
 /* Insert or replace; an older resourceVersion never replaces a newer one. */
