@@ -7,6 +7,7 @@
 #include "confluent.h"
 
 #include "backoff.h"
+#include "hash.h"
 #include "httpc.h"
 #include "log.h"
 #include "strbuf.h"
@@ -121,9 +122,9 @@ bool confluent_valid_name(const char *name, char *err, size_t errlen)
         snprintf(err, errlen, "statement name is empty");
         return false;
     }
-    if (n > 100) {
-        snprintf(err, errlen, "statement name \"%.40s…\" is %zu characters; at most 100 allowed",
-                 name, n);
+    if (n > CONFLUENT_NAME_MAX) {
+        snprintf(err, errlen, "statement name \"%.40s…\" is %zu characters; at most %d allowed",
+                 name, n, CONFLUENT_NAME_MAX);
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -142,6 +143,23 @@ bool confluent_valid_name(const char *name, char *err, size_t errlen)
         return false;
     }
     return true;
+}
+
+void confluent_fit_name(const char *base, const char *suffix, size_t max, char *out, size_t n)
+{
+    size_t bl = strlen(base), sl = strlen(suffix);
+    if (max > CONFLUENT_NAME_MAX)
+        max = CONFLUENT_NAME_MAX;
+    if (bl + sl <= max) {
+        snprintf(out, n, "%s%s", base, suffix);
+        return;
+    }
+    /* cut + '-' + 8 hex of the whole base: distinct long bases stay distinct */
+    size_t cut = max > sl + 9 ? max - sl - 9 : 0;
+    while (cut > 0 && base[cut - 1] == '-')
+        cut--;
+    snprintf(out, n, "%.*s%s%08x%s", (int)cut, base, cut ? "-" : "",
+             (unsigned)(fnv1a64(base) & 0xffffffffu), suffix);
 }
 
 /* "HTTP 400 Bad Request: detail; title2: detail2" from a Failure body */
@@ -169,9 +187,12 @@ static void failure_message(long status, const char *body, char *out, size_t out
     json_decref(root);
 }
 
-static bool retryable(long status)
+/* 409 is retried only where the body is rebuilt from a fresh read (a PUT's
+ * stale resource_version); a POST's 409 (resource_already_exists) is
+ * permanent and left to confluent_create. */
+static bool retryable(long status, bool refreshes)
 {
-    return status == 429 || status == 409 || status >= 500;
+    return status == 429 || (status == 409 && refreshes) || status >= 500;
 }
 
 /* Sends one request with retries.  *out receives the parsed body of a 2xx
@@ -230,7 +251,7 @@ static confluent_rc cf_call(confluent *c, const char *method, const char *url, c
                 break;
             }
             rc = status == 404 ? CF_NOT_FOUND : status == 409 ? CF_CONFLICT : CF_ERROR;
-            if (!retryable(status))
+            if (!retryable(status, refresh != NULL))
                 break;
         }
         /* transport errors (status 0) are retried like 5xx */
@@ -280,6 +301,39 @@ static void fill_statement(json_t *j, confluent_statement *s)
     s->raw = json_incref(j);
 }
 
+/* A POST answered 409 (the name exists; e.g. our own earlier POST whose
+ * answer was lost, then retried): the statement is ours when it holds the
+ * same SQL -- adopt it -- and a conflict to report when it does not. */
+static confluent_rc adopt(confluent *c, const char *name, const char *statement,
+                          confluent_statement *out, char *err, size_t errlen)
+{
+    confluent_statement s;
+    char gerr[1024];
+    confluent_rc rc = confluent_get(c, name, &s, gerr, sizeof gerr);
+    if (rc == CF_NOT_FOUND) { /* deleted meanwhile: the next attempt creates it */
+        snprintf(err, errlen, "statement %s: 409 on create, then gone; try again", name);
+        return CF_ERROR;
+    }
+    if (rc != CF_OK) {
+        snprintf(err, errlen, "statement %s exists (409) and cannot be read: %s", name, gerr);
+        return rc;
+    }
+    if (!s.statement || strcmp(s.statement, statement)) {
+        snprintf(err, errlen,
+                 "a statement named %s already exists with other SQL (phase %s); it is not this "
+                 "one: delete it or choose another name",
+                 name, s.phase ? s.phase : "?");
+        confluent_statement_free(&s);
+        return CF_CONFLICT;
+    }
+    log_info("confluent_statement_adopted", "name=%s phase=%s", name, s.phase ? s.phase : "?");
+    if (out)
+        *out = s;
+    else
+        confluent_statement_free(&s);
+    return CF_OK;
+}
+
 confluent_rc confluent_create(confluent *c, const char *name, const char *statement,
                               const char *compute_pool_id, const char *principal,
                               const char *const *props, confluent_statement *out, char *err,
@@ -318,9 +372,10 @@ confluent_rc confluent_create(confluent *c, const char *name, const char *statem
     json_t *res = NULL;
     confluent_rc rc = cf_call(c, "POST", c->url, text, NULL, NULL, &res, err, errlen);
     free(text);
-    if (rc == CF_CONFLICT)
-        snprintf(err + strlen(err), errlen - strlen(err),
-                 "; a statement named %s already exists (delete it or choose another name)", name);
+    if (rc == CF_CONFLICT) {
+        json_decref(res);
+        return adopt(c, name, statement, out, err, errlen);
+    }
     if (rc == CF_OK) {
         log_info("confluent_statement_created", "name=%s", name);
         if (out && res)

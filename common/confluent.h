@@ -23,12 +23,20 @@
  * "detail"}]}; messages here carry title and detail.
  *
  * Retries: 429 and 5xx are retried with exponential backoff (full jitter),
- * waiting at least what Retry-After asks; 409 is retried too (a statement of
- * the same name still DELETING, or a resource_version race: a stop/resume
- * reads the statement again before each attempt).  Names are checked before
+ * waiting at least what Retry-After asks; a PUT's 409 (a stale
+ * metadata.resource_version) is retried after reading the statement again.
+ * A POST's 409 is not retried: the name exists, and confluent_create adopts
+ * the statement when it holds the same SQL (our own POST whose answer was
+ * lost) and reports a conflict when it does not.  Names are checked before
  * anything is sent: lowercase letters, digits and '-', starting with a letter
- * or digit, not ending with '-', at most 100 characters.  The secret never
- * appears in a log line or an error.
+ * or digit, not ending with '-', at most 72 characters (Confluent Cloud's
+ * limit for statement names: docs.confluent.io/cloud/current/flink/concepts/
+ * statements.html, "Statement name").  The secret never appears in a log
+ * line or an error.
+ *
+ * Codes (the spec): POST answers 201 with the Statement, DELETE 202 after
+ * which the statement is DELETING until it is gone (404), PUT needs
+ * metadata.resource_version.
  */
 #ifndef FLINKPG_CONFLUENT_H
 #define FLINKPG_CONFLUENT_H
@@ -54,7 +62,7 @@ typedef enum {
     CF_OK = 0,
     CF_ERROR = -1,     /* transport, decoding, validation, or a non-retryable HTTP error */
     CF_NOT_FOUND = -2, /* 404 */
-    CF_CONFLICT = -3,  /* 409 after every retry */
+    CF_CONFLICT = -3,  /* 409: a create whose name holds other SQL; a PUT after every retry */
     CF_AUTH = -4,      /* 401/403 */
 } confluent_rc;
 
@@ -71,9 +79,17 @@ void confluent_free(confluent *c);
 /* The collection URL, for messages. */
 const char *confluent_url(const confluent *c);
 
-bool confluent_valid_name(const char *name, char *err, size_t errlen);
+#define CONFLUENT_NAME_MAX 72
 
-/* props: NULL-terminated alternating keys and values, may be NULL. */
+bool confluent_valid_name(const char *name, char *err, size_t errlen);
+/* base + suffix when it fits in max (<= CONFLUENT_NAME_MAX) characters, else
+ * base cut + '-' + 8 hex of a hash of base + suffix: deterministic, and
+ * distinct bases stay distinct. */
+void confluent_fit_name(const char *base, const char *suffix, size_t max, char *out, size_t n);
+
+/* props: NULL-terminated alternating keys and values, may be NULL.  A name
+ * that exists with the same SQL is adopted (CF_OK, *out filled); with other
+ * SQL it is CF_CONFLICT. */
 confluent_rc confluent_create(confluent *c, const char *name, const char *statement,
                               const char *compute_pool_id, const char *principal,
                               const char *const *props, confluent_statement *out, char *err,

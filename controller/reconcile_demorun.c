@@ -157,6 +157,10 @@ static int finalize(rctx *c)
                    c->r->identity);
         log_warn("cleanup_given_up", "run=%s/%s after_s=%lld error=%s", c->ns, c->name, age,
                  lq(msg));
+    } else if (sr == STMT_PENDING) {
+        /* deleted, still DELETING on the backend: look again shortly */
+        log_info("statements_deleting", "run=%s/%s detail=%s", c->ns, c->name, lq(msg));
+        return 1000;
     } else if (sr != STMT_GONE) {
         event_emit(c->r->kc, c->run, "Warning", "StatementDeleteFailed", "Cleanup", msg,
                    c->r->identity);

@@ -258,9 +258,10 @@ static void observe_postgres(rctx *c, run_children *ch, cond_in *pg)
     }
 }
 
-/* A statement failure is worth a Warning even without a status flip (a flip
- * from True is announced by write_status). */
-static void warn_statement_failed(rctx *c, const cond_in *stc)
+/* A Warning event when StatementsRunning turns to reason (StatementFailed,
+ * StatementDegraded): once per change, not on every reconcile.  A failure
+ * after True is announced by write_status's flip; DEGRADED stays True. */
+static void warn_statement(rctx *c, const cond_in *stc)
 {
     const char *was = NULL, *was_st = NULL;
     size_t i;
@@ -272,9 +273,10 @@ static void warn_statement_failed(rctx *c, const cond_in *stc)
             was_st = json_string_value(json_object_get(cd, "status"));
         }
     }
-    if ((!was || strcmp(was, "StatementFailed")) && !(was_st && !strcmp(was_st, "True")))
-        event_emit(c->r->kc, c->run, "Warning", "StatementFailed", "Reconcile", stc->msg,
-                   c->r->identity);
+    bool failed = !strcmp(stc->reason, "StatementFailed");
+    /* a run that ran and then failed was reported by its phase; not twice */
+    if ((!was || strcmp(was, stc->reason)) && !(failed && was_st && !strcmp(was_st, "True")))
+        event_emit(c->r->kc, c->run, "Warning", stc->reason, "Reconcile", stc->msg, c->r->identity);
 }
 
 /* Submits what is missing and reports what runs (statements.h). */
@@ -294,10 +296,11 @@ static void observe_statements(rctx *c, run_children *ch, cond_in *stc)
                    .timeout_ms = c->r->backend_timeout_ms};
     ch->sr =
         be->ensure(&sx, json_object_get(ch->cm, "data"), ch->statements, stc->msg, sizeof stc->msg);
-    stc->status = ch->sr == STMT_RUNNING ? "True" : "False";
+    /* DEGRADED: running, but unhealthy (Confluent's phase) -- True, its own reason */
+    stc->status = ch->sr == STMT_RUNNING || ch->sr == STMT_DEGRADED ? "True" : "False";
     stc->reason = stmt_result_reason(ch->sr);
-    if (ch->sr == STMT_FAILED)
-        warn_statement_failed(c, stc);
+    if (ch->sr == STMT_FAILED || ch->sr == STMT_DEGRADED)
+        warn_statement(c, stc);
     /* nothing new reported (unreachable): keep what the status knew */
     if (ch->sr == STMT_ERROR && !json_array_size(ch->statements)) {
         json_t *old = json_object_get(json_object_get(c->run, "status"), "statements");

@@ -6,12 +6,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "statements.h"
 
+#include "../common/confluent.h"
 #include "../common/sqltmpl.h"
 #include "../common/strbuf.h"
 #include "render.h"
 
 #include <ctype.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,8 @@ const char *stmt_result_reason(stmt_result r)
         return "Running";
     case STMT_PENDING:
         return "Pending";
+    case STMT_DEGRADED:
+        return "StatementDegraded";
     case STMT_FAILED:
         return "StatementFailed";
     case STMT_ERROR:
@@ -49,17 +51,7 @@ void stmt_name_prefix(const json_t *run, char *out, size_t n)
     for (const char *p = full; *p && len + 1 < sizeof full; p++)
         full[len++] = *p == '.' || *p == '_' ? '-' : (char)tolower((unsigned char)*p);
     full[len] = 0;
-    if (len <= 80) {
-        snprintf(out, n, "%s", full);
-        return;
-    }
-    uint32_t h = 2166136261u; /* FNV-1a of the whole name: distinct long names stay distinct */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)full[i]) * 16777619u;
-    size_t cut = 71;
-    while (cut > 0 && full[cut - 1] == '-')
-        cut--;
-    snprintf(out, n, "%.*s-%08x", (int)cut, full, (unsigned)h);
+    confluent_fit_name(full, "", STMT_PREFIX_MAX, out, n);
 }
 
 void stmt_name(const json_t *run, const char *file, size_t index, char *out, size_t n)

@@ -31,6 +31,7 @@
 typedef enum {
     STMT_RUNNING,   /* every statement runs */
     STMT_PENDING,   /* submitted, not running yet */
+    STMT_DEGRADED,  /* all run, one DEGRADED (running, unhealthy); msg says which */
     STMT_FAILED,    /* a statement failed; msg says which and why */
     STMT_ERROR,     /* could not reach the backend (or read its Secret); retry */
     STMT_NOT_WIRED, /* this build has no client for the backend */
@@ -60,8 +61,10 @@ const char *stmt_result_reason(stmt_result r);
 /* ---- shared by the backends (statements.c) ---- */
 
 /* "flinkpg-<namespace>-<name>" made a valid Confluent name prefix: lowercase,
- * '.' -> '-', at most 80 characters (longer ones: cut + '-' + 8 hex of a hash
- * of the whole), deterministic. */
+ * '.' -> '-', at most STMT_PREFIX_MAX characters (longer ones: cut + '-' + 8
+ * hex of a hash of the whole), deterministic.  60 leaves room for
+ * "-retract-999" within Confluent's 72 (common/confluent.h). */
+#define STMT_PREFIX_MAX 60
 void stmt_name_prefix(const json_t *run, char *out, size_t n);
 /* <prefix>-<file>-<index> (index from 1). */
 void stmt_name(const json_t *run, const char *file, size_t index, char *out, size_t n);

@@ -74,8 +74,8 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
     else if (!props[3])
         props[2] = NULL;
     stmt_result res = STMT_RUNNING;
-    size_t idx[2] = {0, 0}, running = 0, done = 0;
-    char why[1400] = "";
+    size_t idx[2] = {0, 0}, running = 0, done = 0, degraded = 0;
+    char why[1400] = "", sick[1400] = "";
     for (size_t i = 0; i < n && res == STMT_RUNNING; i++) {
         size_t *k = &idx[strcmp(files[i], "sources") ? 1 : 0];
         char name[128], err[1024];
@@ -93,8 +93,9 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         }
         if (rc != CF_OK) {
             snprintf(why, sizeof why, "statement %s: %s", name, err);
-            /* refused (bad request, credentials): retrying the same will not help */
-            bool refused = rc == CF_AUTH ||
+            /* refused (bad request, credentials, a name held by other SQL):
+             * retrying the same will not help */
+            bool refused = rc == CF_AUTH || rc == CF_CONFLICT ||
                            (rc == CF_ERROR && strstr(err, "HTTP 4") && !strstr(err, "HTTP 429"));
             res = refused ? STMT_FAILED : STMT_ERROR;
             break;
@@ -104,7 +105,14 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
             json_string_value(json_object_get(json_object_get(s.raw, "metadata"), "uid"));
         json_array_append_new(statements, json_pack("{s:s, s:s, s:s}", "name", name, "id",
                                                     uid ? uid : name, "phase", ph));
-        if (phase_is(ph, "FAILED", "FAILING", "DEGRADED")) {
+        if (phase_is(ph, "DEGRADED", NULL, NULL)) {
+            /* running but unhealthy (the spec's phase): not a failure; the
+             * next statements are still submitted */
+            if (!degraded++)
+                snprintf(sick, sizeof sick, "statement %s is DEGRADED: %s", name,
+                         s.detail && *s.detail ? s.detail : "(no detail)");
+            running++;
+        } else if (phase_is(ph, "FAILED", "FAILING", NULL)) {
             snprintf(why, sizeof why, "statement %s is %s: %s", name, ph,
                      s.detail && *s.detail ? s.detail : "(no detail)");
             res = STMT_FAILED;
@@ -120,7 +128,11 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         }
         confluent_statement_free(&s);
     }
-    if (res == STMT_RUNNING)
+    if (res == STMT_RUNNING && degraded) {
+        res = STMT_DEGRADED;
+        snprintf(msg, msglen, "%s (%zu statement(s) at %s: %zu running, %zu degraded)", sick, n,
+                 confluent_url(cf), running, degraded);
+    } else if (res == STMT_RUNNING)
         snprintf(msg, msglen, "%zu statement(s) at %s: %zu running, %zu completed", n,
                  confluent_url(cf), running, done);
     else
@@ -172,6 +184,7 @@ static stmt_result cf_remove(const stmt_ctx *x, char *msg, size_t msglen)
     json_t *names = json_array();
     char *token = NULL, err[1024];
     stmt_result res = STMT_GONE;
+    size_t deleting = 0;
     do {
         json_t *items = NULL;
         char *next = NULL;
@@ -187,7 +200,13 @@ static stmt_result cf_remove(const stmt_ctx *x, char *msg, size_t msglen)
         json_t *it;
         json_array_foreach (items, i, it) {
             const char *nm = json_string_value(json_object_get(it, "name"));
-            if (nm && ours(prefix, nm))
+            const char *ph =
+                json_string_value(json_object_get(json_object_get(it, "status"), "phase"));
+            if (!nm || !ours(prefix, nm))
+                continue;
+            if (ph && !strcmp(ph, "DELETING")) /* DELETE answered 202 earlier: wait */
+                deleting++;
+            else
                 json_array_append_new(names, json_string(nm));
         }
         json_decref(items);
@@ -206,8 +225,14 @@ static stmt_result cf_remove(const stmt_ctx *x, char *msg, size_t msglen)
                      run_name(x->run), nm);
         }
     }
-    if (res == STMT_GONE)
-        snprintf(msg, msglen, "deleted %zu statement(s) at %s", deleted, confluent_url(cf));
+    /* DELETE answers 202 and the statement stays DELETING for a while: the
+     * run is clean once a list shows none of its statements */
+    if (res == STMT_GONE && (deleted || deleting)) {
+        snprintf(msg, msglen, "%zu statement(s) deleting at %s", deleted + deleting,
+                 confluent_url(cf));
+        res = STMT_PENDING;
+    } else if (res == STMT_GONE)
+        snprintf(msg, msglen, "no statement of the run left at %s", confluent_url(cf));
     json_decref(names);
     confluent_free(cf);
     return res;

@@ -284,6 +284,31 @@ static confluent_rc wait_phase(confluent *cf, const char *name, const char *unti
     }
 }
 
+/* DELETE answers 202 and the statement passes through DELETING: wait
+ * until a GET no longer finds it */
+static confluent_rc wait_gone(confluent *cf, const char *name, long timeout_ms, char *err,
+                              size_t errlen)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        confluent_statement s;
+        confluent_rc rc = confluent_get(cf, name, &s, err, errlen);
+        if (rc == CF_NOT_FOUND)
+            return CF_OK;
+        if (rc != CF_OK)
+            return rc;
+        char phase[32];
+        snprintf(phase, sizeof phase, "%s", s.phase ? s.phase : "?");
+        confluent_statement_free(&s);
+        if (now_ms() > deadline) {
+            snprintf(err, errlen, "statement %s still %s %ld ms after its delete", name, phase,
+                     timeout_ms);
+            return CF_ERROR;
+        }
+        sleep_ms_unless(500, NULL);
+    }
+}
+
 static int confluent_submit(cfg_spec *c, confluent *cf, char **args, int nargs, char *err,
                             size_t errlen)
 {
@@ -294,22 +319,25 @@ static int confluent_submit(cfg_spec *c, confluent *cf, char **args, int nargs, 
     }
     if (!confluent_valid_name(name, err, errlen))
         return 2;
-    char *vars_err = NULL;
-    (void)vars_err;
+    /* The files name their tables unqualified (`orders`), which Confluent
+     * resolves only in sql.current-catalog / sql.current-database
+     * (docs.confluent.io/cloud/current/flink/reference/statements/
+     * set.html: "sql.current-catalog", "sql.current-database"). */
+    static const char *const where[] = {"catalog", "database"};
+    for (size_t i = 0; i < 2; i++)
+        if (!cfg_str(c, where[i]) || !*cfg_str(c, where[i])) {
+            const cfg_opt *o = cfg_find(c, where[i]);
+            snprintf(err, errlen,
+                     "submit on confluent needs --%s (or %s): the statements' table names are "
+                     "resolved in sql.current-%s",
+                     o->name, o->env, where[i]);
+            return 2;
+        }
     char **vars = pairs(cfg_find(c, "var"), "var", err, errlen);
     if (!vars)
         return 2;
-    const char *props[8];
-    size_t np = 0;
-    if (cfg_str(c, "catalog") && *cfg_str(c, "catalog")) {
-        props[np++] = "sql.current-catalog";
-        props[np++] = cfg_str(c, "catalog");
-    }
-    if (cfg_str(c, "database") && *cfg_str(c, "database")) {
-        props[np++] = "sql.current-database";
-        props[np++] = cfg_str(c, "database");
-    }
-    props[np] = NULL;
+    const char *props[] = {"sql.current-catalog", cfg_str(c, "catalog"), "sql.current-database",
+                           cfg_str(c, "database"), NULL};
     /* every statement of every file, in order */
     char **all = NULL;
     size_t nall = 0;
@@ -336,10 +364,10 @@ static int confluent_submit(cfg_spec *c, confluent *cf, char **args, int nargs, 
     for (size_t i = 0; i < nall; i++) {
         bool last = i + 1 == nall;
         char sname[128];
-        if (last)
-            snprintf(sname, sizeof sname, "%s", name);
-        else
-            snprintf(sname, sizeof sname, "%.80s-ddl-%zu", name, i + 1);
+        char suffix[32] = "";
+        if (!last)
+            snprintf(suffix, sizeof suffix, "-ddl-%zu", i + 1);
+        confluent_fit_name(name, suffix, CONFLUENT_NAME_MAX, sname, sizeof sname);
         confluent_statement s;
         confluent_rc r = confluent_create(cf, sname, all[i], cfg_str(c, "compute-pool"),
                                           cfg_str(c, "principal"), props, &s, err, errlen);
@@ -446,6 +474,8 @@ static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
                    *phase ? "phase=" : "", phase, *phase ? "\n" : "");
     } else if (!strcmp(cmd, "delete")) {
         r = confluent_delete(cf, args[0], err, sizeof err);
+        if (r == CF_OK)
+            r = wait_gone(cf, args[0], (long)cfg_int(c, "timeout-ms"), err, sizeof err);
         if (r == CF_OK)
             printf("statement=%s\ndeleted=true\n", args[0]);
     } else {

@@ -8,23 +8,43 @@
  * Confluent Cloud cannot run here, so this is NOT the real service: it keeps
  * statements in memory and imitates only what the spec documents:
  *
- *   POST   …/statements            create; 409 if the name exists; 400 on a bad name
+ *   POST   …/statements            201 with the Statement; 409 if the name exists
+ *                                  (also while it is DELETING); 400 on a bad name
+ *                                  (lowercase, digits, '-', at most 72 characters)
  *   GET    …/statements/{name}     the Statement; the phase moves PENDING → RUNNING
- *                                  (or COMPLETED for DDL, FAILED for SQL containing
- *                                  "FAIL_ME") on the next read
+ *                                  (or COMPLETED for DDL) on the next read, or to
+ *                                  FAILED when the SQL is refused (below); a
+ *                                  RUNNING statement whose SQL holds "DEGRADE_ME"
+ *                                  turns DEGRADED on the read after
  *   PUT    …/statements/{name}     spec.stopped true → STOPPED, false → RUNNING;
- *                                  a stale metadata.resource_version → 409
- *   DELETE …/statements/{name}     202; 404 when absent
+ *                                  metadata.resource_version is required (400),
+ *                                  a stale one → 409
+ *   DELETE …/statements/{name}     202; the statement is DELETING for the next
+ *                                  --delete-reads reads (default 2), then gone; 404
+ *                                  when absent
  *   GET    …/statements?page_size&page_token   pages, metadata.next carries the token
+ *
+ * The SQL is not parsed, but two things Confluent refuses are checked, so a
+ * template that would fail there fails here (phase FAILED, detail as Flink
+ * words it):
+ *   - a CREATE TABLE option outside Confluent's documented list (e.g.
+ *     'kafka.topic': a Confluent table owns the topic of its name);
+ *   - a statement naming tables without sql.current-catalog and
+ *     sql.current-database among spec.properties, unless every name is
+ *     qualified (`catalog`.`database`.`table`).
+ * SQL holding "FAIL_ME" fails as an unknown object.
  * Every request needs HTTP Basic with --key/--secret (else 401 with
  * WWW-Authenticate).  Errors use the spec's Failure body {"errors": [{"status",
  * "code", "title", "detail"}]}.
  *
  * Fault injection for retry tests: POST /_standin/inject?status=429&count=2
  * &retry_after=1 makes the next `count` API requests answer `status` (with
- * Retry-After when given); GET /_standin/stats answers {"requests": N}.
+ * Retry-After when given); inject?lose=1 serves the next request and then
+ * drops the connection without an answer (a lost reply); inject?stale=1 makes
+ * the next PUT find the statement updated by someone else meanwhile.
+ * GET /_standin/stats answers {"requests": N}.
  *
- *   confluent_standin --port 0 --port-file F --key K --secret S
+ *   confluent_standin --port 0 --port-file F --key K --secret S [--delete-reads N]
  */
 #define _POSIX_C_SOURCE 200809L
 #include "../../common/strbuf.h"
@@ -38,11 +58,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAXST 8192          /* make bench-controller: 1000 runs x 6 statements */
-static json_t *g_st[MAXST]; /* statements, NULL = free slot */
+#define MAXST 8192            /* make bench-controller: 1000 runs x 6 statements */
+static json_t *g_st[MAXST];   /* statements, NULL = free slot */
+static int g_deleting[MAXST]; /* reads left while DELETING */
 static long g_version;
 static const char *g_key = "key", *g_secret = "secret";
-static int inj_status, inj_count, inj_retry_after = -1;
+static int inj_status, inj_count, inj_retry_after = -1, inj_lose, inj_stale;
+static int g_delete_reads = 2;
+static bool g_mute; /* the request being served loses its answer */
 static long g_requests;
 static volatile sig_atomic_t g_stop;
 
@@ -61,8 +84,10 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : strdup("");
     json_decref(body);
-    if (!text)
+    if (!text || g_mute) {
+        free(text);
         return MHD_NO;
+    }
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
@@ -106,7 +131,7 @@ static int find(const char *name)
 static bool valid_name(const char *n)
 {
     size_t len = strlen(n);
-    if (!len || len > 100 || n[0] == '-' || n[len - 1] == '-')
+    if (!len || len > 72 || n[0] == '-' || n[len - 1] == '-')
         return false;
     for (; *n; n++)
         if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') || *n == '-'))
@@ -139,20 +164,153 @@ static void set_phase(json_t *st, const char *phase, const char *detail)
     json_object_set_new(s, "detail", json_string(detail));
 }
 
-/* the phase a PENDING statement moves to when read again */
-static void advance(json_t *st)
+/* Confluent's CREATE TABLE options (docs.confluent.io/cloud/current/flink/
+ * reference/statements/create-table.html, "WITH options"), and the
+ * format-specific ones under key.<format>. / value.<format>. */
+static bool known_option(const char *k, size_t n)
 {
+    static const char *const opts[] = {"changelog.mode",
+                                       "connector",
+                                       "error-handling.log.target",
+                                       "error-handling.mode",
+                                       "kafka.cleanup-policy",
+                                       "kafka.compaction.time",
+                                       "kafka.consumer.isolation-level",
+                                       "kafka.max-message-size",
+                                       "kafka.producer.compression.type",
+                                       "kafka.retention.size",
+                                       "kafka.retention.time",
+                                       "key.fields-prefix",
+                                       "key.format",
+                                       "scan.bounded.mode",
+                                       "scan.bounded.specific-offsets",
+                                       "scan.bounded.timestamp-millis",
+                                       "scan.startup.mode",
+                                       "scan.startup.specific-offsets",
+                                       "scan.startup.timestamp-millis",
+                                       "value.fields-include",
+                                       "value.format",
+                                       NULL};
+    for (size_t i = 0; opts[i]; i++)
+        if (strlen(opts[i]) == n && !strncmp(opts[i], k, n))
+            return true;
+    static const char *const prefixes[] = {"key.avro-registry.",
+                                           "value.avro-registry.",
+                                           "key.json-registry.",
+                                           "value.json-registry.",
+                                           "key.proto-registry.",
+                                           "value.proto-registry.",
+                                           NULL};
+    for (size_t i = 0; prefixes[i]; i++)
+        if (n > strlen(prefixes[i]) && !strncmp(prefixes[i], k, strlen(prefixes[i])))
+            return true;
+    return false;
+}
+
+/* The first option key of a WITH ( ... ) or SET ( ... ) clause that Confluent does not know,
+ * copied to out; false when all are known. */
+static bool unknown_option(const char *sql, char *out, size_t n)
+{
+    const char *w = strstr(sql, "WITH (");
+    if (!w)
+        w = strstr(sql, "SET (");
+    if (!w)
+        return false;
+    for (const char *p = strchr(w, '(') + 1; *p && *p != ')';) {
+        if (*p != '\'') {
+            p++;
+            continue;
+        }
+        const char *k = ++p; /* a literal: 'key' = 'value' */
+        while (*p && !(*p == '\'' && p[1] != '\''))
+            p += *p == '\'' ? 2 : 1;
+        size_t kl = (size_t)(p - k);
+        if (*p)
+            p++;
+        const char *q = p;
+        while (*q == ' ' || *q == '\n' || *q == '\t')
+            q++;
+        if (*q == '=') { /* it was a key: skip its value */
+            if (!known_option(k, kl)) {
+                snprintf(out, n, "%.*s", (int)kl, k);
+                return true;
+            }
+            p = strchr(q, '\'');
+            if (!p)
+                break;
+            for (p++; *p && !(*p == '\'' && p[1] != '\''); p += *p == '\'' ? 2 : 1)
+                ;
+            if (*p)
+                p++;
+        }
+    }
+    return false;
+}
+
+/* Why Confluent would refuse the statement, or NULL */
+static const char *refusal(const json_t *st, char *buf, size_t n)
+{
+    const json_t *spec = json_object_get(st, "spec");
+    const char *sql = json_string_value(json_object_get(spec, "statement"));
+    if (!sql)
+        return NULL;
+    if (strstr(sql, "FAIL_ME"))
+        return "SQL validation failed: Object 'FAIL_ME' not found";
+    char opt[128];
+    if ((!strncmp(sql, "CREATE TABLE", 12) || !strncmp(sql, "ALTER TABLE", 11)) &&
+        unknown_option(sql, opt, sizeof opt)) {
+        snprintf(buf, n,
+                 "Unsupported options found for table: '%s'. Supported options: changelog.mode, "
+                 "kafka.cleanup-policy, kafka.retention.time, key.format, scan.startup.mode, "
+                 "value.fields-include, value.format, ... (see CREATE TABLE)",
+                 opt);
+        return buf;
+    }
+    const json_t *props = json_object_get(spec, "properties");
+    bool placed = json_object_get(props, "sql.current-catalog") &&
+                  json_object_get(props, "sql.current-database");
+    bool names = !strncmp(sql, "CREATE", 6) || !strncmp(sql, "INSERT", 6) ||
+                 !strncmp(sql, "SELECT", 6) || !strncmp(sql, "ALTER", 5);
+    if (names && !placed && !strstr(sql, "`.`")) {
+        snprintf(buf, n,
+                 "SQL validation failed: the statement names a table without a catalog and "
+                 "database, and sql.current-catalog / sql.current-database are not set");
+        return buf;
+    }
+    return NULL;
+}
+
+/* One read of statement i: the phase moves on.  false when a DELETING
+ * statement is gone with this read (the slot is freed). */
+static bool advance(int i)
+{
+    json_t *st = g_st[i];
     json_t *s = json_object_get(st, "status");
     const char *phase = json_string_value(json_object_get(s, "phase"));
-    if (!phase || strcmp(phase, "PENDING"))
-        return;
     const char *sql = json_string_value(json_object_get(json_object_get(st, "spec"), "statement"));
-    if (sql && strstr(sql, "FAIL_ME"))
-        set_phase(st, "FAILED", "SQL validation failed: Object 'FAIL_ME' not found");
-    else if (sql && (strncmp(sql, "CREATE", 6) == 0 || strncmp(sql, "SET", 3) == 0))
+    char buf[512];
+    if (phase && !strcmp(phase, "DELETING")) {
+        if (g_deleting[i]-- > 0)
+            return true;
+        json_decref(st);
+        g_st[i] = NULL;
+        return false;
+    }
+    if (phase && !strcmp(phase, "RUNNING") && sql && strstr(sql, "DEGRADE_ME")) {
+        set_phase(st, "DEGRADED", "The statement is running but unhealthy: DEGRADE_ME");
+        return true;
+    }
+    if (!phase || strcmp(phase, "PENDING"))
+        return true;
+    const char *why = refusal(st, buf, sizeof buf);
+    if (why)
+        set_phase(st, "FAILED", why);
+    else if (sql && (strncmp(sql, "CREATE", 6) == 0 || strncmp(sql, "SET", 3) == 0 ||
+                     strncmp(sql, "ALTER", 5) == 0))
         set_phase(st, "COMPLETED", "Command completed successfully.");
     else
         set_phase(st, "RUNNING", "Statement is running.");
+    return true;
 }
 
 static enum MHD_Result api(struct MHD_Connection *c, const char *method, const char *url,
@@ -180,12 +338,12 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *method, const c
         if (!valid_name(n)) {
             json_decref(in);
             return failure(c, 400, "invalid_name", "Bad Request",
-                           "name must be lowercase alphanumeric or '-', at most 100 characters",
-                           -1);
+                           "name must be lowercase alphanumeric or '-', at most 72 characters", -1);
         }
         if (find(n) >= 0) {
             json_decref(in);
-            return failure(c, 409, "conflict", "Conflict", "statement name already exists", -1);
+            return failure(c, 409, "resource_already_exists", "Conflict",
+                           "Statement name already exists", -1);
         }
         int slot = -1;
         for (int i = 0; i < MAXST && slot < 0; i++)
@@ -209,7 +367,7 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *method, const c
             json_object_set_new(json_object_get(st, "spec"), "stopped", json_false());
         bump(st);
         g_st[slot] = st;
-        return reply(c, 200, json_incref(st), -1);
+        return reply(c, 201, json_incref(st), -1);
     }
     if (!*name && !strcmp(method, "GET")) {
         const char *ps = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page_size");
@@ -226,8 +384,8 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *method, const c
                 continue;
             if ((int)json_array_size(data) == size)
                 break;
-            advance(g_st[i]);
-            json_array_append(data, g_st[i]);
+            if (advance(i))
+                json_array_append(data, g_st[i]);
         }
         bool more = false;
         for (; i < MAXST; i++)
@@ -250,12 +408,22 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *method, const c
     if (i < 0)
         return failure(c, 404, "not_found", "Not Found", "statement not found", -1);
     if (!strcmp(method, "GET")) {
-        advance(g_st[i]);
+        if (!advance(i))
+            return failure(c, 404, "not_found", "Not Found", "statement not found", -1);
         return reply(c, 200, json_incref(g_st[i]), -1);
     }
     if (!strcmp(method, "DELETE")) {
-        json_decref(g_st[i]);
-        g_st[i] = NULL;
+        const char *ph =
+            json_string_value(json_object_get(json_object_get(g_st[i], "status"), "phase"));
+        if (!ph || strcmp(ph, "DELETING")) {
+            set_phase(g_st[i], "DELETING", "Statement is being deleted.");
+            g_deleting[i] = g_delete_reads;
+            bump(g_st[i]);
+        }
+        if (g_delete_reads <= 0) {
+            json_decref(g_st[i]);
+            g_st[i] = NULL;
+        }
         return reply(c, 202, NULL, -1);
     }
     if (!strcmp(method, "PUT")) {
@@ -266,11 +434,18 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *method, const c
             json_string_value(json_object_get(json_object_get(in, "metadata"), "resource_version"));
         const char *cur = json_string_value(
             json_object_get(json_object_get(g_st[i], "metadata"), "resource_version"));
-        if (!in || !json_is_object(spec)) {
+        if (!in || !json_is_object(spec) || !rv) {
             json_decref(in);
-            return failure(c, 400, "bad_request", "Bad Request", "spec is required", -1);
+            return failure(c, 400, "bad_request", "Bad Request",
+                           "spec and metadata.resource_version are required", -1);
         }
-        if (rv && cur && strcmp(rv, cur)) {
+        if (inj_stale) { /* someone else updated it since the client's read */
+            inj_stale = 0;
+            bump(g_st[i]);
+            cur = json_string_value(
+                json_object_get(json_object_get(g_st[i], "metadata"), "resource_version"));
+        }
+        if (cur && strcmp(rv, cur)) {
             json_decref(in);
             return failure(c, 409, "conflict", "Conflict",
                            "resource_version is stale: read the statement again", -1);
@@ -319,6 +494,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
         const char *n = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "count");
         const char *ra = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "retry_after");
+        const char *lose = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lose");
+        const char *stale = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "stale");
+        if (lose || stale) {
+            inj_lose = lose ? atoi(lose) : inj_lose;
+            inj_stale = stale ? atoi(stale) : inj_stale;
+            return reply(c, 200, json_pack("{s:b}", "ok", 1), -1);
+        }
         inj_status = s ? atoi(s) : 0;
         inj_count = n ? atoi(n) : 1;
         inj_retry_after = ra ? atoi(ra) : -1;
@@ -352,7 +534,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return failure(c, 404, "not_found", "Not Found", "unknown path", -1);
     char base[400];
     snprintf(base, sizeof base, "%.*s", off, url);
-    return api(c, method, url, k->body.len ? sb_str(&k->body) : NULL, base);
+    g_mute = inj_lose > 0; /* served, then the answer is lost: the connection just closes */
+    if (g_mute)
+        inj_lose--;
+    enum MHD_Result r = api(c, method, url, k->body.len ? sb_str(&k->body) : NULL, base);
+    g_mute = false;
+    return r;
 }
 
 static void done(void *cls, struct MHD_Connection *c, void **state,
@@ -381,9 +568,12 @@ int main(int argc, char **argv)
             g_key = argv[i + 1];
         else if (!strcmp(argv[i], "--secret"))
             g_secret = argv[i + 1];
+        else if (!strcmp(argv[i], "--delete-reads"))
+            g_delete_reads = atoi(argv[i + 1]);
         else {
             fprintf(stderr,
-                    "usage: confluent_standin [--port N] [--port-file F] [--key K] [--secret S]\n");
+                    "usage: confluent_standin [--port N] [--port-file F] [--key K] [--secret S] "
+                    "[--delete-reads N]\n");
             return 2;
         }
     }

@@ -327,13 +327,23 @@ static void test_statement_names(void)
     run = json_pack("{s:{s:s, s:s}}", "metadata", "namespace", "ns", "name", longname);
     stmt_name(run, "retract", 12, a, sizeof a);
     stmt_name(run, "retract", 12, b, sizeof b);
-    CHECK("names: long runs stay at most 100 characters", strlen(a) <= 100);
+    CHECK("names: long runs stay within Confluent's 72 characters", strlen(a) <= 72);
     CHECK("names: deterministic", !strcmp(a, b));
     CHECK("names: long name still valid", confluent_valid_name(a, err, sizeof err));
     longname[252] = 'y';
     json_object_set_new(json_object_get(run, "metadata"), "name", json_string(longname));
     stmt_name(run, "retract", 12, c, sizeof c);
     CHECK("names: long names differing at the end stay distinct", strcmp(a, c) != 0);
+    json_decref(run);
+    /* the longest a Kubernetes object allows: 63-character namespace and name */
+    char ns63[64], n63[64];
+    memset(ns63, 'n', 63);
+    memset(n63, 'r', 63);
+    ns63[63] = n63[63] = 0;
+    run = json_pack("{s:{s:s, s:s}}", "metadata", "namespace", ns63, "name", n63);
+    stmt_name(run, "retract", 999, a, sizeof a);
+    CHECK("names: 63-character namespace and name, 999th statement: within 72",
+          strlen(a) <= 72 && confluent_valid_name(a, err, sizeof err));
     json_decref(run);
 }
 

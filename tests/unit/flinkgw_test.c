@@ -116,9 +116,27 @@ static void test_names(void)
     char longname[102];
     memset(longname, 'a', 101);
     longname[101] = 0;
-    CHECK("101 characters refused", !confluent_valid_name(longname, err, sizeof err));
-    longname[100] = 0;
-    CHECK("100 characters accepted", confluent_valid_name(longname, err, sizeof err));
+    longname[73] = 0;
+    CHECK("73 characters refused (Confluent's limit is 72)",
+          !confluent_valid_name(longname, err, sizeof err));
+    CHECK("the error names the limit", strstr(err, "at most 72") != NULL);
+    longname[72] = 0;
+    CHECK("72 characters accepted", confluent_valid_name(longname, err, sizeof err));
+    char fit[128], fit2[128];
+    memset(longname, 'a', 101);
+    longname[101] = 0;
+    confluent_fit_name("demo-upsert", "-ddl-1", 72, fit, sizeof fit);
+    CHECK("fit: a short name is kept", !strcmp(fit, "demo-upsert-ddl-1"));
+    confluent_fit_name(longname, "-ddl-12", 72, fit, sizeof fit);
+    CHECK("fit: a long one is cut to 72 and stays valid",
+          strlen(fit) == 72 && confluent_valid_name(fit, err, sizeof err));
+    CHECK("fit: the suffix is kept", strstr(fit, "-ddl-12") == fit + 72 - 7);
+    longname[100] = 'b';
+    confluent_fit_name(longname, "-ddl-12", 72, fit2, sizeof fit2);
+    CHECK("fit: long names differing only past the cut stay distinct", strcmp(fit, fit2) != 0);
+    memset(longname, '-', 90);
+    confluent_fit_name(longname, "", 60, fit, sizeof fit);
+    CHECK("fit: never starts with a dash", fit[0] != '-' && strlen(fit) <= 60);
 }
 
 int main(void)
