@@ -47,6 +47,19 @@ static confluent *client_for(const stmt_ctx *x, bool *gone, char *msg, size_t ms
     return c;
 }
 
+/* Did the run's status already list this statement? */
+static bool recorded(const json_t *run, const char *name)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach (json_object_get(json_object_get(run, "status"), "statements"), i, it) {
+        const char *n = json_string_value(json_object_get(it, "name"));
+        if (n && !strcmp(n, name))
+            return true;
+    }
+    return false;
+}
+
 static bool phase_is(const char *p, const char *a, const char *b, const char *c)
 {
     return p && ((a && !strcmp(p, a)) || (b && !strcmp(p, b)) || (c && !strcmp(p, c)));
@@ -82,6 +95,17 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         stmt_name(x->run, files[i], ++*k, name, sizeof name);
         confluent_statement s;
         confluent_rc rc = confluent_get(cf, name, &s, err, sizeof err);
+        if (rc == CF_OK && !recorded(x->run, name) &&
+            (!s.statement || strcmp(s.statement, all[i]))) {
+            /* found under our name, never recorded, other SQL: not ours (a
+             * recorded one is trusted: a newer controller's templates may differ) */
+            snprintf(err, sizeof err,
+                     "already exists with other SQL (phase %s); it is not this run's: delete it "
+                     "or rename the run",
+                     s.phase ? s.phase : "?");
+            confluent_statement_free(&s);
+            rc = CF_CONFLICT;
+        }
         if (rc == CF_NOT_FOUND) {
             rc = confluent_create(cf, name, all[i],
                                   spec_str(x->run, "flink.confluent.computePool", NULL),

@@ -23,6 +23,7 @@ typedef struct {
     producer *prod;
     const char *topics[2];
     uint32_t key_sr[2], value_sr[2];
+    char *number_fields[2]; /* registry: ",f1,f2," the value schema types as numbers */
     long long polls, changes, poll_failures;
     int source_up;
 } app;
@@ -36,8 +37,12 @@ long long int_opt(const char *name, long long lo, long long hi, bool *bad); /* r
 const char *opt(const char *name);                                          /* NULL when empty */
 const char *expected_table_name(char *buf, size_t len); /* --expected-table or expected_<target> */
 
-/* schemas.c: register each topic's key and value schema; false (logged) on failure */
+/* schemas.c: adopt (or else register) each topic's key and value schema;
+ * false (logged) on failure */
 bool register_schemas(app *a, int ntopics);
+/* The value as its topic's schema wants it (ISO times as epoch ms where the
+ * schema says number), malloc'd; NULL when it is fine as it is. */
+char *conform_value(const app *a, int topic, const char *value);
 
 int run_scenario(app *a, rd_kafka_conf_t *kc);
 int run_poll(app *a, rd_kafka_conf_t *kc, bool http);

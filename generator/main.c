@@ -492,6 +492,8 @@ static int run(app *a)
     int rc = !strcmp(source, "scenario") ? run_scenario(a, kc)
                                          : run_poll(a, kc, !strcmp(source, "http"));
     producer_free(a->prod);
+    free(a->number_fields[0]);
+    free(a->number_fields[1]);
     httpd_stop(srv);
     return rc;
 }

@@ -198,10 +198,13 @@ static int send_events(app *a, scenario_run *r)
             break;
         }
         const gen_record *e = &r->recs.v[i];
-        if (a->prod)
-            producer_send(a->prod, a->topics[e->topic], e->key, strlen(e->key), e->value,
-                          e->value ? strlen(e->value) : 0, a->key_sr[e->topic],
-                          a->value_sr[e->topic]);
+        if (a->prod) {
+            char *conformed = conform_value(a, e->topic, e->value); /* registry: epoch ms */
+            const char *v = conformed ? conformed : e->value;
+            producer_send(a->prod, a->topics[e->topic], e->key, strlen(e->key), v,
+                          v ? strlen(v) : 0, a->key_sr[e->topic], a->value_sr[e->topic]);
+            free(conformed);
+        }
         if (r->exp &&
             !expected_apply(r->exp, (gen_topic)e->topic, e->key, e->value, err, sizeof err)) {
             log_error("bad_event", "index=%zu error=%s", i, lq(err));

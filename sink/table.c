@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static col_class classify(const char *typname)
 {
@@ -31,6 +32,12 @@ static col_class classify(const char *typname)
         return COL_BOOL;
     if (!strcmp(typname, "json") || !strcmp(typname, "jsonb"))
         return COL_JSON;
+    if (!strcmp(typname, "timestamptz"))
+        return COL_TIMESTAMPTZ;
+    if (!strcmp(typname, "timestamp"))
+        return COL_TIMESTAMP;
+    if (!strcmp(typname, "date"))
+        return COL_DATE;
     return COL_OTHER;
 }
 
@@ -341,6 +348,37 @@ static bool looks_numeric(const char *s)
     return end != s && *end == '\0';
 }
 
+/* A JSON number into a timestamp or date column: Connect's logical types
+ * (table.h) -- epoch milliseconds, or days since 1970-01-01 -- as the text
+ * PostgreSQL reads ("2026-12-07 10:00:00.123+00").  NULL when out of range. */
+static char *epoch_text(col_class cls, json_t *v)
+{
+    double d = json_number_value(v);
+    if (!json_is_integer(v) && d != (double)(long long)d)
+        return NULL; /* a fraction of a millisecond or a day is no Connect value */
+    long long n = json_is_integer(v) ? (long long)json_integer_value(v) : (long long)d;
+    /* years 0001..9999 */
+    long long lo = cls == COL_DATE ? -719162LL : -62135596800000LL;
+    long long hi = cls == COL_DATE ? 2932896LL : 253402300799999LL;
+    if (n < lo || n > hi)
+        return NULL;
+    long long ms = cls == COL_DATE ? n * 86400000LL : n;
+    long long sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int frac = (int)(ms - sec * 1000);
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return NULL;
+    char buf[64];
+    if (cls == COL_DATE)
+        strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    else {
+        size_t k = strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+        snprintf(buf + k, sizeof buf - k, ".%03d%s", frac, cls == COL_TIMESTAMPTZ ? "+00" : "");
+    }
+    return strdup(buf);
+}
+
 /* Cheap type check of one field; what passes may still be refused by
  * PostgreSQL (a bad date, say), which the apply step isolates. */
 static bool fits(const sink_column *c, json_t *v, char *reason, size_t reasonlen)
@@ -362,6 +400,12 @@ static bool fits(const sink_column *c, json_t *v, char *reason, size_t reasonlen
         break;
     case COL_JSON:
         return true;
+    case COL_TIMESTAMPTZ:
+    case COL_TIMESTAMP:
+    case COL_DATE:
+        if (json_is_string(v) || json_is_number(v))
+            return true;
+        break;
     case COL_TEXT:
     case COL_OTHER:
         if (!json_is_object(v) && !json_is_array(v))
@@ -400,6 +444,19 @@ bool table_row_values(const sink_table *t, json_t *row, bool need_key, char **va
             continue;
         if (!fits(&t->cols[idx], v, reason, reasonlen))
             goto fail;
+        col_class cls = t->cols[idx].cls;
+        if (json_is_number(v) &&
+            (cls == COL_TIMESTAMPTZ || cls == COL_TIMESTAMP || cls == COL_DATE)) {
+            vals[idx] = epoch_text(cls, v);
+            if (!vals[idx]) {
+                snprintf(reason, reasonlen,
+                         "column \"%s\" (%s): %s is no epoch %s in years 1..9999", name,
+                         t->cols[idx].type, json_is_integer(v) ? "the number" : "the fraction",
+                         cls == COL_DATE ? "day count" : "milliseconds");
+                goto fail;
+            }
+            continue;
+        }
         vals[idx] = json_value_text(v);
     }
     if (need_key) {

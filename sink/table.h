@@ -6,7 +6,16 @@
  *
  * It also turns a decoded JSON row into one text value per column (NULL for
  * JSON null or an absent column), rejecting what cannot fit: a field the table
- * has no column for, a missing key, an object for a number.
+ * has no column for, a missing key, an object for a number.  The column's
+ * type decides how a JSON number reads, whatever the platform: into a
+ * timestamp column it is epoch milliseconds, into a date column days since
+ * the epoch -- Kafka Connect's Timestamp and Date logical types, which is how
+ * Confluent Cloud's Flink writes TIMESTAMP_LTZ / TIMESTAMP and DATE with
+ * 'json-registry' (docs.confluent.io/cloud/current/flink/reference/
+ * serialization.html, JSON Schema: TIMESTAMP_LTZ -> "number", title
+ * "org.apache.kafka.connect.data.Timestamp", "connect.type": "int64").
+ * DECIMAL is a plain JSON number there, which a numeric column takes as is.
+ * Strings (ISO text, Apache Flink's 'json' format) pass through unchanged.
  */
 #ifndef FLINKPG_SINK_TABLE_H
 #define FLINKPG_SINK_TABLE_H
@@ -16,7 +25,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { COL_TEXT, COL_INT, COL_NUMERIC, COL_BOOL, COL_JSON, COL_OTHER } col_class;
+typedef enum {
+    COL_TEXT,
+    COL_INT,
+    COL_NUMERIC,
+    COL_BOOL,
+    COL_JSON,
+    COL_TIMESTAMPTZ, /* timestamptz */
+    COL_TIMESTAMP,   /* timestamp without time zone */
+    COL_DATE,
+    COL_OTHER
+} col_class;
 
 typedef struct {
     char *name;  /* as in the catalog */

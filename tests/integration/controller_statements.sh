@@ -92,6 +92,32 @@ check "the message carries the statement and the API's detail" bash -c \
 check "phase Failed" wait_until 20 bash -c "[ \"\$(kubectl get demorun demo-cf-fail -o jsonpath='{.status.phase}')\" = Failed ]"
 check "a Warning event StatementFailed" wait_until 20 bash -c \
   "kubectl get events.events.k8s.io --field-selector regarding.name=demo-cf-fail -o jsonpath='{range .items[*]}{.type}/{.reason} {end}' | grep -q Warning/StatementFailed"
+# ---- DEGRADED: running but unhealthy -- its own reason and a Warning, not a failure ----
+run demo-cf-sick '    statementOverrides:
+    - name: append
+      sql: "INSERT INTO `demo-cf-sick-out` SELECT * FROM DEGRADE_ME;"' | kubectl apply -f - >/dev/null
+check "a DEGRADED statement: reason StatementDegraded" wait_until 60 bash -c \
+  "[ \"\$(kubectl get demorun demo-cf-sick -o jsonpath='{.status.conditions[?(@.type==\"StatementsRunning\")].reason}')\" = StatementDegraded ]"
+check_eq "StatementsRunning stays True (it runs)" True "$(cond demo-cf-sick StatementsRunning)"
+check "the message names the statement and the detail" bash -c \
+  "kubectl get demorun demo-cf-sick -o jsonpath='{.status.conditions[?(@.type==\"StatementsRunning\")].message}' | grep -q 'flinkpg-default-demo-cf-sick-append-1 is DEGRADED: The statement is running but unhealthy'"
+check "a Warning event StatementDegraded" wait_until 20 bash -c \
+  "kubectl get events.events.k8s.io --field-selector regarding.name=demo-cf-sick -o jsonpath='{range .items[*]}{.type}/{.reason} {end}' | grep -q Warning/StatementDegraded"
+check "the run is not Failed" bash -c "[ \"\$(kubectl get demorun demo-cf-sick -o jsonpath='{.status.phase}')\" != Failed ]"
+
+# ---- a statement of the run's name that holds other SQL: a conflict, not adopted ----
+curl -fsS -u FKEY:cf-s3cr3t-VALUE -H 'Content-Type: application/json' -d \
+  '{"name":"flinkpg-default-demo-cf-taken-sources-1","spec":{"statement":"SELECT 42","properties":{"sql.current-catalog":"x","sql.current-database":"y"}}}' "$API" >/dev/null
+run demo-cf-taken | kubectl apply -f - >/dev/null
+check "a name held by other SQL: StatementFailed" wait_until 60 bash -c \
+  "[ \"\$(kubectl get demorun demo-cf-taken -o jsonpath='{.status.conditions[?(@.type==\"StatementsRunning\")].reason}')\" = StatementFailed ]"
+check "saying it exists with other SQL" bash -c \
+  "kubectl get demorun demo-cf-taken -o jsonpath='{.status.conditions[?(@.type==\"StatementsRunning\")].message}' | grep -q 'flinkpg-default-demo-cf-taken-sources-1: .*already exists with other SQL'"
+check_eq "and the other statement is left as it was" "SELECT 42" \
+  "$(curl -fsS -u FKEY:cf-s3cr3t-VALUE "$API/flinkpg-default-demo-cf-taken-sources-1" | jq -r .spec.statement)"
+kubectl delete demorun demo-cf-sick demo-cf-taken --wait=false >/dev/null
+check "the degraded and conflicting runs delete" wait_until 60 bash -c "! kubectl get demorun demo-cf-sick demo-cf-taken 2>/dev/null | grep -q demo"
+
 { echo "\$ kubectl describe demorun demo-cf"; kubectl describe demorun demo-cf; } >"${FLINKPG_CTL_STMT_SNAPSHOT:-$T_TMP/describe.txt}"
 
 # ---- delete: statements first, then the finalizer ----
@@ -105,6 +131,7 @@ inject 503 0
 check "delete: the DemoRun goes once its statements are deleted" wait_until 60 bash -c "! kubectl get demorun demo-cf"
 check_eq "delete: no statement of the run left on the stand-in" "" "$(on_standin $P)"
 check "delete: the other run's statements untouched" test -n "$(on_standin ${P}fail-)"
+check "delete: the finalizer waited while the statements were DELETING" grep -q 'event=statements_deleting run=default/demo-cf ' "$LOG"
 check "delete: statements deleted before the finalizer was removed (log order)" bash -c \
   "awk '/statement_deleted run=default\/demo-cf /{d=NR} /run=default\/demo-cf result=ok.*finalizer-removed/{f=NR} END{exit !(d && f && d < f)}' '$LOG'"
 kubectl delete demorun demo-cf-fail --wait=false >/dev/null

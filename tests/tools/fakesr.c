@@ -7,10 +7,19 @@
  *   POST /subjects/{subject}/versions   body {"schema":"...","schemaType":"JSON"}
  *        → 200 {"id":N}; the same schema text gets the same id, under any subject
  *        → 422 {"error_code":42201,...} when "schema" is missing or not JSON
+ *        → 409 {"error_code":409,"message":"Schema being registered is
+ *          incompatible with an earlier schema for subject ..."} when it is not
+ *          BACKWARD compatible with the subject's latest (the registry's default
+ *          level): checked here as JSON Schema's two commonest breaks -- a
+ *          property whose type changed, a required property the latest lacks
  *   GET  /subjects                      → ["subject", ...]
+ *   GET  /subjects/{subject}/versions/latest → {"subject","version","id","schema"}
+ *        → 404 {"error_code":40401,"message":"Subject '…' not found."}
  *   GET  /schemas/ids/{id}              → {"schemaType":"JSON","schema":"..."}
  *   every request: HTTP Basic with --user/--password, else
  *        401 {"error_code":40101,"message":"Unauthorized"}
+ * POST /_fakesr/inject?count=N: the next N requests answer 429 (error_code
+ * 42901, Retry-After: 1), Confluent Cloud's rate limit.
  *
  *   fakesr --user U --password P [--port N] --port-file F
  */
@@ -29,6 +38,7 @@ static const char *user = "", *password = "";
 static json_t *schemas;  /* [schema text, ...]; id = index + 1 */
 static json_t *subjects; /* {subject: [id, ...]} */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static int throttle; /* requests left to answer 429 */
 
 typedef struct {
     char *data;
@@ -50,6 +60,47 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, json_t *j)
 static enum MHD_Result error(struct MHD_Connection *c, unsigned code, int ec, const char *msg)
 {
     return reply(c, code, json_pack("{s:i,s:s}", "error_code", ec, "message", msg));
+}
+
+/* the type of a property, through oneOf [null, T] */
+static const char *type_of(json_t *p)
+{
+    json_t *alts = json_object_get(p, "oneOf");
+    for (size_t i = 0; json_is_array(alts) && i < json_array_size(alts); i++) {
+        const char *t = json_string_value(json_object_get(json_array_get(alts, i), "type"));
+        if (t && strcmp(t, "null"))
+            return t;
+    }
+    return json_string_value(json_object_get(p, "type"));
+}
+
+/* Why new_s cannot read what old_s wrote (BACKWARD), or NULL */
+static const char *incompatible(json_t *old_s, json_t *new_s, char *buf, size_t n)
+{
+    json_t *op = json_object_get(old_s, "properties"), *np = json_object_get(new_s, "properties");
+    const char *name;
+    json_t *p;
+    json_object_foreach (np, name, p) {
+        json_t *o = json_object_get(op, name);
+        const char *nt = type_of(p), *ot = o ? type_of(o) : NULL;
+        if (o && nt && ot && strcmp(nt, ot)) {
+            snprintf(buf, n, "{oldType:%s, newType:%s, path:'#/properties/%s'} TYPE_CHANGED", ot,
+                     nt, name);
+            return buf;
+        }
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach (json_object_get(new_s, "required"), i, r) {
+        const char *rn = json_string_value(r);
+        if (rn && !json_object_get(op, rn)) {
+            snprintf(buf, n,
+                     "{path:'#/properties/%s'} REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL",
+                     rn);
+            return buf;
+        }
+    }
+    return NULL;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -80,6 +131,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return error(c, 401, 40101, "Unauthorized");
     enum MHD_Result ret;
     pthread_mutex_lock(&mu);
+    if (!strcmp(url, "/_fakesr/inject")) {
+        const char *n = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "count");
+        throttle = n ? atoi(n) : 1;
+        pthread_mutex_unlock(&mu);
+        return reply(c, 200, json_pack("{s:b}", "ok", 1));
+    }
+    if (throttle > 0) {
+        throttle--;
+        pthread_mutex_unlock(&mu);
+        json_t *j = json_pack("{s:i,s:s}", "error_code", 42901, "message", "Rate limit exceeded");
+        char *text = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Retry-After", "1");
+        enum MHD_Result rr = MHD_queue_response(c, 429, r);
+        MHD_destroy_response(r);
+        return rr;
+    }
     char subject[512];
     unsigned id;
     if (!strcmp(method, "POST") && sscanf(url, "/subjects/%511[^/]/versions", subject) == 1) {
@@ -87,8 +157,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         const char *schema = json_string_value(json_object_get(req, "schema"));
         const char *type = json_string_value(json_object_get(req, "schemaType"));
         json_t *parsed = schema ? json_loads(schema, 0, NULL) : NULL;
+        json_t *ids0 = json_object_get(subjects, subject);
+        size_t nv = json_array_size(ids0);
+        json_t *latest =
+            nv ? json_loads(
+                     json_string_value(json_array_get(
+                         schemas, (size_t)json_integer_value(json_array_get(ids0, nv - 1)) - 1)),
+                     0, NULL)
+               : NULL;
+        char why[512], msg[1200];
+        const char *bad = latest && parsed ? incompatible(latest, parsed, why, sizeof why) : NULL;
+        json_decref(latest);
         if (!parsed || (type && strcmp(type, "JSON"))) {
             ret = error(c, 422, 42201, "Invalid schema");
+        } else if (bad) {
+            snprintf(msg, sizeof msg,
+                     "Schema being registered is incompatible with an earlier schema for subject "
+                     "\"%s\", details: [%s]",
+                     subject, bad);
+            ret = error(c, 409, 409, msg);
         } else {
             size_t i, n = json_array_size(schemas);
             for (i = 0; i < n; i++)
@@ -104,6 +191,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         }
         json_decref(parsed);
         json_decref(req);
+    } else if (!strcmp(method, "GET") &&
+               sscanf(url, "/subjects/%511[^/]/versions/latest", subject) == 1) {
+        json_t *ids = json_object_get(subjects, subject);
+        size_t nv = json_array_size(ids);
+        if (!nv) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "Subject '%s' not found.", subject);
+            ret = error(c, 404, 40401, msg);
+        } else {
+            json_int_t sid = json_integer_value(json_array_get(ids, nv - 1));
+            ret = reply(c, 200,
+                        json_pack("{s:s,s:I,s:I,s:s,s:O}", "subject", subject, "version",
+                                  (json_int_t)nv, "id", sid, "schemaType", "JSON", "schema",
+                                  json_array_get(schemas, (size_t)sid - 1)));
+        }
     } else if (!strcmp(method, "GET") && !strcmp(url, "/subjects")) {
         json_t *list = json_array();
         const char *k;
