@@ -4,7 +4,7 @@
 # good records around it are applied; the offset moves past it.
 source "$(dirname "$0")/../lib.sh"
 new_db
-start_mockkafka bad registry
+start_mockkafka bad registry cc
 q "CREATE TABLE bad (id bigint PRIMARY KEY, name text, qty int, day date)"
 
 big=$(head -c 400 /dev/zero | tr '\0' 'x')
@@ -78,3 +78,22 @@ check_eq "registry-framed key and value decoded, key merged into row" "1:a:7" \
 like "bad magic byte dead-lettered" "4 AND target_table = 'reg'" "magic byte is 0x01"
 check_eq "value without registry header dead-lettered" 1 \
   "$(q "SELECT count(*) FROM flinkpg_dead_letters WHERE target_table = 'reg' AND kafka_offset = 5 AND reason LIKE 'bad value: schema registry header: magic byte is 0x7b%'")"
+
+# What Confluent Cloud's Flink writes with 'json-registry': TIMESTAMP_LTZ as
+# epoch milliseconds, DECIMAL as a plain number, the row kind in the op
+# header.  The column's type decides: a number into timestamptz/timestamp is
+# epoch ms, into date epoch days; ISO text still passes.
+q "CREATE TABLE cc (order_id bigint, shipment_id bigint, amount numeric(12,2), order_updated_at timestamptz,
+   local_at timestamp, day date, PRIMARY KEY (order_id, shipment_id))"
+cat > "$T_TMP/cc.jsonl" <<'J'
+{"k":{"order_id":1,"shipment_id":0},"ksr":7,"v":{"order_id":1,"shipment_id":0,"amount":12.50,"order_updated_at":1733565600123,"local_at":1733565600123,"day":20064},"vsr":8,"op":0}
+{"k":{"order_id":2,"shipment_id":0},"ksr":7,"v":{"order_id":2,"shipment_id":0,"amount":3,"order_updated_at":-1,"day":0},"vsr":8,"op":0}
+{"k":{"order_id":3,"shipment_id":0},"ksr":7,"v":{"order_id":3,"shipment_id":0,"order_updated_at":"2026-12-07T10:00:00.5Z"},"vsr":8,"op":0}
+{"k":{"order_id":4,"shipment_id":0},"ksr":7,"v":{"order_id":4,"shipment_id":0,"order_updated_at":1.5},"vsr":8,"op":0}
+J
+kproduce -t cc -f "$T_TMP/cc.jsonl" 2>/dev/null || fail "produce confluent-shaped"
+sink -t cc -g g3 -T cc -e retract --key-format registry --value-format registry --exit-at-eof 2>"$T_TMP/cc.log"
+check_eq "Confluent-shaped records: epoch ms into timestamptz and timestamp, epoch days into date" \
+  "1|12.50|2024-12-07 10:00:00.123+00|2024-12-07 10:00:00.123|2024-12-07 2|3.00|1969-12-31 23:59:59.999+00||1970-01-01 3||2026-12-07 10:00:00.5+00||" \
+  "$(PGTZ=UTC q "SELECT string_agg(concat_ws('|', order_id, coalesce(amount::text, ''), coalesce(order_updated_at::text, ''), coalesce(local_at::text, ''), coalesce(day::text, '')), ' ' ORDER BY order_id) FROM cc")"
+like "a fraction of a millisecond dead-lettered, naming the column" "3 AND target_table = 'cc'" 'column "order_updated_at"'
