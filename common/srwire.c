@@ -30,3 +30,17 @@ void srwire_header(uint32_t schema_id, unsigned char out[SRWIRE_HEADER_LEN])
     out[3] = (unsigned char)(schema_id >> 8);
     out[4] = (unsigned char)schema_id;
 }
+
+int srwire_header_id(const void *buf, size_t len, char *err, size_t errlen)
+{
+    const unsigned char *b = buf;
+    if (len == 17 && b[0] == 1)
+        return 0; /* 0x01 + GUID */
+    if (len == 5 && b[0] == 0)
+        return 0; /* 0x00 + 4-byte id */
+    snprintf(err, errlen,
+             "schema id header: %zu bytes starting 0x%02x (expected 0x01 + a 16-byte GUID, or 0x00 "
+             "+ a 4-byte id)",
+             len, len ? b[0] : 0);
+    return -1;
+}

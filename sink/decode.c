@@ -41,9 +41,11 @@ void change_clear(change *c)
     c->row = NULL;
 }
 
-/* Parse a key or value: optional registry header, then JSON. */
+/* Parse a key or value: optional registry header (the prefix, or the id in
+ * a Kafka header: sid), then JSON. */
 static json_t *parse_part(const char *what, const void *buf, size_t len, bool registry,
-                          size_t max_bytes, char *reason, size_t reasonlen)
+                          const void *sid, size_t sid_len, size_t max_bytes, char *reason,
+                          size_t reasonlen)
 {
     if (max_bytes && len > max_bytes) {
         snprintf(reason, reasonlen, "%s too large: %zu bytes, limit %zu", what, len, max_bytes);
@@ -51,7 +53,13 @@ static json_t *parse_part(const char *what, const void *buf, size_t len, bool re
     }
     const void *payload = buf;
     size_t plen = len;
-    if (registry) {
+    if (registry && sid) {
+        char err[160];
+        if (srwire_header_id(sid, sid_len, err, sizeof err) != 0) {
+            snprintf(reason, reasonlen, "bad %s: %s", what, err);
+            return NULL;
+        }
+    } else if (registry) {
         uint32_t id;
         char err[160];
         if (srwire_decode(buf, len, &id, &payload, &plen, err, sizeof err) != 0) {
@@ -152,14 +160,14 @@ int decode_record(const decode_opts *o, const raw_record *rec, change out[2], ch
     out[0].row = out[1].row = NULL;
 
     if (rec->key) {
-        key = parse_part("key", rec->key, rec->key_len, o->key_registry, o->max_bytes, reason,
-                         reasonlen);
+        key = parse_part("key", rec->key, rec->key_len, o->key_registry, rec->key_sid,
+                         rec->key_sid_len, o->max_bytes, reason, reasonlen);
         if (!key)
             return -1;
     }
     if (rec->value) {
-        value = parse_part("value", rec->value, rec->value_len, o->value_registry, o->max_bytes,
-                           reason, reasonlen);
+        value = parse_part("value", rec->value, rec->value_len, o->value_registry, rec->value_sid,
+                           rec->value_sid_len, o->max_bytes, reason, reasonlen);
         if (!value)
             goto done;
     }

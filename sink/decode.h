@@ -59,6 +59,10 @@ typedef struct {
     bool has_op;    /* an "op" header is present */
     const void *op; /* its bytes */
     size_t op_len;
+    /* __key_schema_id / __value_schema_id headers (NULL: absent): with a
+     * registry format, the id travels here and the part has no prefix */
+    const void *key_sid, *value_sid;
+    size_t key_sid_len, value_sid_len;
 } raw_record;
 
 /* Decodes into out[0..1]; returns the number of changes (0..2), or -1 with a

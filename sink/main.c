@@ -23,6 +23,7 @@
 #include "../common/startup.h"
 #include "../common/kafkaconf.h"
 #include "../common/log.h"
+#include "../common/srwire.h"
 #include "../common/pgutil.h"
 
 #include <inttypes.h>
@@ -229,11 +230,19 @@ static void add_message(app *a, rd_kafka_message_t *m)
     rec->value_len = m->len;
     rec->headers_json = headers_json(m);
 
-    raw_record raw = {m->key, m->key_len, m->payload, m->len, false, NULL, 0};
+    raw_record raw = {
+        .key = m->key, .key_len = m->key_len, .value = m->payload, .value_len = m->len};
     rd_kafka_headers_t *hdrs = NULL;
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs &&
-        rd_kafka_header_get_last(hdrs, "op", &raw.op, &raw.op_len) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        raw.has_op = true;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+        raw.has_op = rd_kafka_header_get_last(hdrs, "op", &raw.op, &raw.op_len) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (rd_kafka_header_get_last(hdrs, SRWIRE_KEY_ID_HEADER, &raw.key_sid, &raw.key_sid_len) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+            raw.key_sid = NULL;
+        if (rd_kafka_header_get_last(hdrs, SRWIRE_VALUE_ID_HEADER, &raw.value_sid,
+                                     &raw.value_sid_len) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            raw.value_sid = NULL;
+    }
 
     change ch[2];
     char reason[512];

@@ -82,7 +82,8 @@ check_eq "value without registry header dead-lettered" 1 \
 # What Confluent Cloud's Flink writes with 'json-registry': TIMESTAMP_LTZ as
 # epoch milliseconds, DECIMAL as a plain number, the row kind in the op
 # header.  The column's type decides: a number into timestamptz/timestamp is
-# epoch ms, into date epoch days; ISO text still passes.
+# epoch ms, into date epoch days; ISO text still passes.  The schema id may
+# travel in a __value_schema_id header (0x01 + GUID) with a bare JSON value.
 q "CREATE TABLE cc (order_id bigint, shipment_id bigint, amount numeric(12,2), order_updated_at timestamptz,
    local_at timestamp, day date, PRIMARY KEY (order_id, shipment_id))"
 cat > "$T_TMP/cc.jsonl" <<'J'
@@ -90,10 +91,13 @@ cat > "$T_TMP/cc.jsonl" <<'J'
 {"k":{"order_id":2,"shipment_id":0},"ksr":7,"v":{"order_id":2,"shipment_id":0,"amount":3,"order_updated_at":-1,"day":0},"vsr":8,"op":0}
 {"k":{"order_id":3,"shipment_id":0},"ksr":7,"v":{"order_id":3,"shipment_id":0,"order_updated_at":"2026-12-07T10:00:00.5Z"},"vsr":8,"op":0}
 {"k":{"order_id":4,"shipment_id":0},"ksr":7,"v":{"order_id":4,"shipment_id":0,"order_updated_at":1.5},"vsr":8,"op":0}
+{"k":{"order_id":5,"shipment_id":0},"ksr":7,"v":{"order_id":5,"shipment_id":0,"amount":1},"vsidhex":"019f1c02030405060708090a0b0c0d0e0f","op":0}
+{"k":{"order_id":6,"shipment_id":0},"ksr":7,"v":{"order_id":6,"shipment_id":0},"vsidhex":"0102","op":0}
 J
 kproduce -t cc -f "$T_TMP/cc.jsonl" 2>/dev/null || fail "produce confluent-shaped"
 sink -t cc -g g3 -T cc -e retract --key-format registry --value-format registry --exit-at-eof 2>"$T_TMP/cc.log"
 check_eq "Confluent-shaped records: epoch ms into timestamptz and timestamp, epoch days into date" \
-  "1|12.50|2024-12-07 10:00:00.123+00|2024-12-07 10:00:00.123|2024-12-07 2|3.00|1969-12-31 23:59:59.999+00||1970-01-01 3||2026-12-07 10:00:00.5+00||" \
+  "1|12.50|2024-12-07 10:00:00.123+00|2024-12-07 10:00:00.123|2024-12-07 2|3.00|1969-12-31 23:59:59.999+00||1970-01-01 3||2026-12-07 10:00:00.5+00|| 5|1.00|||" \
   "$(PGTZ=UTC q "SELECT string_agg(concat_ws('|', order_id, coalesce(amount::text, ''), coalesce(order_updated_at::text, ''), coalesce(local_at::text, ''), coalesce(day::text, '')), ' ' ORDER BY order_id) FROM cc")"
 like "a fraction of a millisecond dead-lettered, naming the column" "3 AND target_table = 'cc'" 'column "order_updated_at"'
+like "a __value_schema_id header of another shape dead-lettered" "5 AND target_table = 'cc'" 'bad value: schema id header: 2 bytes starting 0x01'

@@ -9,6 +9,8 @@
  *     khex,vhex key / value as hex bytes
  *     ksr, vsr  prefix the Schema Registry wire header with this schema id
  *     op        an "op" header holding this one byte; ophex: any bytes
+ *     ksidhex, vsidhex  a __key_schema_id / __value_schema_id header of these
+ *               hex bytes (the schema id in a header instead of a prefix)
  *     p         partition (default: librdkafka's partitioner)
  *
  * Synthetic mode: a deterministic changelog over a keyed table
@@ -104,13 +106,24 @@ static bytes part(json_t *line, const char *json_name, const char *raw_name, con
     return b;
 }
 
+/* extra headers of a script line: name, bytes */
+typedef struct {
+    const char *name;
+    const void *data;
+    size_t len;
+} hdr;
+
 static void produce(rd_kafka_t *rk, const char *topic, int32_t partition, const void *key,
-                    size_t klen, const void *val, size_t vlen, const void *op, size_t oplen)
+                    size_t klen, const void *val, size_t vlen, const void *op, size_t oplen,
+                    const hdr *extra, size_t nextra)
 {
     rd_kafka_headers_t *h = NULL;
-    if (op) {
-        h = rd_kafka_headers_new(1);
-        rd_kafka_header_add(h, "op", -1, op, (ssize_t)oplen);
+    if (op || nextra) {
+        h = rd_kafka_headers_new(1 + nextra);
+        if (op)
+            rd_kafka_header_add(h, "op", -1, op, (ssize_t)oplen);
+        for (size_t i = 0; i < nextra; i++)
+            rd_kafka_header_add(h, extra[i].name, -1, extra[i].data, (ssize_t)extra[i].len);
     }
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -166,11 +179,26 @@ static int run_script(rd_kafka_t *rk, const char *topic, FILE *in)
             op = oph.data ? oph.data : (const void *)"";
             oplen = oph.len;
         }
+        hdr extra[2];
+        bytes sid[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
+        size_t nextra = 0;
+        static const char *const sidf[2] = {"ksidhex", "vsidhex"};
+        static const char *const sidn[2] = {"__key_schema_id", "__value_schema_id"};
+        for (int i = 0; i < 2; i++) {
+            json_t *x = json_object_get(j, sidf[i]);
+            if (json_is_string(x)) {
+                sid[i] = from_hex(json_string_value(x));
+                extra[nextra++] =
+                    (hdr){sidn[i], sid[i].data ? sid[i].data : (const void *)"", sid[i].len};
+            }
+        }
         produce(rk, topic, partition, k.present ? k.data : NULL, k.len, v.present ? v.data : NULL,
-                v.len, op, oplen);
+                v.len, op, oplen, extra, nextra);
         free(k.data);
         free(v.data);
         free(oph.data);
+        free(sid[0].data);
+        free(sid[1].data);
         json_decref(j);
     }
     free(line);
@@ -245,37 +273,37 @@ static int run_synthetic(rd_kafka_t *rk, const char *topic, const char *enc, lon
                 row_json(val, sizeof val, id, r, 1);
                 row_image(id, r);
                 op = del ? 3 : 1;
-                produce(rk, topic, part, key, strlen(key), val, strlen(val), &op, 1);
+                produce(rk, topic, part, key, strlen(key), val, strlen(val), &op, 1, NULL, 0);
                 produced++;
             }
             if (!del) {
                 row_json(val, sizeof val, id, &next, 1);
                 row_image(id, &next);
                 op = r->present ? 2 : 0;
-                produce(rk, topic, part, key, strlen(key), val, strlen(val), &op, 1);
+                produce(rk, topic, part, key, strlen(key), val, strlen(val), &op, 1, NULL, 0);
                 produced++;
             }
         } else if (upsert) {
             if (del) {
-                produce(rk, topic, part, key, strlen(key), NULL, 0, NULL, 0);
+                produce(rk, topic, part, key, strlen(key), NULL, 0, NULL, 0, NULL, 0);
                 row_image(id, r);
             } else {
                 row_image(id, &next);
                 row_json(val, sizeof val, id, &next, 0); /* except-key: id only in the key */
-                produce(rk, topic, part, key, strlen(key), val, strlen(val), NULL, 0);
+                produce(rk, topic, part, key, strlen(key), val, strlen(val), NULL, 0, NULL, 0);
             }
             produced++;
         } else {
             if (r->present) {
                 row_json(val, sizeof val, id, r, 1);
                 snprintf(env, sizeof env, "{\"before\":%s,\"after\":null,\"op\":\"d\"}", val);
-                produce(rk, topic, part, NULL, 0, env, strlen(env), NULL, 0);
+                produce(rk, topic, part, NULL, 0, env, strlen(env), NULL, 0, NULL, 0);
                 produced++;
             }
             if (!del) {
                 row_json(val, sizeof val, id, &next, 1);
                 snprintf(env, sizeof env, "{\"before\":null,\"after\":%s,\"op\":\"c\"}", val);
-                produce(rk, topic, part, NULL, 0, env, strlen(env), NULL, 0);
+                produce(rk, topic, part, NULL, 0, env, strlen(env), NULL, 0, NULL, 0);
                 produced++;
             }
         }

@@ -174,6 +174,29 @@ int main(void)
         r.value_len = 3;
         n = decode_record(&o, &r, ch, reason, sizeof reason);
         CHECK("short registry header is rejected", n == -1 && strstr(reason, "3 bytes"));
+        /* the id in a __value_schema_id header instead: the payload is bare JSON */
+        unsigned char guid[17] = {1, 0x9f, 0x1c, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        const unsigned char old_id[5] = {0, 0, 0, 0, 9};
+        r.value = "{\"id\":6}";
+        r.value_len = 8;
+        r.value_sid = guid;
+        r.value_sid_len = sizeof guid;
+        n = decode_record(&o, &r, ch, reason, sizeof reason);
+        CHECK("schema id in a header (0x01 + GUID): bare JSON decodes", n == 1);
+        if (n == 1) {
+            check_row("the whole value is the payload", &ch[0], "{\"id\":6}");
+            change_clear(&ch[0]);
+        }
+        r.value_sid = old_id;
+        r.value_sid_len = sizeof old_id;
+        n = decode_record(&o, &r, ch, reason, sizeof reason);
+        CHECK("schema id in a header (0x00 + 4-byte id) decodes too", n == 1);
+        if (n == 1)
+            change_clear(&ch[0]);
+        r.value_sid_len = 3;
+        n = decode_record(&o, &r, ch, reason, sizeof reason);
+        CHECK("a schema id header of another shape is rejected, saying what it expected",
+              n == -1 && strstr(reason, "bad value: schema id header: 3 bytes starting 0x00"));
     }
 
     sink_encoding e;

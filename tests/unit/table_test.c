@@ -51,8 +51,10 @@ int main(void)
     CHECK_STR("before the epoch: floor, not truncation",
               "2|~|1969-12-31 23:59:59.999+00|~|1969-12-31", got);
     values("{\"id\":3,\"at\":0,\"local\":1.0e3}", got, sizeof got);
-    CHECK_STR("the epoch itself; a whole real counts", "3|~|1970-01-01 00:00:00.000+00|1970-01-01 "
-              "00:00:01.000|~", got);
+    CHECK_STR("the epoch itself; a whole real counts",
+              "3|~|1970-01-01 00:00:00.000+00|1970-01-01 "
+              "00:00:01.000|~",
+              got);
     values("{\"id\":4,\"at\":\"2026-12-07T10:00:00Z\",\"day\":\"2026-12-07\"}", got, sizeof got);
     CHECK_STR("ISO strings pass unchanged (Apache Flink's json format)",
               "4|~|2026-12-07T10:00:00Z|~|2026-12-07", got);
