@@ -301,9 +301,11 @@ static void fill_statement(json_t *j, confluent_statement *s)
     s->raw = json_incref(j);
 }
 
-/* A POST answered 409 (the name exists; e.g. our own earlier POST whose
- * answer was lost, then retried): the statement is ours when it holds the
- * same SQL -- adopt it -- and a conflict to report when it does not. */
+/* A POST answered 409 (the name exists -- "resource_already_exists" in the
+ * spec, flink-gateway/v1/api/openapi.yaml of confluentinc/ccloud-sdk-go-v2,
+ * createSqlv1Statement; e.g. our own earlier POST whose answer was lost, then
+ * retried): the statement is ours when it holds the same SQL -- adopt it --
+ * and a conflict to report when it does not. */
 static confluent_rc adopt(confluent *c, const char *name, const char *statement,
                           confluent_statement *out, char *err, size_t errlen)
 {

@@ -121,6 +121,10 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
     char pgsecret[160];
     postgres_secret(run, pgsecret, sizeof pgsecret);
     env_add(env, "GEN_TARGET_TABLE", DEMO_TARGET_TABLE);
+    /* Confluent's tables are 'json-registry' (sql/confluent/sources.sql):
+     * the generator frames its events with the subjects' schema ids */
+    if (!strcmp(spec_str(run, "flink.backend", "gateway"), "confluent"))
+        env_add(env, "GEN_FORMAT", "registry");
     /* as the sink: a new in-cluster PostgreSQL may come up long after the
      * Job starts; a refused password still ends it at once */
     env_add(env, "GEN_CONNECT_TIMEOUT", "0");

@@ -130,8 +130,9 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         json_array_append_new(statements, json_pack("{s:s, s:s, s:s}", "name", name, "id",
                                                     uid ? uid : name, "phase", ph));
         if (phase_is(ph, "DEGRADED", NULL, NULL)) {
-            /* running but unhealthy (the spec's phase): not a failure; the
-             * next statements are still submitted */
+            /* running but unhealthy (sql.v1.StatementStatus.phase in the spec,
+             * flink-gateway/v1/api/openapi.yaml): not a failure; the next
+             * statements are still submitted */
             if (!degraded++)
                 snprintf(sick, sizeof sick, "statement %s is DEGRADED: %s", name,
                          s.detail && *s.detail ? s.detail : "(no detail)");
@@ -249,8 +250,9 @@ static stmt_result cf_remove(const stmt_ctx *x, char *msg, size_t msglen)
                      run_name(x->run), nm);
         }
     }
-    /* DELETE answers 202 and the statement stays DELETING for a while: the
-     * run is clean once a list shows none of its statements */
+    /* DELETE answers 202 ("A Statement is being deleted", deleteSqlv1Statement
+     * in the spec) and the statement stays DELETING for a while: the run is
+     * clean once a list shows none of its statements */
     if (res == STMT_GONE && (deleted || deleting)) {
         snprintf(msg, msglen, "%zu statement(s) deleting at %s", deleted + deleting,
                  confluent_url(cf));

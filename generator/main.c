@@ -66,8 +66,9 @@ static cfg_opt options[] = {
      .kind = OPT_STR,
      .def = "json",
      .group = "Topics",
-     .help = "json, or registry: Schema Registry JSON (wire header + JSON, schemas registered "
-             "for <topic>-key and <topic>-value)"},
+     .help = "json, or registry: Schema Registry JSON (wire header + JSON; the subjects "
+             "<topic>-key/-value adopted when they exist, their number fields written as such: "
+             "times as epoch ms, else registered as Confluent's Flink would)"},
     {.name = "schema-registry-url",
      .env = "SCHEMA_REGISTRY_URL",
      .kind = OPT_STR,

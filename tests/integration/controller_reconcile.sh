@@ -36,6 +36,8 @@ reject "confluent backend without its ids (CEL)" "spec.flink.confluent" \
   "$(base append '' | sed 's|flink: {backend: gateway, gateway: {url: "http://gw:8083"}}|flink: {backend: confluent}|')"
 reject "confluent compute pool pattern" "spec.flink.confluent.computePool" \
   "$(base append '' | sed 's|flink: {.*|flink: {backend: confluent, confluent: {region: us-east-1, cloud: aws, organization: 0b1c2d3e-0000-4000-8000-123456789abc, environment: env-abc, computePool: pool1, principal: sa-x1, catalog: e, database: c, credentialsSecretRef: {name: f}}}|')"
+reject "confluent without a Schema Registry (its tables are json-registry)" "spec.kafka.schemaRegistry" \
+  "$(base append '' | sed 's|flink: {.*|flink: {backend: confluent, confluent: {region: us-east-1, cloud: aws, organization: 0b1c2d3e-0000-4000-8000-123456789abc, environment: env-abc, computePool: lfcp-pool1, principal: sa-x1, catalog: e, database: c, credentialsSecretRef: {name: f}}}|')"
 reject "confluent without catalog/database (the templates' table names are unqualified)" "spec.flink.confluent.catalog" \
   "$(base append '' | sed 's|flink: {.*|flink: {backend: confluent, confluent: {region: us-east-1, cloud: aws, organization: 0b1c2d3e-0000-4000-8000-123456789abc, environment: env-abc, computePool: lfcp-pool1, principal: sa-x1, credentialsSecretRef: {name: f}}}|')"
 reject "both inCluster and existingSecretRef (CEL)" "spec.postgres" \

@@ -33,7 +33,7 @@ kind: DemoRun
 metadata: {name: $1}
 spec:
   mode: append
-  kafka: {bootstrapServers: "k:9092", topics: {orders: $1-o, shipments: $1-s, output: $1-out}}
+  kafka: {bootstrapServers: "k:9092", schemaRegistry: {url: "http://sr:8081"}, topics: {orders: $1-o, shipments: $1-s, output: $1-out}}
   flink:
     backend: confluent
     confluent: {region: us-east-1, cloud: aws, organization: $ORG, environment: env-abc,
@@ -65,6 +65,8 @@ check "the INSERT carries the run's topics" bash -c \
   "curl -fsS -u FKEY:cf-s3cr3t-VALUE '$API/${P}append-4' | jq -r .spec.statement | grep -q 'INSERT INTO .demo-cf-out'"
 check "created through the compute pool and principal of the spec" bash -c \
   "curl -fsS -u FKEY:cf-s3cr3t-VALUE '$API/${P}append-4' | jq -e '.spec.compute_pool_id == \"lfcp-pool1\" and .spec.principal == \"sa-x1\"'"
+check_eq "the generator Job writes the registry format Confluent's json-registry tables read" "registry http://sr:8081" \
+  "$(kubectl get jobs -o json | jq -r '.items[] | select(.metadata.ownerReferences[0].name == "demo-cf") | .spec.template.spec.containers[0].env | map({(.name): .value}) | add | "\(.GEN_FORMAT) \(.SCHEMA_REGISTRY_URL)"')"
 check "each statement created once (resyncs only read)" bash -c "sleep 4; [ \$(grep -c 'event=statement_created run=default/demo-cf ' '$LOG') = 6 ]"
 
 # ---- 429 / 503 from the API are retried ----

@@ -10,7 +10,9 @@
 #     should be gone);
 #   - Flink's own JDBC sink table equals the expected table too;
 #   - the change messages per row kind on each topic are reported;
-#   - psql's sql/validate.sql and flinkpg-generator --validate give the same numbers.
+#   - psql's sql/validate.sql and flinkpg-generator --validate give the same numbers;
+#   - the same results in Confluent Cloud's shape (epoch-ms TIMESTAMP_LTZ, registry
+#     framing, the op header, except-key values) give the exact table too.
 # Peers are started when not running and stopped again at the end.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../e2e/lib.sh"
@@ -76,6 +78,74 @@ check_eq "retract topic, upsert-ignore-kind: verdict FAIL" FAIL "$(e2e_field "$v
 v=$(e2e_validate up_ignorekind); echo "  upsert  upsert-ignore-kind:  $v"
 e2e_is_exact "$v"
 check_eq "upsert topic, upsert-ignore-kind: PASS (deletes travel as tombstones)" 0 $?
+
+# ---- Confluent-shaped: the same results with the types and encodings of
+# Confluent Cloud's Flink ('json-registry'), through the Schema Registry
+# stand-in, into the sink ----
+# Confluent Cloud cannot run here, so the Confluent-shaped topics are produced
+# from the Apache Flink topics above, record by record, keeping partition
+# order per key: TIMESTAMP_LTZ as epoch milliseconds (Confluent's JSON_SR
+# mapping, title org.apache.kafka.connect.data.Timestamp, connect.type int64),
+# DECIMAL as the number Flink wrote, key and value framed with the ids the
+# registry stand-in gave the schemas Confluent's Flink registers; retract: a
+# debezium "c" becomes op header 0 (+I) with the row, a "d" op header 3 (-D)
+# with the row before (the same change for the sink: Apache Flink's
+# debezium-json writes every -U/+U pair as d/c); upsert: the value without
+# the key columns (Confluent's default value.fields-include = except-key),
+# tombstones kept.  Faithful for what the sink sees: the bytes, headers and
+# types Confluent documents; what changes the rows is still real Flink's join.
+"$TOOLS/fakesr" --user srkey --password srsecret --port-file "$E2E_TMP/srport" >/dev/null 2>"$E2E_TMP/fakesr.log" &
+T_PIDS+=($!)
+for _ in $(seq 1 100); do [ -s "$E2E_TMP/srport" ] && break; sleep 0.05; done
+SR=http://127.0.0.1:$(cat "$E2E_TMP/srport")
+sr_register() { # subject fields-json(name -> type) required-json: the schema id
+  jq -nc --argjson f "$2" --argjson r "$3" '{schemaType: "JSON", schema: ({type: "object", title: "Record",
+    additionalProperties: false, required: $r, properties: ($f | to_entries | to_entries | map(. as $e | {key: $e.value.key,
+    value: ((if ($r | index($e.value.key)) then $e.value.value else {oneOf: [{type: "null"}, $e.value.value]} end)
+    + {"connect.index": $e.key})}) | from_entries)} | tojson)}' |
+    curl -fsS -u srkey:srsecret -H 'Content-Type: application/vnd.schemaregistry.v1+json' -d @- "$SR/subjects/$1/versions" | jq -r .id; }
+I64='{"type":"number","connect.type":"int64"}' I32='{"type":"number","connect.type":"int32"}' STR='{"type":"string"}'
+DEC='{"type":"number","title":"org.apache.kafka.connect.data.Decimal","connect.type":"bytes","connect.parameters":{"connect.decimal.precision":"12","scale":"2"}}'
+TS='{"type":"number","title":"org.apache.kafka.connect.data.Timestamp","connect.type":"int64"}'
+KEYF="{\"order_id\":$I64,\"shipment_id\":$I64}"
+ROWF="{\"customer\":$STR,\"product\":$STR,\"quantity\":$I32,\"amount\":$DEC,\"order_status\":$STR,\"carrier\":$STR,\"shipment_status\":$STR,\"order_updated_at\":$TS,\"shipment_updated_at\":$TS}"
+CCU=$E2E_ID-cc-upsert CCR=$E2E_ID-cc-retract
+ksr_u=$(sr_register "$CCU-key" "$KEYF" '["order_id","shipment_id"]')
+vsr_u=$(sr_register "$CCU-value" "$ROWF" '[]')
+ksr_r=$(sr_register "$CCR-key" "$KEYF" '["order_id","shipment_id"]')
+vsr_r=$(sr_register "$CCR-value" "$(jq -nc --argjson k "$KEYF" --argjson r "$ROWF" '$k + $r')" '["order_id","shipment_id"]')
+check "the registry stand-in took the result tables' schemas" test -n "$ksr_u" -a -n "$vsr_u" -a -n "$ksr_r" -a -n "$vsr_r"
+cc_shape() { # apache-topic upsert|retract ksr vsr: kproduce lines of the Confluent-shaped topic
+  "$TOOLS/kconsume" -b "$KAFKA_PLAIN" -t "$1" | sed -E 's/^[0-9]+ [0-9]+ ([^ ]+) (.*)$/{"k":\1,"v":\2}/' |
+    jq -c --arg mode "$2" --argjson ksr "$3" --argjson vsr "$4" '
+      def ms: if type == "string" then
+          (. as $s | [capture("^(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2})[ T](?<t>[0-9]{2}:[0-9]{2}:[0-9]{2})(\\.(?<f>[0-9]+))?Z$")]
+           | if length == 1 then .[0] | ((.d + "T" + .t + "Z") | fromdateiso8601) * 1000
+               + (((.f // "0") + "00")[0:3] | tonumber) else $s end)
+        else . end;
+      def conf: with_entries(if (.key | test("_at$")) then .value |= ms else . end);
+      if $mode == "retract" then
+        if .v.op == "c" then {k, ksr: $ksr, v: (.v.after | conf), vsr: $vsr, op: 0}
+        else {k, ksr: $ksr, v: (.v.before | conf), vsr: $vsr, op: 3} end
+      elif .v == null then {k, ksr: $ksr, v: null}
+      else {k, ksr: $ksr, v: (.v | del(.order_id, .shipment_id) | conf), vsr: $vsr} end'; }
+e2e_topic "$CCU"
+e2e_topic "$CCR"
+cc_shape "$UP" upsert "$ksr_u" "$vsr_u" >"$E2E_TMP/cc-upsert.jsonl"
+cc_shape "$RT" retract "$ksr_r" "$vsr_r" >"$E2E_TMP/cc-retract.jsonl"
+check "Confluent-shaped upsert topic: every change copied" test "$(wc -l <"$E2E_TMP/cc-upsert.jsonl")" -gt 0
+check "its times are epoch milliseconds" bash -c "jq -e 'select(.v != null) | .v.order_updated_at | type == \"number\"' '$E2E_TMP/cc-upsert.jsonl' >/dev/null"
+"$TOOLS/kproduce" -b "$KAFKA_PLAIN" -t "$CCU" -f "$E2E_TMP/cc-upsert.jsonl" || fail "producing $CCU"
+"$TOOLS/kproduce" -b "$KAFKA_PLAIN" -t "$CCR" -f "$E2E_TMP/cc-retract.jsonl" || fail "producing $CCR"
+for t in cc_upsert cc_retract; do e2e_target $t keyed; done
+e2e_sink cc_upsert "$CCU" cc_upsert upsert changelog --key-format registry --value-format registry --exit-at-eof
+e2e_sink cc_retract "$CCR" cc_retract retract changelog --key-format registry --value-format registry --exit-at-eof
+for s in cc_upsert cc_retract; do
+  check "sink $s (registry key and value) reads the Confluent-shaped topic and exits 0" e2e_sink_wait $s
+  check_eq "sink $s dead-lettered nothing" 0 "$(psql -X -A -t -c "SELECT count(*) FROM flinkpg_dead_letters WHERE target_table = '$s'")"
+done
+v=$(e2e_validate cc_upsert); check "Confluent-shaped upsert topic (epoch-ms times, except-key values): exact ($v)" e2e_is_exact "$v"
+v=$(e2e_validate cc_retract); check "Confluent-shaped retract topic (op header, epoch-ms times): exact ($v)" e2e_is_exact "$v"
 
 # the C validation (common/validate.c) agrees with psql's sql/validate.sql
 for t in up_changelog rt_ignorekind rt_insertall; do
