@@ -9,14 +9,22 @@
 #   make images     container images of every program, the pause image and the test
 #                   peers (postgres, kafka) with podman, saved as build/images/*.oci.tar
 #                   (images/build.sh; IMAGES="flinkpg-sink pause" builds only those)
+#   make fuzz       build the fuzz targets (clang + libFuzzer, ASan + UBSan) and run each
+#                   for FUZZ_SECONDS (default 30) from its corpus in tests/fuzz/corpus/
 #   make clean
 #
-# SAN=1 builds into build/asan with AddressSanitizer and UBSan.
+# SAN=1 builds into build/asan with AddressSanitizer and UBSan; FUZZ=1 into build/fuzz
+# with clang, libFuzzer's coverage, ASan and UBSan.
 
 PKGS      := rdkafka libpq jansson libcurl yaml-0.1 libmicrohttpd zlib
 SAN       ?= 0
+FUZZ      ?= 0
 CC        ?= cc
-BUILD     := build$(if $(filter 1,$(SAN)),/asan,)
+FUZZ_CC   ?= clang-14
+BUILD     := build$(if $(filter 1,$(SAN)),/asan,)$(if $(filter 1,$(FUZZ)),/fuzz,)
+ifeq ($(FUZZ),1)
+CC        := $(FUZZ_CC)
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -28,6 +36,10 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initialize
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(FUZZ),1)
+CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
 endif
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 # each program links only the libraries its objects use: common/ is an archive
@@ -52,6 +64,7 @@ STMT_SRC   := $(wildcard statements/*.c)
 STMT_LIB   := $(filter-out statements/main.c,$(STMT_SRC))
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/*.c)
 
 PROGRAMS := $(BUILD)/bin/flinkpg-sink \
             $(if $(GEN_SRC),$(BUILD)/bin/flinkpg-generator) \
@@ -59,8 +72,9 @@ PROGRAMS := $(BUILD)/bin/flinkpg-sink \
             $(BUILD)/bin/flinkpg-statements
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all tools units test bench bench-controller demo kube-demo deps format format-check clean check-deps images manifests
+.PHONY: all tools units fuzzers fuzz test bench bench-controller demo kube-demo deps format format-check clean check-deps images manifests
 all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
 tools: $(TOOLS)
 units: $(UNITS)
@@ -118,6 +132,20 @@ $(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(SINK_LIB:%.c=$(BUILD)/obj/%.o) \
 	@mkdir -p $(dir $@)
 	@echo "  LD   $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# fuzz targets: libFuzzer's main, the program libraries built with coverage
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(SINK_LIB:%.c=$(BUILD)/obj/%.o) \
+                 $(GEN_LIB:%.c=$(BUILD)/obj/%.o) $(CTRL_LIB:%.c=$(BUILD)/obj/%.o) \
+                 $(STMT_LIB:%.c=$(BUILD)/obj/%.o) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD   $@"
+	@$(CC) $(LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+fuzzers: check-deps $(FUZZERS)
+
+fuzz: deps
+	$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	tests/fuzz/run $(FUZZ_SECONDS)
 
 deps:
 	tests/install-deps.sh

@@ -219,6 +219,13 @@ bool cfg_load_env_file(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open env file %s: %s", path, strerror(errno));
         return false;
     }
+    bool ok = cfg_load_env_stream(f, path, err, errlen);
+    fclose(f);
+    return ok;
+}
+
+bool cfg_load_env_stream(FILE *f, const char *path, char *err, size_t errlen)
+{
     char *line = NULL;
     size_t cap = 0;
     int lineno = 0;
@@ -273,7 +280,6 @@ bool cfg_load_env_file(const char *path, char *err, size_t errlen)
         setenv(key, val, 0);
     }
     free(line);
-    fclose(f);
     return ok;
 }
 

@@ -13,6 +13,7 @@
 #define FLINKPG_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
 typedef enum { OPT_STR, OPT_INT, OPT_BOOL, OPT_LIST } cfg_kind;
@@ -82,6 +83,8 @@ bool cfg_bool(cfg_spec *spec, const char *name);
  * Supports comments, blank lines, `export KEY=...`, single and double quotes.
  * Returns false with err naming file:line on a malformed line. */
 bool cfg_load_env_file(const char *path, char *err, size_t errlen);
+/* The same from an open stream; path names it in messages. */
+bool cfg_load_env_stream(FILE *f, const char *path, char *err, size_t errlen);
 
 /* Split "a,b , c" into trimmed, non-empty parts.  Caller frees with
  * cfg_free_list. */

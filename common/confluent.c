@@ -163,7 +163,7 @@ void confluent_fit_name(const char *base, const char *suffix, size_t max, char *
 }
 
 /* "HTTP 400 Bad Request: detail; title2: detail2" from a Failure body */
-static void failure_message(long status, const char *body, char *out, size_t outlen)
+void confluent_failure_message(long status, const char *body, char *out, size_t outlen)
 {
     json_error_t je;
     json_t *root = json_loads(body ? body : "", 0, &je);
@@ -240,7 +240,7 @@ static confluent_rc cf_call(confluent *c, const char *method, const char *url, c
                 break;
             }
             char msg[768];
-            failure_message(status, sb_str(&rs.body), msg, sizeof msg);
+            confluent_failure_message(status, sb_str(&rs.body), msg, sizeof msg);
             snprintf(err, errlen, "%s %s: %s", method, url, msg);
             httpc_response_free(&rs);
             if (status == 401 || status == 403) {
@@ -287,7 +287,7 @@ static char *item_url(confluent *c, const char *name)
     return sb_steal(&sb);
 }
 
-static void fill_statement(json_t *j, confluent_statement *s)
+void confluent_statement_parse(json_t *j, confluent_statement *s)
 {
     memset(s, 0, sizeof *s);
     json_t *spec = json_object_get(j, "spec"), *status = json_object_get(j, "status");
@@ -381,7 +381,7 @@ confluent_rc confluent_create(confluent *c, const char *name, const char *statem
     if (rc == CF_OK) {
         log_info("confluent_statement_created", "name=%s", name);
         if (out && res)
-            fill_statement(res, out);
+            confluent_statement_parse(res, out);
     }
     json_decref(res);
     return rc;
@@ -402,7 +402,7 @@ confluent_rc confluent_get(confluent *c, const char *name, confluent_statement *
             snprintf(err, errlen, "GET statement %s: empty answer", name);
             rc = CF_ERROR;
         } else {
-            fill_statement(res, out);
+            confluent_statement_parse(res, out);
         }
     }
     json_decref(res);
@@ -474,7 +474,7 @@ confluent_rc confluent_delete(confluent *c, const char *name, char *err, size_t 
 }
 
 /* page_token=... out of a "next" URL */
-static char *token_of(const char *next)
+char *confluent_page_token(const char *next)
 {
     const char *p = next ? strstr(next, "page_token=") : NULL;
     if (!p)
@@ -510,8 +510,8 @@ confluent_rc confluent_list(confluent *c, int page_size, const char *page_token,
         return CF_ERROR;
     }
     *items = json_incref(data);
-    *next_token =
-        token_of(json_string_value(json_object_get(json_object_get(res, "metadata"), "next")));
+    *next_token = confluent_page_token(
+        json_string_value(json_object_get(json_object_get(res, "metadata"), "next")));
     json_decref(res);
     return CF_OK;
 }

@@ -73,6 +73,12 @@ typedef struct {
 } confluent_statement;
 
 void confluent_statement_free(confluent_statement *s);
+/* The parts of a Statement (an API answer) into *s (freed with the above). */
+void confluent_statement_parse(json_t *j, confluent_statement *s);
+/* "HTTP <status> <title>: <detail>; …" from an error answer's Failure body. */
+void confluent_failure_message(long status, const char *body, char *out, size_t outlen);
+/* The page_token of a list answer's metadata.next URL (malloc'd), or NULL. */
+char *confluent_page_token(const char *next);
 
 confluent *confluent_new(const confluent_opts *o, char *err, size_t errlen);
 void confluent_free(confluent *c);

@@ -11,6 +11,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "strbuf.h"
+#include "xalloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -245,6 +246,46 @@ bool flinkgw_operation_status(flinkgw *gw, const char *operation, char *status, 
     return gw_get_string(gw->gw_url, path, "status", status, slen, gw->request_ms, err, errlen);
 }
 
+int flinkgw_result_page(json_t *res, flinkgw_result *out, const char **next, char *err,
+                        size_t errlen)
+{
+    const char *type = json_string_value(json_object_get(res, "resultType"));
+    const char *job = json_string_value(json_object_get(res, "jobID"));
+    *next = json_string_value(json_object_get(res, "nextResultUri"));
+    if (job && !out->job_id)
+        out->job_id = xstrdup(job);
+    if (type && !strcmp(type, "EOS"))
+        return FLINKGW_PAGE_EOS;
+    if (type && !strcmp(type, "NOT_READY"))
+        return FLINKGW_PAGE_NOT_READY;
+    if (!type || strcmp(type, "PAYLOAD")) {
+        snprintf(err, errlen, "unexpected resultType %s", type ? type : "(none)");
+        return FLINKGW_PAGE_BAD;
+    }
+    json_t *results = json_object_get(res, "results");
+    json_t *cols = json_object_get(results, "columns");
+    size_t i;
+    json_t *c;
+    if (json_array_size(out->columns) == 0 && json_is_array(cols))
+        json_array_foreach (cols, i, c) {
+            const char *n = json_string_value(json_object_get(c, "name"));
+            json_array_append_new(out->columns, json_string(n ? n : ""));
+        }
+    json_array_foreach (json_object_get(results, "data"), i, c) {
+        json_t *fields = json_object_get(c, "fields");
+        if (json_is_array(fields))
+            json_array_append(out->rows, fields);
+    }
+    /* an INSERT answers its job id as the only field of a "job id" column */
+    const char *only = json_string_value(json_array_get(out->columns, 0));
+    if (!out->job_id && json_array_size(out->columns) == 1 && only && !strcmp(only, "job id")) {
+        const char *j = json_string_value(json_array_get(json_array_get(out->rows, 0), 0));
+        if (j)
+            out->job_id = xstrdup(j);
+    }
+    return FLINKGW_PAGE_PAYLOAD;
+}
+
 bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *out, char *err,
                            size_t errlen)
 {
@@ -253,11 +294,6 @@ bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *o
         return false;
     out->columns = json_array();
     out->rows = json_array();
-    if (!out->columns || !out->rows) {
-        snprintf(err, errlen, "out of memory");
-        flinkgw_result_free(out);
-        return false;
-    }
     char path[1024];
     snprintf(path, sizeof path, "/v2/sessions/%s/operations/%s/result/0?rowFormat=JSON",
              gw->session, operation);
@@ -270,47 +306,24 @@ bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *o
             flinkgw_result_free(out);
             return false;
         }
-        const char *type = json_string_value(json_object_get(res, "resultType"));
-        const char *job = json_string_value(json_object_get(res, "jobID"));
-        if (job && !out->job_id)
-            out->job_id = strdup(job);
-        if (type && strcmp(type, "PAYLOAD") == 0) {
-            json_t *results = json_object_get(res, "results");
-            json_t *cols = json_object_get(results, "columns");
-            json_t *data = json_object_get(results, "data");
-            if (json_array_size(out->columns) == 0 && json_is_array(cols)) {
-                size_t i;
-                json_t *c;
-                json_array_foreach (cols, i, c) {
-                    const char *n = json_string_value(json_object_get(c, "name"));
-                    json_array_append_new(out->columns, json_string(n ? n : ""));
-                }
-            }
-            size_t i;
-            json_t *row;
-            json_array_foreach (data, i, row) {
-                json_t *fields = json_object_get(row, "fields");
-                if (json_is_array(fields))
-                    json_array_append(out->rows, fields);
-            }
-            backoff_reset(&b);
-        } else if (!type || (strcmp(type, "EOS") != 0 && strcmp(type, "NOT_READY") != 0)) {
-            snprintf(err, errlen, "GET %s%s: unexpected resultType %s", gw->gw_url, path,
-                     type ? type : "(none)");
+        const char *next = NULL;
+        char perr[256];
+        int page = flinkgw_result_page(res, out, &next, perr, sizeof perr);
+        if (page == FLINKGW_PAGE_BAD) {
+            snprintf(err, errlen, "GET %s%s: %s", gw->gw_url, path, perr);
             json_decref(res);
             flinkgw_result_free(out);
             return false;
         }
-        bool eos = type && strcmp(type, "EOS") == 0;
-        bool not_ready = type && strcmp(type, "NOT_READY") == 0;
-        const char *next = json_string_value(json_object_get(res, "nextResultUri"));
-        if (eos || !next) {
+        if (page == FLINKGW_PAGE_PAYLOAD)
+            backoff_reset(&b);
+        if (page == FLINKGW_PAGE_EOS || !next) {
             json_decref(res);
-            break;
+            return true;
         }
         snprintf(path, sizeof path, "%s", next);
         json_decref(res);
-        if (not_ready) {
+        if (page == FLINKGW_PAGE_NOT_READY) {
             if (now_ms() > deadline) {
                 snprintf(err, errlen, "operation %s: results not ready after %ld ms", operation,
                          gw->timeout_ms);
@@ -320,14 +333,6 @@ bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *o
             sleep_ms_unless(backoff_next(&b), NULL);
         }
     }
-    /* an INSERT answers its job id as the only field of a "job id" column */
-    if (!out->job_id && json_array_size(out->columns) == 1 &&
-        strcmp(json_string_value(json_array_get(out->columns, 0)), "job id") == 0) {
-        const char *j = json_string_value(json_array_get(json_array_get(out->rows, 0), 0));
-        if (j)
-            out->job_id = strdup(j);
-    }
-    return true;
 }
 
 static void first_line(const char *s, char *out, size_t outlen)

@@ -69,6 +69,14 @@ bool flinkgw_submit(flinkgw *gw, const char *statement, char **operation, char *
 /* status: INITIALIZED, PENDING, RUNNING, FINISHED, ERROR, CANCELED, TIMEOUT, CLOSED */
 bool flinkgw_operation_status(flinkgw *gw, const char *operation, char *status, size_t slen,
                               char *err, size_t errlen);
+/* One page of an operation's results (the answer to GET …/result/<token>):
+ * its columns (the first page's) and rows appended to out, the job id taken
+ * when it names one; *next is the nextResultUri (borrowed from res) or NULL.
+ * FLINKGW_PAGE_BAD with err for a resultType other than PAYLOAD, EOS or
+ * NOT_READY. */
+enum { FLINKGW_PAGE_BAD = -1, FLINKGW_PAGE_EOS, FLINKGW_PAGE_PAYLOAD, FLINKGW_PAGE_NOT_READY };
+int flinkgw_result_page(json_t *res, flinkgw_result *out, const char **next, char *err,
+                        size_t errlen);
 /* Follows nextResultUri from token 0 to EOS. */
 bool flinkgw_fetch_results(flinkgw *gw, const char *operation, flinkgw_result *out, char *err,
                            size_t errlen);

@@ -162,7 +162,7 @@ static atomic_bool g_list_failing;
 static void list_failed(const watcher *w, const char *err)
 {
     atomic_store(&g_list_failing, true);
-    int64_t now = now_ms(), last = atomic_load(&g_list_warned_ms);
+    long long now = now_ms(), last = atomic_load(&g_list_warned_ms);
     if ((!last || now - last >= LIST_WARN_EVERY_MS) &&
         atomic_compare_exchange_strong(&g_list_warned_ms, &last, now))
         log_warn("list_failed", "server=%s resource=%s error=%s retry=backoff", lq(w->cfg->server),

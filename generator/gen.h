@@ -15,6 +15,7 @@
 #include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,6 +99,8 @@ void producer_free(producer *p);
 typedef struct pollstate pollstate;
 /* Load path (missing file = empty state).  False with a reason for a corrupt file. */
 pollstate *pollstate_load(const char *path, char *err, size_t errlen);
+/* Replace s's state with what f holds; false with err when it is not a poll state. */
+bool pollstate_read(pollstate *s, FILE *f, char *err, size_t errlen);
 const char *pollstate_cursor(pollstate *s); /* NULL when none yet */
 void pollstate_set_cursor(pollstate *s, const char *cursor);
 /* Content hash of key, or 0 when unknown. */

@@ -51,14 +51,9 @@ pollstate *pollstate_load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     if (f) {
-        json_error_t jerr;
-        s->root = json_loadf(f, 0, &jerr);
+        bool ok = pollstate_read(s, f, err, errlen);
         fclose(f);
-        if (!json_is_object(s->root) || !json_is_object(json_object_get(s->root, "hashes"))) {
-            snprintf(err, errlen,
-                     "--state-file %s is not a flinkpg poll state (%s); move it away "
-                     "to start from scratch",
-                     path, s->root ? "no \"hashes\" object" : jerr.text);
+        if (!ok) {
             pollstate_free(s);
             return NULL;
         }
@@ -66,6 +61,21 @@ pollstate *pollstate_load(const char *path, char *err, size_t errlen)
         s->root = json_pack("{s:n,s:{}}", "cursor", "hashes");
     }
     return s;
+}
+
+bool pollstate_read(pollstate *s, FILE *f, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_decref(s->root);
+    s->root = json_loadf(f, 0, &jerr);
+    if (!json_is_object(s->root) || !json_is_object(json_object_get(s->root, "hashes"))) {
+        snprintf(err, errlen,
+                 "--state-file %s is not a flinkpg poll state (%s); move it away "
+                 "to start from scratch",
+                 s->path, s->root ? "no \"hashes\" object" : jerr.text);
+        return false;
+    }
+    return true;
 }
 
 const char *pollstate_cursor(pollstate *s)
@@ -78,10 +88,17 @@ void pollstate_set_cursor(pollstate *s, const char *cursor)
     json_object_set_new(s->root, "cursor", cursor ? json_string(cursor) : json_null());
 }
 
+/* A hash as the file holds it: 16 hex digits; anything else (a hand-edited
+ * file) counts as unknown, 0 */
+static uint64_t hash_of(const json_t *v)
+{
+    const char *hex = json_string_value(v);
+    return hex ? strtoull(hex, NULL, 16) : 0;
+}
+
 uint64_t pollstate_hash(pollstate *s, const char *key)
 {
-    const char *hex = json_string_value(json_object_get(json_object_get(s->root, "hashes"), key));
-    return hex ? strtoull(hex, NULL, 16) : 0;
+    return hash_of(json_object_get(json_object_get(s->root, "hashes"), key));
 }
 
 void pollstate_set_hash(pollstate *s, const char *key, uint64_t hash)
@@ -101,7 +118,7 @@ void pollstate_each(pollstate *s, void (*fn)(const char *key, uint64_t hash, voi
     const char *k;
     json_t *v;
     json_object_foreach (json_object_get(s->root, "hashes"), k, v)
-        fn(k, strtoull(json_string_value(v), NULL, 16), ctx);
+        fn(k, hash_of(v), ctx); /* a value not a string crashed this (fuzz_pollstate) */
 }
 
 bool pollstate_save(pollstate *s, char *err, size_t errlen)

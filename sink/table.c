@@ -354,7 +354,9 @@ static bool looks_numeric(const char *s)
 static char *epoch_text(col_class cls, json_t *v)
 {
     double d = json_number_value(v);
-    if (!json_is_integer(v) && d != (double)(long long)d)
+    /* a real must be whole and within long long before it is converted
+     * (found by fuzz_decode: 1.7e129 overflowed the cast) */
+    if (!json_is_integer(v) && !(d >= -9.2e18 && d <= 9.2e18 && d == (double)(long long)d))
         return NULL; /* a fraction of a millisecond or a day is no Connect value */
     long long n = json_is_integer(v) ? (long long)json_integer_value(v) : (long long)d;
     /* years 0001..9999 */

@@ -9,6 +9,8 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config clang-format
+  # make fuzz: clang with libFuzzer and the sanitizer runtimes
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
   librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev zlib1g-dev
   postgresql postgresql-client
   curl jq procps util-linux openssl ca-certificates

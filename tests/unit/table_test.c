@@ -63,6 +63,9 @@ int main(void)
           !strncmp(got, "!column \"at\"", 12) && strstr(got, "epoch milliseconds"));
     values("{\"id\":6,\"at\":253402300800000}", got, sizeof got);
     CHECK("past the year 9999 is refused", got[0] == '!' && strstr(got, "years 1..9999"));
+    values("{\"id\":8,\"at\":1.7e129}", got, sizeof got);
+    CHECK("a real too large for any clock is refused (fuzz_decode found the cast overflow)",
+          got[0] == '!' && strstr(got, "epoch milliseconds"));
     values("{\"id\":7,\"day\":true}", got, sizeof got);
     CHECK("a boolean for a date is refused", got[0] == '!' && strstr(got, "wrong type"));
     return UNIT_DONE();
