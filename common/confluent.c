@@ -365,12 +365,8 @@ confluent_rc confluent_create(confluent *c, const char *name, const char *statem
     for (size_t i = 0; props && props[i] && props[i + 1]; i += 2)
         json_object_set_new(p, props[i], json_string(props[i + 1]));
     json_object_set_new(spec, "properties", p);
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = xjson_dumps(body, JSON_COMPACT);
     json_decref(body);
-    if (!text) {
-        snprintf(err, errlen, "out of memory");
-        return CF_ERROR;
-    }
     json_t *res = NULL;
     confluent_rc rc = cf_call(c, "POST", c->url, text, NULL, NULL, &res, err, errlen);
     free(text);
@@ -431,10 +427,8 @@ static char *stop_body(confluent *c, void *vctx, char *err, size_t errlen)
     }
     json_object_set_new(spec, "stopped", json_boolean(sc->stopped));
     json_object_del(obj, "status");
-    char *text = json_dumps(obj, JSON_COMPACT);
+    char *text = xjson_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    if (!text)
-        snprintf(err, errlen, "out of memory");
     return text;
 }
 

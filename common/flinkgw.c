@@ -161,12 +161,6 @@ bool flinkgw_open_session(flinkgw *gw, const char *name, const char *const *prop
 {
     json_t *body = json_object();
     json_t *p = json_object();
-    if (!body || !p) {
-        json_decref(body);
-        json_decref(p);
-        snprintf(err, errlen, "out of memory");
-        return false;
-    }
     if (name)
         json_object_set_new(body, "sessionName", json_string(name));
     for (size_t i = 0; props && props[i] && props[i + 1]; i += 2)
@@ -183,12 +177,8 @@ bool flinkgw_open_session(flinkgw *gw, const char *name, const char *const *prop
         return false;
     }
     free(gw->session);
-    gw->session = strdup(h);
+    gw->session = xstrdup(h);
     json_decref(res);
-    if (!gw->session) {
-        snprintf(err, errlen, "out of memory");
-        return false;
-    }
     log_info("flink_session_opened", "gateway=%s session=%s name=%s", lq(gw->gw_url), gw->session,
              lq(name ? name : ""));
     return true;

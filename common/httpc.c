@@ -156,3 +156,18 @@ char *httpc_escape(const char *s)
     *p = 0;
     return o;
 }
+
+int httpc_probe(const char *url)
+{
+    httpc_request rq = {.method = "GET", .url = url, .timeout_ms = 10000};
+    httpc_response rs = {0};
+    char err[512] = "";
+    bool ok = httpc_do(&rq, &rs, err, sizeof err);
+    const char *text = ok ? sb_str(&rs.body) : err;
+    int len = (int)strcspn(text, "\r\n");
+    printf("probe url=%s status=%ld answer=\"%.*s\"\n", url, ok ? rs.status : 0L,
+           len > 200 ? 200 : len, text);
+    bool good = ok && rs.status >= 200 && rs.status < 300;
+    httpc_response_free(&rs);
+    return good ? 0 : 1;
+}

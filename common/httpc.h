@@ -38,6 +38,10 @@ bool httpc_global_init(char *err, size_t errlen);
 bool httpc_do(const httpc_request *rq, httpc_response *rs, char *err, size_t errlen);
 void httpc_response_free(httpc_response *rs);
 
+/* --probe: one GET, its status and the answer's first line printed on one
+ * line; 0 on 2xx, else 1 (an exec probe's exit status). */
+int httpc_probe(const char *url);
+
 /* Percent-encode one URL path segment or query value. Caller frees. */
 char *httpc_escape(const char *s);
 

@@ -1,6 +1,7 @@
 /* httpd — see httpd.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "httpd.h"
+#include "xalloc.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -91,11 +92,7 @@ httpd *httpd_start(const char *listen, const httpd_handlers *h, char *err, size_
         snprintf(err, errlen, "http listen address \"%s\": host must be an IPv4 address", listen);
         return NULL;
     }
-    httpd *srv = calloc(1, sizeof *srv);
-    if (!srv) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    httpd *srv = xcalloc(1, sizeof *srv);
     srv->h = *h;
     srv->daemon =
         MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle,

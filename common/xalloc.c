@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "xalloc.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,4 +57,12 @@ char *xstrndup(const char *s, size_t n)
     if (!d)
         xalloc_die(n + 1);
     return d;
+}
+
+char *xjson_dumps(const json_t *j, size_t flags)
+{
+    char *text = json_dumps(j, flags);
+    if (!text)
+        xalloc_die(0);
+    return text;
 }

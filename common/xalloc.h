@@ -14,6 +14,10 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* json_dumps, which fails only when memory does (jansson's strings are
+ * valid UTF-8 from their creation) */
+struct json_t;
+char *xjson_dumps(const struct json_t *j, size_t flags);
 /* The one place that gives up. */
 _Noreturn void xalloc_die(size_t n);
 

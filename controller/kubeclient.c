@@ -9,6 +9,7 @@
 
 #include "cache.h"
 
+#include "../common/xalloc.h"
 #include "../common/strbuf.h"
 
 #include <curl/curl.h>
@@ -68,10 +69,10 @@ static bool setup_tls(kube_client *kc, char *err, size_t errlen)
 
 kube_client *kube_client_new(const kube_config *cfg, char *err, size_t errlen)
 {
-    kube_client *kc = calloc(1, sizeof *kc);
-    if (!kc || !kube_config_copy(&kc->cfg, cfg)) {
+    kube_client *kc = xcalloc(1, sizeof *kc);
+    if (!kube_config_copy(&kc->cfg, cfg)) {
         free(kc);
-        snprintf(err, errlen, "kube client: out of memory");
+        snprintf(err, errlen, "kube client: cannot copy the configuration");
         return NULL;
     }
     kc->h = curl_easy_init();

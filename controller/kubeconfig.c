@@ -7,6 +7,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "kubeconfig.h"
 
+#include "../common/xalloc.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +148,40 @@ static bool decode_field(yaml_document_t *d, yaml_node_t *m, const char *key, ku
     return true;
 }
 
+/* The user's credentials: client certificate and key (files or data), a
+ * token or a token file; exec/auth-provider plugins are refused. */
+static bool read_user(yaml_document_t *d, yaml_node_t *us, const char *uname, const char *dir,
+                      kube_config *cfg, char *err, size_t errlen)
+{
+    if (us) {
+        cfg->cert_file = resolve(dir, scalar(d, us, "client-certificate"));
+        cfg->key_file = resolve(dir, scalar(d, us, "client-key"));
+        if (!decode_field(d, us, "client-certificate-data", &cfg->cert, err, errlen) ||
+            !decode_field(d, us, "client-key-data", &cfg->key, err, errlen))
+            return false;
+        const char *tok = scalar(d, us, "token");
+        if (tok && *tok)
+            cfg->token = xstrdup(tok);
+        cfg->token_file = resolve(dir, scalar(d, us, "tokenFile"));
+        if (map_get(d, us, "exec") || map_get(d, us, "auth-provider")) {
+            snprintf(err, errlen,
+                     "kubeconfig: user %s uses exec/auth-provider credentials, "
+                     "which flinkpg-controller does not run; use a token or a "
+                     "client certificate",
+                     uname);
+            return false;
+        }
+    }
+    if ((cfg->cert_file || cfg->cert.data) != (cfg->key_file || cfg->key.data)) {
+        snprintf(err, errlen,
+                 "kubeconfig: user %s has a client certificate without a key "
+                 "or a key without a certificate",
+                 uname ? uname : "");
+        return false;
+    }
+    return true;
+}
+
 bool kubeconfig_parse(const char *text, size_t len, const char *dir, const char *context,
                       kube_config *cfg, char *err, size_t errlen)
 {
@@ -193,47 +229,21 @@ bool kubeconfig_parse(const char *text, size_t len, const char *dir, const char 
         snprintf(err, errlen, "kubeconfig: cluster %s has no http(s) server", cname);
         goto out;
     }
-    cfg->server = strdup(server);
+    cfg->server = xstrdup(server);
     size_t sl = strlen(cfg->server);
     while (sl > 0 && cfg->server[sl - 1] == '/')
         cfg->server[--sl] = '\0';
-    cfg->context = strdup(ctxname);
+    cfg->context = xstrdup(ctxname);
     const char *ns = scalar(&d, ctx, "namespace");
-    cfg->namespace = strdup(ns && *ns ? ns : "default");
+    cfg->namespace = xstrdup(ns && *ns ? ns : "default");
     const char *insecure = scalar(&d, cl, "insecure-skip-tls-verify");
     cfg->insecure = insecure && !strcmp(insecure, "true");
     cfg->ca_file = resolve(dir, scalar(&d, cl, "certificate-authority"));
     if (!decode_field(&d, cl, "certificate-authority-data", &cfg->ca, err, errlen))
         goto out;
-    if (us) {
-        cfg->cert_file = resolve(dir, scalar(&d, us, "client-certificate"));
-        cfg->key_file = resolve(dir, scalar(&d, us, "client-key"));
-        if (!decode_field(&d, us, "client-certificate-data", &cfg->cert, err, errlen) ||
-            !decode_field(&d, us, "client-key-data", &cfg->key, err, errlen))
-            goto out;
-        const char *tok = scalar(&d, us, "token");
-        if (tok && *tok)
-            cfg->token = strdup(tok);
-        cfg->token_file = resolve(dir, scalar(&d, us, "tokenFile"));
-        if (map_get(&d, us, "exec") || map_get(&d, us, "auth-provider")) {
-            snprintf(err, errlen,
-                     "kubeconfig: user %s uses exec/auth-provider credentials, "
-                     "which flinkpg-controller does not run; use a token or a "
-                     "client certificate",
-                     uname);
-            goto out;
-        }
-    }
-    if ((cfg->cert_file || cfg->cert.data) != (cfg->key_file || cfg->key.data)) {
-        snprintf(err, errlen,
-                 "kubeconfig: user %s has a client certificate without a key "
-                 "or a key without a certificate",
-                 uname ? uname : "");
+    if (!read_user(&d, us, uname, dir, cfg, err, errlen))
         goto out;
-    }
-    ok = cfg->server && cfg->context && cfg->namespace;
-    if (!ok)
-        snprintf(err, errlen, "kubeconfig: out of memory");
+    ok = true;
 out:
     yaml_document_delete(&d);
     if (!ok)

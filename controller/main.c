@@ -263,22 +263,6 @@ static void versions(void)
     libversion_zlib();
 }
 
-/* --probe: one GET, its status and answer on one line, exit 0 on 2xx. */
-static int probe(const char *url)
-{
-    httpc_request rq = {.method = "GET", .url = url, .timeout_ms = 10000};
-    httpc_response rs = {0};
-    char err[512] = "";
-    bool ok = httpc_do(&rq, &rs, err, sizeof err);
-    const char *text = ok ? sb_str(&rs.body) : err;
-    int len = (int)strcspn(text, "\r\n");
-    printf("probe url=%s status=%ld answer=\"%.*s\"\n", url, ok ? rs.status : 0L,
-           len > 200 ? 200 : len, text);
-    bool good = ok && rs.status >= 200 && rs.status < 300;
-    httpc_response_free(&rs);
-    return good ? 0 : 1;
-}
-
 /* The settings that can never work; 0 or exit 2 (printed). */
 static int check_options(cfg_spec *spec)
 {
@@ -561,7 +545,7 @@ int main(int argc, char **argv)
     const char *probe_url = rc < 0 ? cfg_str(&spec, "probe") : NULL;
     if (probe_url && *probe_url) { /* --probe: nothing else runs, nothing else is checked */
         char perr[256];
-        rc = httpc_global_init(perr, sizeof perr) ? probe(probe_url) : 1;
+        rc = httpc_global_init(perr, sizeof perr) ? httpc_probe(probe_url) : 1;
         cfg_free(&spec);
         return rc;
     }

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "statements.h"
 
+#include "../common/xalloc.h"
 #include "../common/confluent.h"
 #include "../common/sqltmpl.h"
 #include "../common/strbuf.h"
@@ -170,17 +171,8 @@ char **stmt_render_all(const json_t *run, const json_t *sql, const char *kafka_o
         char **st = sqltmpl_statements(key, text, kafka_options ? vars : vars + 2, &n, msg, msglen);
         if (!st)
             goto fail;
-        char **g1 = realloc(all, (nall + n + 1) * sizeof *all);
-        if (g1)
-            all = g1;
-        const char **g2 = g1 ? realloc(fl, (nall + n + 1) * sizeof *fl) : NULL;
-        if (g2)
-            fl = g2;
-        if (!g2) {
-            sqltmpl_free_list(st, n);
-            snprintf(msg, msglen, "out of memory");
-            goto fail;
-        }
+        all = xrealloc(all, (nall + n + 1) * sizeof *all);
+        fl = xrealloc(fl, (nall + n + 1) * sizeof *fl);
         for (size_t i = 0; i < n; i++) {
             all[nall] = st[i];
             fl[nall++] = names[f];

@@ -65,6 +65,74 @@ static bool phase_is(const char *p, const char *a, const char *b, const char *c)
     return p && ((a && !strcmp(p, a)) || (b && !strcmp(p, b)) || (c && !strcmp(p, c)));
 }
 
+/* The statement of this name: read, or created when absent.  One found
+ * under our name that was never recorded and holds other SQL is not ours:
+ * CF_CONFLICT (a recorded one is trusted: a newer controller's templates may
+ * differ). */
+static confluent_rc get_or_create(const stmt_ctx *x, confluent *cf, const char *name,
+                                  const char *sql, const char *const *props, confluent_statement *s,
+                                  char *err, size_t errlen)
+{
+    confluent_rc rc = confluent_get(cf, name, s, err, errlen);
+    if (rc == CF_OK && !recorded(x->run, name) && (!s->statement || strcmp(s->statement, sql))) {
+        snprintf(err, errlen,
+                 "already exists with other SQL (phase %s); it is not this run's: delete it or "
+                 "rename the run",
+                 s->phase ? s->phase : "?");
+        confluent_statement_free(s);
+        return CF_CONFLICT;
+    }
+    if (rc != CF_NOT_FOUND)
+        return rc;
+    rc = confluent_create(cf, name, sql, spec_str(x->run, "flink.confluent.computePool", NULL),
+                          spec_str(x->run, "flink.confluent.principal", NULL), props, s, err,
+                          errlen);
+    if (rc == CF_OK)
+        log_info("statement_created", "run=%s/%s statement=%s", run_namespace(x->run),
+                 run_name(x->run), name);
+    return rc;
+}
+
+/* What the run's statements are, one at a time, in order */
+typedef struct {
+    size_t running, done, degraded;
+    char why[1400];  /* the first that is not running */
+    char sick[1400]; /* the first DEGRADED */
+} tally;
+
+static stmt_result classify(tally *t, const char *name, const confluent_statement *s)
+{
+    const char *ph = s->phase ? s->phase : "PENDING";
+    const char *detail = s->detail && *s->detail ? s->detail : NULL;
+    if (phase_is(ph, "DEGRADED", NULL, NULL)) {
+        /* running but unhealthy (sql.v1.StatementStatus.phase in the spec,
+         * flink-gateway/v1/api/openapi.yaml): not a failure; the next
+         * statements are still submitted */
+        if (!t->degraded++)
+            snprintf(t->sick, sizeof t->sick, "statement %s is DEGRADED: %s", name,
+                     detail ? detail : "(no detail)");
+        t->running++;
+        return STMT_RUNNING;
+    }
+    if (phase_is(ph, "FAILED", "FAILING", NULL)) {
+        snprintf(t->why, sizeof t->why, "statement %s is %s: %s", name, ph,
+                 detail ? detail : "(no detail)");
+        return STMT_FAILED;
+    }
+    if (phase_is(ph, "COMPLETED", NULL, NULL)) {
+        t->done++;
+        return STMT_RUNNING;
+    }
+    if (phase_is(ph, "RUNNING", NULL, NULL)) {
+        t->running++;
+        return STMT_RUNNING;
+    }
+    /* PENDING, STOPPING, STOPPED, DELETING: the next one waits */
+    snprintf(t->why, sizeof t->why, "statement %s is %s%s%s", name, ph, detail ? ": " : "",
+             detail ? detail : "");
+    return STMT_PENDING;
+}
+
 static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *statements, char *msg,
                              size_t msglen)
 {
@@ -79,44 +147,21 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         confluent_free(cf);
         return STMT_FAILED;
     }
-    const char *props[] = {"sql.current-catalog", spec_str(x->run, "flink.confluent.catalog", NULL),
-                           "sql.current-database",
-                           spec_str(x->run, "flink.confluent.database", NULL), NULL};
-    if (!props[1])
-        props[0] = NULL;
-    else if (!props[3])
-        props[2] = NULL;
+    /* required by the CRD for this backend (the templates' names are unqualified) */
+    const char *props[] = {"sql.current-catalog", spec_str(x->run, "flink.confluent.catalog", ""),
+                           "sql.current-database", spec_str(x->run, "flink.confluent.database", ""),
+                           NULL};
     stmt_result res = STMT_RUNNING;
-    size_t idx[2] = {0, 0}, running = 0, done = 0, degraded = 0;
-    char why[1400] = "", sick[1400] = "";
+    size_t idx[2] = {0, 0};
+    tally t = {0};
     for (size_t i = 0; i < n && res == STMT_RUNNING; i++) {
         size_t *k = &idx[strcmp(files[i], "sources") ? 1 : 0];
         char name[128], err[1024];
         stmt_name(x->run, files[i], ++*k, name, sizeof name);
         confluent_statement s;
-        confluent_rc rc = confluent_get(cf, name, &s, err, sizeof err);
-        if (rc == CF_OK && !recorded(x->run, name) &&
-            (!s.statement || strcmp(s.statement, all[i]))) {
-            /* found under our name, never recorded, other SQL: not ours (a
-             * recorded one is trusted: a newer controller's templates may differ) */
-            snprintf(err, sizeof err,
-                     "already exists with other SQL (phase %s); it is not this run's: delete it "
-                     "or rename the run",
-                     s.phase ? s.phase : "?");
-            confluent_statement_free(&s);
-            rc = CF_CONFLICT;
-        }
-        if (rc == CF_NOT_FOUND) {
-            rc = confluent_create(cf, name, all[i],
-                                  spec_str(x->run, "flink.confluent.computePool", NULL),
-                                  spec_str(x->run, "flink.confluent.principal", NULL),
-                                  props[0] ? props : NULL, &s, err, sizeof err);
-            if (rc == CF_OK)
-                log_info("statement_created", "run=%s/%s statement=%s", run_namespace(x->run),
-                         run_name(x->run), name);
-        }
+        confluent_rc rc = get_or_create(x, cf, name, all[i], props, &s, err, sizeof err);
         if (rc != CF_OK) {
-            snprintf(why, sizeof why, "statement %s: %s", name, err);
+            snprintf(t.why, sizeof t.why, "statement %s: %s", name, err);
             /* refused (bad request, credentials, a name held by other SQL):
              * retrying the same will not help */
             bool refused = rc == CF_AUTH || rc == CF_CONFLICT ||
@@ -124,44 +169,23 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
             res = refused ? STMT_FAILED : STMT_ERROR;
             break;
         }
-        const char *ph = s.phase ? s.phase : "PENDING";
         const char *uid =
             json_string_value(json_object_get(json_object_get(s.raw, "metadata"), "uid"));
-        json_array_append_new(statements, json_pack("{s:s, s:s, s:s}", "name", name, "id",
-                                                    uid ? uid : name, "phase", ph));
-        if (phase_is(ph, "DEGRADED", NULL, NULL)) {
-            /* running but unhealthy (sql.v1.StatementStatus.phase in the spec,
-             * flink-gateway/v1/api/openapi.yaml): not a failure; the next
-             * statements are still submitted */
-            if (!degraded++)
-                snprintf(sick, sizeof sick, "statement %s is DEGRADED: %s", name,
-                         s.detail && *s.detail ? s.detail : "(no detail)");
-            running++;
-        } else if (phase_is(ph, "FAILED", "FAILING", NULL)) {
-            snprintf(why, sizeof why, "statement %s is %s: %s", name, ph,
-                     s.detail && *s.detail ? s.detail : "(no detail)");
-            res = STMT_FAILED;
-        } else if (phase_is(ph, "COMPLETED", NULL, NULL)) {
-            done++;
-        } else if (phase_is(ph, "RUNNING", NULL, NULL)) {
-            running++;
-        } else {
-            /* PENDING, STOPPING, STOPPED, DELETING: the next one waits */
-            snprintf(why, sizeof why, "statement %s is %s%s%s", name, ph,
-                     s.detail && *s.detail ? ": " : "", s.detail ? s.detail : "");
-            res = STMT_PENDING;
-        }
+        json_array_append_new(statements,
+                              json_pack("{s:s, s:s, s:s}", "name", name, "id", uid ? uid : name,
+                                        "phase", s.phase ? s.phase : "PENDING"));
+        res = classify(&t, name, &s);
         confluent_statement_free(&s);
     }
-    if (res == STMT_RUNNING && degraded) {
+    if (res == STMT_RUNNING && t.degraded) {
         res = STMT_DEGRADED;
-        snprintf(msg, msglen, "%s (%zu statement(s) at %s: %zu running, %zu degraded)", sick, n,
-                 confluent_url(cf), running, degraded);
+        snprintf(msg, msglen, "%s (%zu statement(s) at %s: %zu running, %zu degraded)", t.sick, n,
+                 confluent_url(cf), t.running, t.degraded);
     } else if (res == STMT_RUNNING)
         snprintf(msg, msglen, "%zu statement(s) at %s: %zu running, %zu completed", n,
-                 confluent_url(cf), running, done);
+                 confluent_url(cf), t.running, t.done);
     else
-        snprintf(msg, msglen, "%s", why);
+        snprintf(msg, msglen, "%s", t.why);
     stmt_free_all(all, files, n);
     confluent_free(cf);
     return res;

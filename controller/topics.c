@@ -33,12 +33,11 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     log_debug("topics_kafka", "error=%s message=%s", rd_kafka_err2name(err), lq(reason));
 }
 
-bool topics_delete(const stmt_ctx *x, int timeout_ms, char *msg, size_t msglen)
+/* A Kafka client for the run's cluster (its credentials from the run's
+ * Secret), or NULL with msg set */
+static rd_kafka_t *admin_client(const stmt_ctx *x, int timeout_ms, char *msg, size_t msglen)
 {
     const char *proto = spec_str(x->run, "kafka.securityProtocol", "PLAINTEXT");
-    const char *names[3] = {spec_str(x->run, "kafka.topics.orders", "orders"),
-                            spec_str(x->run, "kafka.topics.shipments", "shipments"),
-                            spec_str(x->run, "kafka.topics.output", "orders_enriched")};
     char tmo[32];
     snprintf(tmo, sizeof tmo, "%d", timeout_ms);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -50,7 +49,7 @@ bool topics_delete(const stmt_ctx *x, int timeout_ms, char *msg, size_t msglen)
               conf_set(conf, "socket.timeout.ms", tmo, msg, msglen);
     if (ok && !strncmp(proto, "SASL", 4)) {
         const char *sec = spec_str(x->run, "kafka.credentialsSecretRef.name", NULL);
-        char user[512], pass[512];
+        char user[512], pass[512] = "";
         if (!sec) {
             snprintf(msg, msglen, "spec.kafka.credentialsSecretRef is required with %s", proto);
             ok = false;
@@ -65,15 +64,26 @@ bool topics_delete(const stmt_ctx *x, int timeout_ms, char *msg, size_t msglen)
     }
     if (!ok) {
         rd_kafka_conf_destroy(conf);
-        return false;
+        return NULL;
     }
     char e[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
         snprintf(msg, msglen, "Kafka client: %s", e);
-        return false;
     }
+    return rk;
+}
+
+bool topics_delete(const stmt_ctx *x, int timeout_ms, char *msg, size_t msglen)
+{
+    const char *names[3] = {spec_str(x->run, "kafka.topics.orders", "orders"),
+                            spec_str(x->run, "kafka.topics.shipments", "shipments"),
+                            spec_str(x->run, "kafka.topics.output", "orders_enriched")};
+    rd_kafka_t *rk = admin_client(x, timeout_ms, msg, msglen);
+    if (!rk)
+        return false;
+    char e[512];
     rd_kafka_DeleteTopic_t *dt[3];
     for (int i = 0; i < 3; i++)
         dt[i] = rd_kafka_DeleteTopic_new(names[i]);
@@ -104,7 +114,7 @@ bool topics_delete(const stmt_ctx *x, int timeout_ms, char *msg, size_t msglen)
                       rd_kafka_topic_result_name(tr[i]), es ? es : rd_kafka_err2str(te));
         }
     }
-    ok = why.len == 0;
+    bool ok = why.len == 0;
     if (ok)
         snprintf(msg, msglen, "topics %s, %s, %s deleted (or already absent)", names[0], names[1],
                  names[2]);

@@ -71,17 +71,72 @@ static int publish(app *a, pollstate *st, poll_changes *ch)
     return 0;
 }
 
+/* One poll source at work */
+typedef struct {
+    app *a;
+    pollstate *st;
+    poll_pg *pp;       /* postgres source, or NULL */
+    poll_http_opts ho; /* http source */
+    bool http;
+    long long interval, max_polls, polls, published;
+} poller;
+
+/* Poll, publish, wait; until a signal or --max-polls.  The exit code. */
+static int poll_loop(poller *p)
+{
+    char err[1024];
+    const char *source = p->http ? "http" : "postgres";
+    backoff b;
+    backoff_init(&b, 200, 30000);
+    int rc = 0;
+    while (!g_stop && (!p->max_polls || p->polls < p->max_polls)) {
+        poll_changes ch = {0};
+        bool ok = p->http ? poll_http_fetch(&p->ho, p->st, &ch, err, sizeof err)
+                          : poll_pg_fetch(p->pp, p->st, &ch, err, sizeof err);
+        if (!ok) {
+            __atomic_add_fetch(&p->a->poll_failures, 1, __ATOMIC_RELAXED);
+            uint32_t delay = backoff_next(&b);
+            log_warn("source_unavailable", "source=%s attempt=%u retry_in_ms=%u error=%s", source,
+                     b.attempt, delay, lq(err));
+            poll_changes_free(&ch);
+            sleep_ms_unless(delay, &g_stop);
+            continue;
+        }
+        if (b.attempt > 0)
+            log_info("source_available", "source=%s after_attempts=%u", source, b.attempt);
+        backoff_reset(&b);
+        int pr = publish(p->a, p->st, &ch);
+        size_t n = ch.n;
+        poll_changes_free(&ch);
+        if (pr == 2)
+            return 2;
+        if (pr == 1) { /* keep the old cursor and hashes: the next poll publishes these again */
+            rc = 1;
+            sleep_ms_unless((uint32_t)p->interval, &g_stop);
+            continue;
+        }
+        p->polls++;
+        p->published += (long long)n;
+        __atomic_store_n(&p->a->polls, p->polls, __ATOMIC_RELAXED);
+        log_debug("polled", "changes=%zu cursor=%s", n,
+                  lq(pollstate_cursor(p->st) ? pollstate_cursor(p->st) : "-"));
+        if (!p->max_polls || p->polls < p->max_polls)
+            sleep_ms_unless((uint32_t)p->interval, &g_stop);
+    }
+    return rc;
+}
+
 int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
 {
     cfg_spec *c = &a->cfg;
     char err[1024];
-    long long interval, max_polls;
-    if (check_poll_options(http, &interval, &max_polls)) {
+    poller p = {.a = a, .http = http};
+    if (check_poll_options(http, &p.interval, &p.max_polls)) {
         rd_kafka_conf_destroy(kc);
         return 2;
     }
-    pollstate *st = pollstate_load(opt("state-file"), err, sizeof err);
-    if (!st) {
+    p.st = pollstate_load(opt("state-file"), err, sizeof err);
+    if (!p.st) {
         rd_kafka_conf_destroy(kc);
         return usage_error(err);
     }
@@ -90,75 +145,34 @@ int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
         log_error("kafka_client_failed", "error=%s", lq(err));
     a->topics[0] = opt("topic");
     if (!a->prod || (!strcmp(cfg_str(c, "format"), "registry") && !register_schemas(a, 1))) {
-        pollstate_free(st);
+        pollstate_free(p.st);
         return 2;
     }
-    poll_pg *pp = http
-                      ? NULL
-                      : poll_pg_new(&(poll_pg_opts){.conninfo = cfg_str(c, "source-postgres"),
-                                                    .table = opt("source-table"),
-                                                    .key_columns = opt("source-key"),
-                                                    .cursor_column = opt("source-cursor"),
-                                                    .soft_delete_column = opt("source-soft-delete"),
-                                                    .batch = 10000});
-    poll_http_opts ho = {.url = opt("source-url"),
-                         .items_field = opt("source-items"),
-                         .key_field = opt("source-key"),
-                         .user = opt("source-user"),
-                         .password = opt("source-password"),
-                         .timeout_ms = 10000};
+    if (!http)
+        p.pp = poll_pg_new(&(poll_pg_opts){.conninfo = cfg_str(c, "source-postgres"),
+                                           .table = opt("source-table"),
+                                           .key_columns = opt("source-key"),
+                                           .cursor_column = opt("source-cursor"),
+                                           .soft_delete_column = opt("source-soft-delete"),
+                                           .batch = 10000});
+    p.ho = (poll_http_opts){.url = opt("source-url"),
+                            .items_field = opt("source-items"),
+                            .key_field = opt("source-key"),
+                            .user = opt("source-user"),
+                            .password = opt("source-password"),
+                            .timeout_ms = 10000};
     log_info("poll_starting", "source=%s topic=%s state_file=%s cursor=%s interval_ms=%lld",
              http ? "http" : "postgres", lq(a->topics[0]), lq(opt("state-file")),
-             lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"), interval);
-    backoff b;
-    backoff_init(&b, 200, 30000);
-    long long polls = 0, published = 0;
-    int rc = 0;
-    while (!g_stop && (!max_polls || polls < max_polls)) {
-        poll_changes ch = {0};
-        bool ok = http ? poll_http_fetch(&ho, st, &ch, err, sizeof err)
-                       : poll_pg_fetch(pp, st, &ch, err, sizeof err);
-        if (!ok) {
-            __atomic_add_fetch(&a->poll_failures, 1, __ATOMIC_RELAXED);
-            uint32_t delay = backoff_next(&b);
-            log_warn("source_unavailable", "source=%s attempt=%u retry_in_ms=%u error=%s",
-                     http ? "http" : "postgres", b.attempt, delay, lq(err));
-            poll_changes_free(&ch);
-            sleep_ms_unless(delay, &g_stop);
-            continue;
-        }
-        if (b.attempt > 0)
-            log_info("source_available", "source=%s after_attempts=%u", http ? "http" : "postgres",
-                     b.attempt);
-        backoff_reset(&b);
-        int pr = publish(a, st, &ch);
-        size_t n = ch.n;
-        poll_changes_free(&ch);
-        if (pr == 2) {
-            rc = 2;
-            break;
-        }
-        if (pr == 1) { /* keep the old cursor and hashes: the next poll publishes these again */
-            rc = 1;
-            sleep_ms_unless((uint32_t)interval, &g_stop);
-            continue;
-        }
-        polls++;
-        published += (long long)n;
-        __atomic_store_n(&a->polls, polls, __ATOMIC_RELAXED);
-        log_debug("polled", "changes=%zu cursor=%s", n,
-                  lq(pollstate_cursor(st) ? pollstate_cursor(st) : "-"));
-        if (!max_polls || polls < max_polls)
-            sleep_ms_unless((uint32_t)interval, &g_stop);
-    }
+             lq(pollstate_cursor(p.st) ? pollstate_cursor(p.st) : "-"), p.interval);
+    int rc = poll_loop(&p);
     long long sent, delivered, failed;
     producer_counts(a->prod, &sent, &delivered, &failed);
     log_info("generator_stopped",
              "reason=%s polls=%lld published=%lld delivered=%lld failed=%lld "
              "poll_failures=%lld exit_code=%d",
-             g_stop ? "signal" : "max-polls", polls, published, delivered, failed, a->poll_failures,
-             rc);
-    poll_pg_free(pp);
-    pollstate_free(st);
+             g_stop ? "signal" : "max-polls", p.polls, p.published, delivered, failed,
+             a->poll_failures, rc);
+    poll_pg_free(p.pp);
+    pollstate_free(p.st);
     return rc;
 }

@@ -152,13 +152,109 @@ static int decode_debezium(json_t *value, change out[2], char *reason, size_t re
     return -1;
 }
 
+/* Each encoding: key and value parsed (either may be NULL or JSON null);
+ * fills out, returns the number of changes or -1 with a reason.  The row is
+ * always a new reference: the caller drops key and value. */
+typedef int (*decode_fn)(const decode_opts *o, const raw_record *rec, json_t *key, json_t *value,
+                         change out[2], char *reason, size_t reasonlen);
+
+/* The value as the row, the key's fields merged in: the one-change encodings */
+static int one_row(const decode_opts *o, row_kind kind, json_t *key, json_t *value, change out[2],
+                   char *reason, size_t reasonlen)
+{
+    if (need_object(value, "value", reason, reasonlen) ||
+        merge_key(o, value, key, reason, reasonlen))
+        return -1;
+    out[0] = (change){kind, json_incref(value), false};
+    return 1;
+}
+
+static int decode_upsert(const decode_opts *o, const raw_record *rec, json_t *key, json_t *value,
+                         change out[2], char *reason, size_t reasonlen)
+{
+    (void)rec;
+    if (!key || json_is_null(key)) {
+        snprintf(reason, reasonlen, "upsert record without a key");
+        return -1;
+    }
+    if (value && !json_is_null(value))
+        return one_row(o, KIND_UPSERT, key, value, out, reason, reasonlen);
+    json_t *row = json_object(); /* a tombstone: only the key is known */
+    if (merge_key(o, row, key, reason, reasonlen)) {
+        json_decref(row);
+        return -1;
+    }
+    out[0] = (change){KIND_DELETE, row, true};
+    return 1;
+}
+
+static int decode_retract(const decode_opts *o, const raw_record *rec, json_t *key, json_t *value,
+                          change out[2], char *reason, size_t reasonlen)
+{
+    row_kind kind = KIND_INSERT;
+    if (rec->has_op) {
+        if (rec->op_len != 1) {
+            snprintf(reason, reasonlen, "op header must be one byte, got %zu bytes", rec->op_len);
+            return -1;
+        }
+        unsigned char b = *(const unsigned char *)rec->op;
+        if (b > 3) {
+            snprintf(reason, reasonlen,
+                     "unknown op header byte 0x%02x (expected 0 +I, 1 -U, 2 +U, 3 -D)", b);
+            return -1;
+        }
+        kind = (row_kind)b;
+    }
+    if (!value || json_is_null(value)) {
+        snprintf(reason, reasonlen,
+                 "retract record of kind %s without a value (every retract record carries the "
+                 "full row)",
+                 row_kind_symbol(kind));
+        return -1;
+    }
+    return one_row(o, kind, key, value, out, reason, reasonlen);
+}
+
+static int decode_debezium_record(const decode_opts *o, const raw_record *rec, json_t *key,
+                                  json_t *value, change out[2], char *reason, size_t reasonlen)
+{
+    (void)rec;
+    if (!value || json_is_null(value))
+        return 0; /* debezium tombstones only serve log compaction */
+    int n = decode_debezium(value, out, reason, reasonlen);
+    for (int i = 0; i < n; i++) {
+        if (merge_key(o, out[i].row, key, reason, reasonlen)) {
+            for (int j = 0; j < n; j++)
+                change_clear(&out[j]);
+            return -1;
+        }
+    }
+    return n;
+}
+
+static int decode_append(const decode_opts *o, const raw_record *rec, json_t *key, json_t *value,
+                         change out[2], char *reason, size_t reasonlen)
+{
+    (void)rec;
+    if (!value || json_is_null(value)) {
+        snprintf(reason, reasonlen, "append record without a value");
+        return -1;
+    }
+    return one_row(o, KIND_INSERT, key, value, out, reason, reasonlen);
+}
+
 int decode_record(const decode_opts *o, const raw_record *rec, change out[2], char *reason,
                   size_t reasonlen)
 {
+    static const decode_fn by_encoding[] = {
+        [ENC_UPSERT] = decode_upsert,
+        [ENC_RETRACT] = decode_retract,
+        [ENC_DEBEZIUM] = decode_debezium_record,
+        [ENC_APPEND] = decode_append,
+    };
     json_t *key = NULL, *value = NULL;
     int n = -1;
     out[0].row = out[1].row = NULL;
-
     if (rec->key) {
         key = parse_part("key", rec->key, rec->key_len, o->key_registry, rec->key_sid,
                          rec->key_sid_len, o->max_bytes, reason, reasonlen);
@@ -168,93 +264,12 @@ int decode_record(const decode_opts *o, const raw_record *rec, change out[2], ch
     if (rec->value) {
         value = parse_part("value", rec->value, rec->value_len, o->value_registry, rec->value_sid,
                            rec->value_sid_len, o->max_bytes, reason, reasonlen);
-        if (!value)
-            goto done;
+        if (!value) {
+            json_decref(key);
+            return -1;
+        }
     }
-
-    switch (o->encoding) {
-    case ENC_UPSERT:
-        if (!key || json_is_null(key)) {
-            snprintf(reason, reasonlen, "upsert record without a key");
-            goto done;
-        }
-        if (!value || json_is_null(value)) {
-            json_t *row = json_object();
-            if (merge_key(o, row, key, reason, reasonlen)) {
-                json_decref(row);
-                goto done;
-            }
-            out[0] = (change){KIND_DELETE, row, true};
-            n = 1;
-            break;
-        }
-        if (need_object(value, "value", reason, reasonlen) ||
-            merge_key(o, value, key, reason, reasonlen))
-            goto done;
-        out[0] = (change){KIND_UPSERT, json_incref(value), false};
-        n = 1;
-        break;
-
-    case ENC_RETRACT: {
-        row_kind kind = KIND_INSERT;
-        if (rec->has_op) {
-            if (rec->op_len != 1) {
-                snprintf(reason, reasonlen, "op header must be one byte, got %zu bytes",
-                         rec->op_len);
-                goto done;
-            }
-            unsigned char b = *(const unsigned char *)rec->op;
-            if (b > 3) {
-                snprintf(reason, reasonlen,
-                         "unknown op header byte 0x%02x (expected 0 +I, 1 -U, 2 +U, 3 -D)", b);
-                goto done;
-            }
-            kind = (row_kind)b;
-        }
-        if (!value || json_is_null(value)) {
-            snprintf(reason, reasonlen,
-                     "retract record of kind %s without a value (every retract record carries "
-                     "the full row)",
-                     row_kind_symbol(kind));
-            goto done;
-        }
-        if (need_object(value, "value", reason, reasonlen) ||
-            merge_key(o, value, key, reason, reasonlen))
-            goto done;
-        out[0] = (change){kind, json_incref(value), false};
-        n = 1;
-        break;
-    }
-
-    case ENC_DEBEZIUM:
-        if (!value || json_is_null(value)) {
-            n = 0; /* debezium tombstones only serve log compaction */
-            break;
-        }
-        n = decode_debezium(value, out, reason, reasonlen);
-        for (int i = 0; i < n; i++) {
-            if (merge_key(o, out[i].row, key, reason, reasonlen)) {
-                for (int j = 0; j < n; j++)
-                    change_clear(&out[j]);
-                n = -1;
-                break;
-            }
-        }
-        break;
-
-    case ENC_APPEND:
-        if (!value || json_is_null(value)) {
-            snprintf(reason, reasonlen, "append record without a value");
-            goto done;
-        }
-        if (need_object(value, "value", reason, reasonlen) ||
-            merge_key(o, value, key, reason, reasonlen))
-            goto done;
-        out[0] = (change){KIND_INSERT, json_incref(value), false};
-        n = 1;
-        break;
-    }
-done:
+    n = by_encoding[o->encoding](o, rec, key, value, out, reason, reasonlen);
     json_decref(key);
     json_decref(value);
     return n;

@@ -7,6 +7,7 @@
 #include "../common/config.h"
 #include "../common/pgutil.h"
 #include "../common/strbuf.h"
+#include "../common/xalloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -117,96 +118,103 @@ static bool has_unique_index(PGconn *conn, const char *oid, const sink_table *t,
     return found;
 }
 
-bool table_load(PGconn *conn, const char *name, const char *key_columns, sink_table *t, char *err,
-                size_t errlen)
+/* The table's oid (text) into oid, or false with a message naming it */
+static bool table_oid(PGconn *conn, const char *name, char *oid, size_t n, char *err, size_t errlen)
 {
-    memset(t, 0, sizeof *t);
-    t->name = strdup(name);
-    t->qname = pg_quote_qualified(conn, name);
     const char *params[1] = {name};
     PGresult *r = PQexecParams(conn, "SELECT to_regclass($1)::oid", 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    bool ok = false;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
         snprintf(err, errlen, "looking up table \"%s\": %s", name, PQerrorMessage(conn));
-        PQclear(r);
-        return false;
-    }
-    if (PQgetisnull(r, 0, 0)) {
+    else if (PQgetisnull(r, 0, 0))
         snprintf(err, errlen,
                  "target table \"%s\" does not exist in %s (create it, or pass --create-table "
                  "with --columns)",
                  name, pg_describe(conn));
-        PQclear(r);
-        return false;
-    }
-    char oid[32];
-    snprintf(oid, sizeof oid, "%s", PQgetvalue(r, 0, 0));
+    else
+        ok = snprintf(oid, n, "%s", PQgetvalue(r, 0, 0)) > 0;
     PQclear(r);
+    return ok;
+}
 
-    params[0] = oid;
-    r = PQexecParams(conn,
-                     "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
-                     "  CASE WHEN t.typtype = 'd' THEN bt.typname ELSE t.typname END "
-                     "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-                     "LEFT JOIN pg_type bt ON bt.oid = t.typbasetype "
-                     "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
-                     "  AND a.attgenerated = '' "
-                     "ORDER BY a.attnum",
-                     1, NULL, params, NULL, NULL, 0);
+/* The columns, in order, with their types and classes */
+static bool table_columns(PGconn *conn, const char *oid, sink_table *t, char *err, size_t errlen)
+{
+    const char *params[1] = {oid};
+    PGresult *r = PQexecParams(conn,
+                               "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+                               "  CASE WHEN t.typtype = 'd' THEN bt.typname ELSE t.typname END "
+                               "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                               "LEFT JOIN pg_type bt ON bt.oid = t.typbasetype "
+                               "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
+                               "  AND a.attgenerated = '' "
+                               "ORDER BY a.attnum",
+                               1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0) {
-        snprintf(err, errlen, "reading the columns of table \"%s\": %s", name,
+        snprintf(err, errlen, "reading the columns of table \"%s\": %s", t->name,
                  PQntuples(r) == 0 ? "it has no columns" : PQerrorMessage(conn));
         PQclear(r);
         return false;
     }
     t->ncols = (size_t)PQntuples(r);
-    t->cols = calloc(t->ncols, sizeof *t->cols);
-    t->keys = calloc(t->ncols, sizeof *t->keys);
+    t->cols = xcalloc(t->ncols, sizeof *t->cols);
+    t->keys = xcalloc(t->ncols, sizeof *t->keys);
     for (size_t i = 0; i < t->ncols; i++) {
         sink_column *c = &t->cols[i];
-        c->name = strdup(PQgetvalue(r, (int)i, 0));
-        c->type = strdup(PQgetvalue(r, (int)i, 1));
+        c->name = xstrdup(PQgetvalue(r, (int)i, 0));
+        c->type = xstrdup(PQgetvalue(r, (int)i, 1));
         c->cls = classify(PQgetvalue(r, (int)i, 2));
-        c->qname = pg_quote_qualified(conn, c->name);
-        /* a column name with a dot must not be split: quote it whole */
-        if (strchr(c->name, '.')) {
-            free(c->qname);
-            char *q = PQescapeIdentifier(conn, c->name, strlen(c->name));
-            c->qname = strdup(q);
-            PQfreemem(q);
-        }
+        /* a column name with a dot must not be split: quoted whole */
+        char *q = PQescapeIdentifier(conn, c->name, strlen(c->name));
+        c->qname = xstrdup(q);
+        PQfreemem(q);
     }
     PQclear(r);
+    return true;
+}
 
-    char *pk = NULL;
-    bool is_pk;
-    if (key_columns && *key_columns) {
-        size_t n;
-        char **names = cfg_split(key_columns, ',', &n);
-        for (size_t i = 0; i < n; i++) {
-            int idx = table_column(t, names[i]);
-            if (idx < 0) {
-                snprintf(err, errlen, "key column \"%s\" is not a column of table \"%s\"", names[i],
-                         name);
-                cfg_free_list(names, n);
-                return false;
-            }
+/* Mark the named columns (separated by sep) as the key, in order; a name
+ * the table lacks is an error when strict, skipped otherwise. */
+static bool mark_keys(sink_table *t, const char *list, char sep, bool strict, char *err,
+                      size_t errlen)
+{
+    size_t n = 0;
+    char **names = list ? cfg_split(list, sep, &n) : NULL;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        int idx = table_column(t, names[i]);
+        if (idx >= 0) {
             t->cols[idx].is_key = true;
             t->keys[t->nkeys++] = (size_t)idx;
+        } else if (strict) {
+            snprintf(err, errlen, "key column \"%s\" is not a column of table \"%s\"", names[i],
+                     t->name);
+            ok = false;
         }
-        cfg_free_list(names, n);
+    }
+    cfg_free_list(names, n);
+    return ok;
+}
+
+bool table_load(PGconn *conn, const char *name, const char *key_columns, sink_table *t, char *err,
+                size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->name = xstrdup(name);
+    t->qname = pg_quote_qualified(conn, name);
+    char oid[32];
+    if (!table_oid(conn, name, oid, sizeof oid, err, errlen) ||
+        !table_columns(conn, oid, t, err, errlen))
+        return false;
+    bool is_pk;
+    if (key_columns && *key_columns) {
+        if (!mark_keys(t, key_columns, ',', true, err, errlen))
+            return false;
         t->unique_key = has_unique_index(conn, oid, t, &is_pk, NULL);
     } else {
+        char *pk = NULL; /* the primary key's columns, 0x1f-separated */
         has_unique_index(conn, oid, t, &is_pk, &pk);
-        size_t n = 0;
-        char **names = pk ? cfg_split(pk, '\x1f', &n) : NULL;
-        for (size_t i = 0; i < n; i++) {
-            int idx = table_column(t, names[i]);
-            if (idx >= 0) {
-                t->cols[idx].is_key = true;
-                t->keys[t->nkeys++] = (size_t)idx;
-            }
-        }
-        cfg_free_list(names, n);
+        mark_keys(t, pk, '\x1f', false, err, errlen);
         free(pk);
         t->unique_key = t->nkeys > 0;
     }

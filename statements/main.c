@@ -21,6 +21,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define FLINKPG_WITH_JANSSON
 #define FLINKPG_WITH_CURL
+#include "../common/xalloc.h"
 #include "../common/libversions.h"
 #include "../common/backoff.h"
 #include "../common/config.h"
@@ -71,11 +72,7 @@ static int usage(const char *msg)
 /* "a=b" list -> NULL-terminated alternating array; NULL on a malformed item */
 static char **pairs(cfg_opt *o, const char *flag, char *err, size_t errlen)
 {
-    char **out = calloc(o->nlist * 2 + 2, sizeof *out);
-    if (!out) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    char **out = xcalloc(o->nlist * 2 + 2, sizeof *out);
     for (size_t i = 0; i < o->nlist; i++) {
         char *eq = strchr(o->list[i], '=');
         if (!eq || eq == o->list[i]) {
@@ -128,115 +125,111 @@ static bool wait_job_running(flinkgw *gw, const char *job, long timeout_ms, char
     return false;
 }
 
+/* submit / resume FILE...: 0, 1 with err, or a usage error's status */
+static int gw_submit(cfg_spec *c, flinkgw *gw, const char *cmd, char **args, int nargs, char *err,
+                     size_t errlen)
+{
+    if (nargs < 1)
+        return usage("submit/resume needs at least one SQL file");
+    const char *sp = cfg_str(c, "from-savepoint");
+    if (!strcmp(cmd, "resume") && (!sp || !*sp))
+        return usage(
+            "resume on the gateway needs --from-savepoint PATH (printed by stop --savepoint)");
+    char **vars = pairs(cfg_find(c, "var"), "var", err, errlen), **props = NULL;
+    if (!vars ||
+        !(props = pairs(cfg_find(c, "session-property"), "session-property", err, errlen))) {
+        free_pairs(vars);
+        return usage(err);
+    }
+    int rc = 1;
+    char *job = NULL;
+    /* every placeholder is checked before anything reaches Flink */
+    for (int i = 0; i < nargs; i++) {
+        size_t n;
+        char **st = sqltmpl_file(args[i], (const char *const *)vars, &n, err, errlen);
+        if (!st)
+            goto out;
+        sqltmpl_free_list(st, n);
+    }
+    if (!flinkgw_open_session(gw, "flinkpg-statements", (const char *const *)props, err, errlen) ||
+        (sp && *sp && !flinkgw_resume_from(gw, sp, err, errlen)))
+        goto out;
+    for (int i = 0; i < nargs; i++)
+        if (!flinkgw_run_file(gw, args[i], (const char *const *)vars, &job, err, errlen))
+            goto out;
+    printf("job_id=%s\n", job ? job : "");
+    fflush(stdout);
+    if (job && cfg_bool(c, "wait-running") &&
+        !wait_job_running(gw, job, (long)cfg_int(c, "timeout-ms"), err, errlen))
+        goto out;
+    rc = 0;
+out:
+    free(job);
+    free_pairs(vars);
+    free_pairs(props);
+    return rc;
+}
+
+static int gw_list(flinkgw *gw, char *err, size_t errlen)
+{
+    json_t *jobs = flinkgw_jobs(gw, err, errlen);
+    if (!jobs)
+        return 1;
+    size_t i;
+    json_t *j;
+    json_array_foreach (jobs, i, j) {
+        const char *id = json_string_value(json_object_get(j, "jid"));
+        const char *name = json_string_value(json_object_get(j, "name"));
+        const char *st = json_string_value(json_object_get(j, "state"));
+        printf("%s %-10s %s\n", id ? id : "?", st ? st : "?", name ? name : "");
+    }
+    json_decref(jobs);
+    return 0;
+}
+
+/* stop / delete JOB-ID (stop --savepoint prints the savepoint's path) */
+static int gw_stop(cfg_spec *c, flinkgw *gw, const char *cmd, const char *job, char *err,
+                   size_t errlen)
+{
+    bool with_sp = !strcmp(cmd, "stop") && cfg_bool(c, "savepoint");
+    char *path = NULL;
+    if (!flinkgw_open_session(gw, "flinkpg-statements", NULL, err, errlen) ||
+        !flinkgw_stop_job(gw, job, with_sp, cfg_bool(c, "drain"), &path, err, errlen))
+        return 1;
+    if (path)
+        printf("savepoint=%s\n", path);
+    printf("job_id=%s\nstate=stopped\n", job);
+    free(path);
+    return 0;
+}
+
 static int gateway_main(cfg_spec *c, const char *cmd, char **args, int nargs)
 {
-    char err[2048];
+    char err[2048] = "";
     flinkgw *gw = flinkgw_new(cfg_str(c, "gateway-url"), cfg_str(c, "rest-url"));
     if (!gw)
         return usage("out of memory");
     flinkgw_set_timeout_ms(gw, (long)cfg_int(c, "timeout-ms"));
-    int rc = 1;
-    char **vars = NULL, **props = NULL;
-    if (!strcmp(cmd, "submit") || !strcmp(cmd, "resume")) {
-        if (nargs < 1) {
-            rc = usage("submit/resume needs at least one SQL file");
-            goto out;
-        }
-        const char *sp = cfg_str(c, "from-savepoint");
-        if (!strcmp(cmd, "resume") && (!sp || !*sp)) {
-            rc = usage(
-                "resume on the gateway needs --from-savepoint PATH (printed by stop --savepoint)");
-            goto out;
-        }
-        if (!(vars = pairs(cfg_find(c, "var"), "var", err, sizeof err)) ||
-            !(props =
-                  pairs(cfg_find(c, "session-property"), "session-property", err, sizeof err))) {
-            rc = usage(err);
-            goto out;
-        }
-        /* every placeholder is checked before anything reaches Flink */
-        for (int i = 0; i < nargs; i++) {
-            size_t n;
-            char **st = sqltmpl_file(args[i], (const char *const *)vars, &n, err, sizeof err);
-            if (!st)
-                goto fail;
-            sqltmpl_free_list(st, n);
-        }
-        if (!flinkgw_open_session(gw, "flinkpg-statements", (const char *const *)props, err,
-                                  sizeof err))
-            goto fail;
-        if (sp && *sp && !flinkgw_resume_from(gw, sp, err, sizeof err))
-            goto fail;
-        char *job = NULL;
-        for (int i = 0; i < nargs; i++)
-            if (!flinkgw_run_file(gw, args[i], (const char *const *)vars, &job, err, sizeof err)) {
-                free(job);
-                goto fail;
-            }
-        if (!job) {
-            printf("job_id=\n");
-            rc = 0;
-            goto out;
-        }
-        printf("job_id=%s\n", job);
-        fflush(stdout);
-        if (cfg_bool(c, "wait-running") &&
-            !wait_job_running(gw, job, (long)cfg_int(c, "timeout-ms"), err, sizeof err)) {
-            free(job);
-            goto fail;
-        }
-        free(job);
-        rc = 0;
-    } else if (!strcmp(cmd, "status")) {
-        if (nargs != 1) {
-            rc = usage("status needs one job id");
-            goto out;
-        }
-        char state[32];
-        if (!flinkgw_job_state(gw, args[0], state, sizeof state, err, sizeof err))
-            goto fail;
-        printf("job_id=%s\nstate=%s\n", args[0], state);
-        rc = 0;
-    } else if (!strcmp(cmd, "list")) {
-        json_t *jobs = flinkgw_jobs(gw, err, sizeof err);
-        if (!jobs)
-            goto fail;
-        size_t i;
-        json_t *j;
-        json_array_foreach (jobs, i, j) {
-            const char *id = json_string_value(json_object_get(j, "jid"));
-            const char *name = json_string_value(json_object_get(j, "name"));
-            const char *st = json_string_value(json_object_get(j, "state"));
-            printf("%s %-10s %s\n", id ? id : "?", st ? st : "?", name ? name : "");
-        }
-        json_decref(jobs);
-        rc = 0;
-    } else if (!strcmp(cmd, "stop") || !strcmp(cmd, "delete")) {
-        if (nargs != 1) {
-            rc = usage("stop/delete needs one job id");
-            goto out;
-        }
-        bool with_sp = !strcmp(cmd, "stop") && cfg_bool(c, "savepoint");
-        char *path = NULL;
-        if (!flinkgw_open_session(gw, "flinkpg-statements", NULL, err, sizeof err) ||
-            !flinkgw_stop_job(gw, args[0], with_sp, cfg_bool(c, "drain"), &path, err, sizeof err))
-            goto fail;
-        if (path)
-            printf("savepoint=%s\n", path);
-        printf("job_id=%s\nstate=stopped\n", args[0]);
-        free(path);
-        rc = 0;
-    } else {
+    int rc;
+    char state[32];
+    if (!strcmp(cmd, "submit") || !strcmp(cmd, "resume"))
+        rc = gw_submit(c, gw, cmd, args, nargs, err, sizeof err);
+    else if (!strcmp(cmd, "list"))
+        rc = gw_list(gw, err, sizeof err);
+    else if (strcmp(cmd, "status") && strcmp(cmd, "stop") && strcmp(cmd, "delete"))
         rc = usage("unknown subcommand; use submit, status, list, stop, resume or delete");
+    else if (nargs != 1)
+        rc = usage("status, stop and delete need one job id");
+    else if (!strcmp(cmd, "status")) {
+        rc = flinkgw_job_state(gw, args[0], state, sizeof state, err, sizeof err) ? 0 : 1;
+        if (!rc)
+            printf("job_id=%s\nstate=%s\n", args[0], state);
+    } else
+        rc = gw_stop(c, gw, cmd, args[0], err, sizeof err);
+    if (rc == 1) {
+        log_error("flink_failed", "command=%s error=%s", cmd, lq(err));
+        fprintf(stderr, "flinkpg-statements %s: %s\n", cmd, err);
     }
-    goto out;
-fail:
-    log_error("flink_failed", "command=%s error=%s", cmd, lq(err));
-    fprintf(stderr, "flinkpg-statements %s: %s\n", cmd, err);
-    rc = 1;
-out:
-    free_pairs(vars);
-    free_pairs(props);
     flinkgw_free(gw);
     return rc;
 }
@@ -349,13 +342,7 @@ static int confluent_submit(cfg_spec *c, confluent *cf, char **args, int nargs, 
             rc = 2; /* a file missing or a placeholder without a value: usage */
             goto out;
         }
-        char **grown = realloc(all, (nall + n + 1) * sizeof *all);
-        if (!grown) {
-            sqltmpl_free_list(st, n);
-            snprintf(err, errlen, "out of memory");
-            goto out;
-        }
-        all = grown;
+        all = xrealloc(all, (nall + n + 1) * sizeof *all);
         memcpy(all + nall, st, n * sizeof *st);
         nall += n;
         free(st);
@@ -390,7 +377,8 @@ out:
     return rc;
 }
 
-static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
+/* A client from the options, or NULL with the usage error printed (*rc). */
+static confluent *confluent_client(cfg_spec *c, int *rc)
 {
     char err[2048];
     /* what every call needs, named as the user sets it */
@@ -400,13 +388,16 @@ static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
         if (!v || !*v) {
             cfg_opt *o = cfg_find(c, need[i]);
             snprintf(err, sizeof err, "--backend confluent needs --%s (or %s)", o->name, o->env);
-            return usage(err);
+            *rc = usage(err);
+            return NULL;
         }
     }
     if ((!cfg_str(c, "region") || !*cfg_str(c, "region")) &&
-        (!cfg_str(c, "confluent-url") || !*cfg_str(c, "confluent-url")))
-        return usage("--backend confluent needs --region (or CONFLUENT_REGION), or --confluent-url "
-                     "(or CONFLUENT_FLINK_URL)");
+        (!cfg_str(c, "confluent-url") || !*cfg_str(c, "confluent-url"))) {
+        *rc = usage("--backend confluent needs --region (or CONFLUENT_REGION), or --confluent-url "
+                    "(or CONFLUENT_FLINK_URL)");
+        return NULL;
+    }
     confluent_opts o = {.base_url = cfg_str(c, "confluent-url"),
                         .cloud = cfg_str(c, "cloud"),
                         .region = cfg_str(c, "region"),
@@ -416,14 +407,88 @@ static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
                         .api_secret = cfg_str(c, "flink-api-secret")};
     confluent *cf = confluent_new(&o, err, sizeof err);
     if (!cf)
-        return usage(err);
-    int rc = 1;
-    confluent_rc r = CF_OK;
-    if (!strcmp(cmd, "submit")) {
-        if (nargs < 1) {
-            confluent_free(cf);
-            return usage("submit needs at least one SQL file");
+        *rc = usage(err);
+    return cf;
+}
+
+static confluent_rc cf_list_all(confluent *cf, char *err, size_t errlen)
+{
+    char *token = NULL;
+    confluent_rc r;
+    do {
+        json_t *items;
+        char *next = NULL;
+        r = confluent_list(cf, 100, token, &items, &next, err, errlen);
+        free(token);
+        token = next;
+        if (r != CF_OK)
+            break;
+        size_t i;
+        json_t *it;
+        json_array_foreach (items, i, it) {
+            const char *n = json_string_value(json_object_get(it, "name"));
+            const char *ph =
+                json_string_value(json_object_get(json_object_get(it, "status"), "phase"));
+            printf("%s %s\n", n ? n : "?", ph ? ph : "?");
         }
+        json_decref(items);
+    } while (token);
+    free(token);
+    return r;
+}
+
+/* status, stop, resume or delete of one statement */
+static confluent_rc cf_one(cfg_spec *c, confluent *cf, const char *cmd, const char *name, char *err,
+                           size_t errlen)
+{
+    confluent_rc r;
+    if (!strcmp(cmd, "status")) {
+        confluent_statement s;
+        r = confluent_get(cf, name, &s, err, errlen);
+        if (r == CF_OK) {
+            printf("statement=%s\nphase=%s\nstopped=%s\ndetail=%s\n", name, s.phase ? s.phase : "",
+                   s.stopped ? "true" : "false", s.detail ? s.detail : "");
+            confluent_statement_free(&s);
+        }
+    } else if (!strcmp(cmd, "delete")) {
+        r = confluent_delete(cf, name, err, errlen);
+        if (r == CF_OK)
+            r = wait_gone(cf, name, (long)cfg_int(c, "timeout-ms"), err, errlen);
+        if (r == CF_OK)
+            printf("statement=%s\ndeleted=true\n", name);
+    } else { /* stop, resume */
+        bool stop = !strcmp(cmd, "stop");
+        r = confluent_set_stopped(cf, name, stop, err, errlen);
+        char phase[32] = "";
+        if (r == CF_OK && cfg_bool(c, "wait-running"))
+            r = wait_phase(cf, name, stop ? "STOPPED" : "RUNNING", (long)cfg_int(c, "timeout-ms"),
+                           phase, sizeof phase, err, errlen);
+        if (r == CF_OK)
+            printf("statement=%s\nstopped=%s\n%s%s%s", name, stop ? "true" : "false",
+                   *phase ? "phase=" : "", phase, *phase ? "\n" : "");
+    }
+    return r;
+}
+
+static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
+{
+    static const char *const one[] = {"status", "stop", "resume", "delete"};
+    bool is_one = false;
+    for (size_t i = 0; i < 4; i++)
+        is_one |= !strcmp(cmd, one[i]);
+    if (!is_one && strcmp(cmd, "submit") && strcmp(cmd, "list"))
+        return usage("unknown subcommand; use submit, status, list, stop, resume or delete");
+    if (!strcmp(cmd, "submit") && nargs < 1)
+        return usage("submit needs at least one SQL file");
+    if (is_one && nargs != 1)
+        return usage("status, stop, resume and delete need one statement name");
+    int rc = 0;
+    confluent *cf = confluent_client(c, &rc);
+    if (!cf)
+        return rc;
+    char err[2048] = "";
+    confluent_rc r;
+    if (!strcmp(cmd, "submit")) {
         rc = confluent_submit(c, cf, args, nargs, err, sizeof err);
         if (rc == 2) {
             confluent_free(cf);
@@ -431,63 +496,14 @@ static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
         }
         r = rc ? CF_ERROR : CF_OK;
     } else if (!strcmp(cmd, "list")) {
-        char *token = NULL;
-        do {
-            json_t *items;
-            char *next = NULL;
-            r = confluent_list(cf, 100, token, &items, &next, err, sizeof err);
-            free(token);
-            token = next;
-            if (r != CF_OK)
-                break;
-            size_t i;
-            json_t *it;
-            json_array_foreach (items, i, it) {
-                const char *n = json_string_value(json_object_get(it, "name"));
-                const char *ph =
-                    json_string_value(json_object_get(json_object_get(it, "status"), "phase"));
-                printf("%s %s\n", n ? n : "?", ph ? ph : "?");
-            }
-            json_decref(items);
-        } while (token);
-        free(token);
-    } else if (nargs != 1) {
-        confluent_free(cf);
-        return usage("status, stop, resume and delete need one statement name");
-    } else if (!strcmp(cmd, "status")) {
-        confluent_statement s;
-        r = confluent_get(cf, args[0], &s, err, sizeof err);
-        if (r == CF_OK) {
-            printf("statement=%s\nphase=%s\nstopped=%s\ndetail=%s\n", args[0],
-                   s.phase ? s.phase : "", s.stopped ? "true" : "false", s.detail ? s.detail : "");
-            confluent_statement_free(&s);
-        }
-    } else if (!strcmp(cmd, "stop") || !strcmp(cmd, "resume")) {
-        bool stop = !strcmp(cmd, "stop");
-        r = confluent_set_stopped(cf, args[0], stop, err, sizeof err);
-        char phase[32] = "";
-        if (r == CF_OK && cfg_bool(c, "wait-running"))
-            r = wait_phase(cf, args[0], stop ? "STOPPED" : "RUNNING",
-                           (long)cfg_int(c, "timeout-ms"), phase, sizeof phase, err, sizeof err);
-        if (r == CF_OK)
-            printf("statement=%s\nstopped=%s\n%s%s%s", args[0], stop ? "true" : "false",
-                   *phase ? "phase=" : "", phase, *phase ? "\n" : "");
-    } else if (!strcmp(cmd, "delete")) {
-        r = confluent_delete(cf, args[0], err, sizeof err);
-        if (r == CF_OK)
-            r = wait_gone(cf, args[0], (long)cfg_int(c, "timeout-ms"), err, sizeof err);
-        if (r == CF_OK)
-            printf("statement=%s\ndeleted=true\n", args[0]);
+        r = cf_list_all(cf, err, sizeof err);
     } else {
-        confluent_free(cf);
-        return usage("unknown subcommand; use submit, status, list, stop, resume or delete");
+        r = cf_one(c, cf, cmd, args[0], err, sizeof err);
     }
+    rc = r == CF_OK ? 0 : r == CF_NOT_FOUND ? 3 : 1;
     if (r != CF_OK) {
         log_error("confluent_failed", "command=%s error=%s", cmd, lq(err));
         fprintf(stderr, "flinkpg-statements %s: %s\n", cmd, err);
-        rc = r == CF_NOT_FOUND ? 3 : 1;
-    } else {
-        rc = 0;
     }
     confluent_free(cf);
     return rc;

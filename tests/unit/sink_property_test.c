@@ -307,8 +307,9 @@ static bool run_case(PGconn *conn, uint64_t seed, char *why, size_t whylen)
             if (model[k].present)
                 sb_printf(&want, "%d|s%d|v%d|%lld.%02lld|%lld\n", k, k % 3, model[k].version,
                           model[k].cents / 100, model[k].cents % 100, model[k].at_ms);
-        PGresult *res = PQexec(conn, "SELECT k1, k2, name, amount, "
-                                     "(extract(epoch FROM at) * 1000)::bigint FROM prop ORDER BY 1");
+        PGresult *res =
+            PQexec(conn, "SELECT k1, k2, name, amount, "
+                         "(extract(epoch FROM at) * 1000)::bigint FROM prop ORDER BY 1");
         strbuf got;
         sb_init(&got);
         for (int r = 0; PQresultStatus(res) == PGRES_TUPLES_OK && r < PQntuples(res); r++)
