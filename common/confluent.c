@@ -509,3 +509,29 @@ confluent_rc confluent_list(confluent *c, int page_size, const char *page_token,
     json_decref(res);
     return CF_OK;
 }
+
+confluent_rc confluent_each(confluent *c, confluent_each_fn fn, void *ctx, char *err, size_t errlen)
+{
+    char *token = NULL;
+    confluent_rc rc;
+    do {
+        json_t *items = NULL;
+        char *next = NULL;
+        rc = confluent_list(c, 100, token, &items, &next, err, errlen);
+        free(token);
+        token = next;
+        if (rc != CF_OK)
+            break;
+        size_t i;
+        json_t *it;
+        json_array_foreach (items, i, it) {
+            const char *name = json_string_value(json_object_get(it, "name"));
+            const char *phase =
+                json_string_value(json_object_get(json_object_get(it, "status"), "phase"));
+            fn(name ? name : "?", phase ? phase : "?", ctx);
+        }
+        json_decref(items);
+    } while (token);
+    free(token);
+    return rc;
+}

@@ -112,4 +112,9 @@ confluent_rc confluent_delete(confluent *c, const char *name, char *err, size_t 
 confluent_rc confluent_list(confluent *c, int page_size, const char *page_token, json_t **items,
                             char **next_token, char *err, size_t errlen);
 
+/* Every statement of the environment, page after page: fn(name, phase). */
+typedef void (*confluent_each_fn)(const char *name, const char *phase, void *ctx);
+confluent_rc confluent_each(confluent *c, confluent_each_fn fn, void *ctx, char *err,
+                            size_t errlen);
+
 #endif

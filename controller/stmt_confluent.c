@@ -212,6 +212,24 @@ static bool ours(const char *prefix, const char *name)
     return false;
 }
 
+/* The run's statements in a list of all: to delete, or already DELETING */
+typedef struct {
+    const char *prefix;
+    json_t *names;
+    size_t deleting;
+} run_statements;
+
+static void collect_ours(const char *name, const char *phase, void *ctx)
+{
+    run_statements *rs = ctx;
+    if (!ours(rs->prefix, name))
+        return;
+    if (!strcmp(phase, "DELETING")) /* DELETE answered 202 earlier: wait */
+        rs->deleting++;
+    else
+        json_array_append_new(rs->names, json_string(name));
+}
+
 static stmt_result cf_remove(const stmt_ctx *x, char *msg, size_t msglen)
 {
     bool gone = false;
@@ -230,37 +248,15 @@ static stmt_result cf_remove(const stmt_ctx *x, char *msg, size_t msglen)
     char prefix[96];
     stmt_name_prefix(x->run, prefix, sizeof prefix);
     /* every statement of the run, listed (a status write may have been lost) */
-    json_t *names = json_array();
-    char *token = NULL, err[1024];
+    run_statements rs = {.prefix = prefix, .names = json_array()};
+    json_t *names = rs.names;
+    char err[1024];
     stmt_result res = STMT_GONE;
-    size_t deleting = 0;
-    do {
-        json_t *items = NULL;
-        char *next = NULL;
-        confluent_rc rc = confluent_list(cf, 100, token, &items, &next, err, sizeof err);
-        free(token);
-        token = next;
-        if (rc != CF_OK) {
-            snprintf(msg, msglen, "listing statements: %s", err);
-            res = STMT_ERROR;
-            break;
-        }
-        size_t i;
-        json_t *it;
-        json_array_foreach (items, i, it) {
-            const char *nm = json_string_value(json_object_get(it, "name"));
-            const char *ph =
-                json_string_value(json_object_get(json_object_get(it, "status"), "phase"));
-            if (!nm || !ours(prefix, nm))
-                continue;
-            if (ph && !strcmp(ph, "DELETING")) /* DELETE answered 202 earlier: wait */
-                deleting++;
-            else
-                json_array_append_new(names, json_string(nm));
-        }
-        json_decref(items);
-    } while (token);
-    free(token);
+    if (confluent_each(cf, collect_ours, &rs, err, sizeof err) != CF_OK) {
+        snprintf(msg, msglen, "listing statements: %s", err);
+        res = STMT_ERROR;
+    }
+    size_t deleting = rs.deleting;
     size_t deleted = 0;
     /* the sink INSERT before the source tables: from the end */
     for (size_t i = json_array_size(names); res == STMT_GONE && i-- > 0;) {

@@ -411,30 +411,10 @@ static confluent *confluent_client(cfg_spec *c, int *rc)
     return cf;
 }
 
-static confluent_rc cf_list_all(confluent *cf, char *err, size_t errlen)
+static void print_statement(const char *name, const char *phase, void *ctx)
 {
-    char *token = NULL;
-    confluent_rc r;
-    do {
-        json_t *items;
-        char *next = NULL;
-        r = confluent_list(cf, 100, token, &items, &next, err, errlen);
-        free(token);
-        token = next;
-        if (r != CF_OK)
-            break;
-        size_t i;
-        json_t *it;
-        json_array_foreach (items, i, it) {
-            const char *n = json_string_value(json_object_get(it, "name"));
-            const char *ph =
-                json_string_value(json_object_get(json_object_get(it, "status"), "phase"));
-            printf("%s %s\n", n ? n : "?", ph ? ph : "?");
-        }
-        json_decref(items);
-    } while (token);
-    free(token);
-    return r;
+    (void)ctx;
+    printf("%s %s\n", name, phase);
 }
 
 /* status, stop, resume or delete of one statement */
@@ -496,7 +476,7 @@ static int confluent_main(cfg_spec *c, const char *cmd, char **args, int nargs)
         }
         r = rc ? CF_ERROR : CF_OK;
     } else if (!strcmp(cmd, "list")) {
-        r = cf_list_all(cf, err, sizeof err);
+        r = confluent_each(cf, print_statement, NULL, err, sizeof err);
     } else {
         r = cf_one(c, cf, cmd, args[0], err, sizeof err);
     }

@@ -6,8 +6,8 @@
 # (leader election + PDB, namespaced Role, peers, demo), and
 # manifests/install.yaml equal to what the chart renders.
 # The chart on a real node (helm install, DemoRuns to PASS): kube_demo.sh.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../controller_lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/controller.sh"
 kube_up
 CHART=$ROOT/charts/flinkpg
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Each program's --help and a wrong flag, as a new user meets them: the help
 # once, no empty "(default: )", an unknown flag named once with one hint.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 for p in controller generator sink statements; do
   b=$BIN/flinkpg-$p
   "$b" --help >"$T_TMP/$p.help" 2>&1

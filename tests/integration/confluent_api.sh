@@ -9,7 +9,7 @@
 # the current resource_version) and refuses what Confluent refuses (table
 # options it does not know, unqualified names without a catalog/database);
 # a lost POST reply, a stale PUT and a slow delete are played through.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 pf=$T_TMP/standin.port
 "$TOOLS/confluent_standin" --port 0 --port-file "$pf" --key FKEY --secret 's3cr3t-VALUE' 2>"$T_TMP/standin.log" &
 T_PIDS+=($!)

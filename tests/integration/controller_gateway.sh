@@ -14,10 +14,11 @@
 #   - deleting the DemoRun cancels its job before the DemoRun goes;
 #   - a job cancelled by hand shows as StatementsRunning False/StatementFailed.
 # The peers run in the test's own directory and are stopped at the end.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../controller_lib.sh"
-source "$(dirname "$0")/../e2e/lib.sh"
-trap 'e2e_cleanup; e2e_peers_down; kube_down' EXIT
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/controller.sh"
+source "$(dirname "$0")/../lib/e2e.sh"
+defer e2e_peers_down
+defer e2e_cleanup
 kube_up
 e2e_peers_up
 new_db

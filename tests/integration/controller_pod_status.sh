@@ -7,8 +7,8 @@
 # test writes the pod status the kubelet would write (phase Running, not
 # Pending, so that kwok's pod-ready stage leaves it alone); a real node's
 # pull failure is tests/integration's images test.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../controller_lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/controller.sh"
 kube_up
 
 LOG=$T_TMP/ctl.log

@@ -4,8 +4,8 @@
 # kwok makes pods ready, idempotency, a hand edit reverted, a spec change
 # applied in place, and deletion through the finalizer and the garbage
 # collector.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../controller_lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/controller.sh"
 kube_up
 
 # ---- admission: invalid DemoRuns are rejected with the field named ----

@@ -3,8 +3,8 @@
 # resourceVersion too old (410 Gone), an API server restart mid-watch, two
 # replicas with one Lease, and the chart's RBAC as its only permissions
 # (a service-account token, in-cluster configuration).
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../controller_lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/controller.sh"
 kube_up
 # The chart's ServiceAccount and RBAC, as `helm install -n flinkpg-system` makes them.
 kubectl create namespace flinkpg-system >/dev/null 2>&1

@@ -4,7 +4,7 @@
 # then a steady window. The figures are printed; the checks are that every
 # run got its children, that the steady window made no API request, and that
 # the harness itself works (the full run is minutes, not part of CI).
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 out=$T_TMP/bench.out
 FLINKPG_BIN=$BIN FLINKPG_TOOLS=$TOOLS BENCH_WINDOW=10 BENCH_RESYNC=5 \
   "$ROOT/tests/bench/controller" 10 >"$out" 2>"$T_TMP/bench.err"

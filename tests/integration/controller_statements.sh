@@ -6,8 +6,8 @@
 # StatementsRunning True once they run, a FAILED statement reported with its
 # detail, 429/503 retried, the credentials never logged, and deletion that
 # removes the statements before the finalizer lets the DemoRun go.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../controller_lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/controller.sh"
 kube_up
 
 pf=$T_TMP/standin.port

@@ -5,11 +5,11 @@
 # Kafka gets Warning events, bounded retries, and does not block the deletion.
 # KAFKA_PORT / KAFKA_SASL_PORT / KAFKA_CONTROLLER_PORT move the broker off its
 # default ports (19092-19094).
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../controller_lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/controller.sh"
 KP=${KAFKA_PORT:-19092}; KSP=${KAFKA_SASL_PORT:-19093}
-kafka_down() { FLINKPG_PEERS_DIR=$K_PEERS "$ROOT/tests/peers/kafka.sh" stop >/dev/null 2>&1 || true; kube_down; }
-trap kafka_down EXIT
+kafka_down() { FLINKPG_PEERS_DIR=$K_PEERS "$ROOT/tests/peers/kafka.sh" stop >/dev/null 2>&1 || true; }
+defer kafka_down
 kube_up
 if ! "$ROOT/tests/peers/kafka.sh" start >"$T_TMP/kafka-start.log" 2>&1; then
   echo "FAIL Kafka did not start (tests/peers/kafka.sh start):"; tail -n 20 "$T_TMP/kafka-start.log" | sed 's/^/  /'; exit 1

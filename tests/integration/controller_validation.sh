@@ -4,8 +4,8 @@
 # expected_orders_shipments in the run's PostgreSQL (here the test's real
 # server, through spec.postgres.existingSecretRef) and writes the numbers into
 # status.validation, status.rows and the Validated condition.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../controller_lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/controller.sh"
 new_db
 kube_up
 

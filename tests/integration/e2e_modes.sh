@@ -14,9 +14,10 @@
 #   - the same results in Confluent Cloud's shape (epoch-ms TIMESTAMP_LTZ, registry
 #     framing, the op header, except-key values) give the exact table too.
 # Peers are started when not running and stopped again at the end.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../e2e/lib.sh"
-trap 'e2e_cleanup; e2e_peers_down; cleanup' EXIT
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/e2e.sh"
+defer e2e_peers_down
+defer e2e_cleanup
 t0=$SECONDS
 e2e_peers_up
 new_db

@@ -8,9 +8,11 @@
 #     Flink restores its last checkpoint and replays, its Kafka transactions
 #     since then are aborted, and the sink (read_committed, offsets in
 #     PostgreSQL) still ends with exactly the expected table.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../e2e/lib.sh"
-trap 'e2e_cleanup; "$ROOT/tests/peers/flink.sh" tm-start >/dev/null 2>&1; e2e_peers_down; cleanup' EXIT
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/e2e.sh"
+defer e2e_peers_down
+defer '"$ROOT/tests/peers/flink.sh" tm-start >/dev/null 2>&1'
+defer e2e_cleanup
 t0=$SECONDS
 e2e_peers_up
 new_db

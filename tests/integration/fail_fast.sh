@@ -3,7 +3,7 @@
 # names it and where its value came from (flag, environment, .env line); a
 # PostgreSQL server that does not answer is retried for --connect-timeout,
 # then the same.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 start_mockkafka ff
 q "CREATE TABLE ff (id bigint PRIMARY KEY, name text)"

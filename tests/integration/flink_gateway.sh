@@ -3,9 +3,10 @@
 # Flink's own error message comes back, unknown placeholders never reach
 # Flink, a job is submitted, listed, stopped with a savepoint and resumed
 # from it, and job status is read from the JobManager.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../e2e/lib.sh"
-trap 'e2e_cleanup; e2e_peers_down; cleanup' EXIT
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/e2e.sh"
+defer e2e_peers_down
+defer e2e_cleanup
 e2e_peers_up
 st() { "$BIN/flinkpg-statements" "$@"; }
 # job_reaches JOB STATE: the JobManager reports STATE within 30 s

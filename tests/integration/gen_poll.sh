@@ -4,7 +4,7 @@
 # made while it is down), and a local HTTP endpoint (new, changed, deleted
 # items, the endpoint down for a while).  Every change is published exactly
 # once: the topic is read back and compared line by line.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 start_mockkafka cdc_pg:2 cdc_http:2
 dump() { "$TOOLS/kconsume" -b "$BOOTSTRAP" -t "$1" | cut -d' ' -f3- | sort; }

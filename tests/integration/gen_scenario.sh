@@ -3,7 +3,7 @@
 # another seed → other bytes), a tiny hand-written scenario whose expected
 # final table is written out here by hand, and the scenario's own knobs
 # (every kind of event appears), against real PostgreSQL and the mock cluster.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 start_mockkafka o1:4 s1:4 o2:4 s2:4 o3:4 s3:4 tiny_o:2 tiny_s:2
 gen() { "$BIN/flinkpg-generator" -b "$BOOTSTRAP" --progress never "$@"; }

@@ -9,7 +9,7 @@
 # and the stand-in refuses an incompatible schema (409) as the registry does.
 # Also: bad credentials (401), a rate limit (429, retried) and an unreachable
 # registry.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 start_mockkafka sr_o:2 sr_s:2 ad_o:1 ad_s:1
 "$TOOLS/fakesr" --user srkey --password srsecret --port-file "$T_TMP/srport" >/dev/null 2>"$T_TMP/fakesr.log" &
 T_PIDS+=($!)

@@ -2,7 +2,7 @@
 # The validation queries count each kind of damage exactly, and sql/validate.sql
 # (psql) and common/validate.c (through flinkpg-generator --validate) agree on
 # every number.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 gen() { "$BIN/flinkpg-generator" --progress never "$@"; }
 gen --dry-run --orders 40 --seed 5 --target-table t_ok 2>"$T_TMP/gen.log"

@@ -13,7 +13,7 @@
 # image tag rolls the controller and the sinks it owns, and deleting the
 # DemoRuns plus `helm uninstall` leaves nothing: no object, no claim, no
 # running Flink job.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
 
 export FLINKPG_PEERS_DIR=$T_TMP/peers
 DEMO="$ROOT/tests/demo/kube"
@@ -21,13 +21,7 @@ NODE="$ROOT/tests/peers/node.sh"
 export NS=flinkpg   # exported: the checks below run some functions in `bash -c`
 RATE=${KUBE_DEMO_RATE:-60}   # events/s of the samples here: slow enough that the faults land mid-run
 
-down() {
-  local rc=$?
-  node_teardown
-  cleanup
-  return $rc
-}
-trap down EXIT
+defer node_teardown
 wait_for() { # seconds command...: poll every 2 s
   local deadline=$((SECONDS + $1)); shift
   until "$@"; do

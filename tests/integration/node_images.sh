@@ -12,7 +12,7 @@
 #     Deployment available;
 #   - a DemoRun whose sink image does not exist gets SinkReady=False naming
 #     the image and the kubelet's ErrImagePull/ImagePullBackOff.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/common.sh"
 
 NODE="$ROOT/tests/peers/node.sh"
 
@@ -34,13 +34,7 @@ export FLINKPG_PEERS_DIR=$T_TMP/peers
 NSX=flinkpg-node-test      # the test's workloads
 SYS=flinkpg-system         # the controller
 
-node_down() {
-  local rc=$?
-  node_teardown
-  cleanup
-  return $rc
-}
-trap node_down EXIT
+defer node_teardown
 
 # ---- images (make images) and the node ----
 t0=$SECONDS

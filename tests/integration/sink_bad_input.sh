@@ -2,7 +2,7 @@
 # Bad input loses nothing: each kind of bad record lands in the dead-letter
 # table with its reason, raw bytes and headers, in the same transaction; the
 # good records around it are applied; the offset moves past it.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 start_mockkafka bad registry cc
 q "CREATE TABLE bad (id bigint PRIMARY KEY, name text, qty int, day date)"

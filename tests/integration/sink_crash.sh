@@ -5,7 +5,7 @@
 # so every kill lands mid-stream) and restarted.  The final table must equal
 # the expected one exactly, and the batch log must tile every partition:
 # no offset applied twice, none skipped.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 start_mockkafka crash:6
 cols="id bigint PRIMARY KEY, name text, amount numeric(12,2), version bigint"

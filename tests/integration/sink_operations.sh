@@ -2,7 +2,7 @@
 # Operations: PostgreSQL restarted (and down for seconds) mid-run, a Kafka
 # outage, an offset moved under a running sink (the fence), SIGTERM, and the
 # /metrics, /healthz, /readyz endpoints.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 start_mockkafka outage:6 term:8 metrics kafkaout:4 fence:1
 PEERS="$ROOT/tests/peers/postgres.sh"

@@ -3,7 +3,7 @@
 # real PostgreSQL.  One scripted changelog per encoding — inserts, updates,
 # deletes, a delete of a never-inserted key, a -U with no +U, duplicate
 # inserts — and the final table each case must hold, written out by hand.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 start_mockkafka retract debezium upsert append
 

@@ -5,13 +5,13 @@
 # default (session.timeout.ms 6000, heartbeats every 2 s; librdkafka's own is
 # 45 s) must let the next sink of the group commit again within 10 s of the
 # kill. The time is printed; the table ends exact.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 export FLINKPG_PEERS_DIR=$T_TMP/peers
 KP=${KAFKA_PORT:-19092}
 BOOTSTRAP=127.0.0.1:$KP
-kafka_down() { "$ROOT/tests/peers/kafka.sh" stop >/dev/null 2>&1 || true; cleanup; }
-trap kafka_down EXIT
+kafka_down() { "$ROOT/tests/peers/kafka.sh" stop >/dev/null 2>&1 || true; }
+defer kafka_down
 if ! "$ROOT/tests/peers/kafka.sh" start >"$T_TMP/kafka-start.log" 2>&1; then
   echo "FAIL Kafka did not start (tests/peers/kafka.sh start):"; tail -n 20 "$T_TMP/kafka-start.log" | sed 's/^/  /'; exit 1
 fi

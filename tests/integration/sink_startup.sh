@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start-up: configuration errors name the flag, table or column; --help
 # documents everything; --create-table; .env files; secrets stay out of logs.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 new_db
 start_mockkafka t1
 q "CREATE TABLE keyless (id bigint, name text)"

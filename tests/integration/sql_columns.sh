@@ -4,7 +4,7 @@
 # Flink and Confluent result table, the join view, the JDBC reference, and the
 # C side (DEMO_TABLE_COLUMNS, the generator's expected table).  Each must name
 # the same 11 columns in the same order.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib/common.sh"
 S=$ROOT/sql
 # the columns of the first CREATE TABLE in a file that has order_updated_at
 table_cols() {

@@ -18,12 +18,12 @@
 # Environment: FLINK_VERSION (1.20.3), FLINK_KAFKA_CONNECTOR_VERSION (3.4.0-1.20),
 # FLINK_JDBC_CONNECTOR_VERSION (3.3.0-1.20), FLINK_TM_SLOTS (4), FLINK_TM_MEMORY (1536m),
 # FLINK_JM_MEMORY (1024m), FLINK_GATEWAY_HEAP (512m), FLINKPG_CACHE, FLINKPG_PEERS_DIR,
-# PEER_TIMEOUT (see lib.sh).
+# PEER_TIMEOUT (see tests/lib/peers.sh).
 set -euo pipefail
 
 PEER_NAME=flink
-# shellcheck source=tests/peers/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/lib/peers.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/peers.sh"
 
 FLINK_VERSION="${FLINK_VERSION:-1.20.3}"
 FLINK_KAFKA_CONNECTOR_VERSION="${FLINK_KAFKA_CONNECTOR_VERSION:-3.4.0-1.20}"

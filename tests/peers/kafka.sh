@@ -13,12 +13,12 @@
 # Topics are auto-created (1 partition, replication 1).
 #
 # Environment: KAFKA_VERSION (3.9.1), KAFKA_HEAP (-Xmx512m), KAFKA_SASL_USER,
-# KAFKA_SASL_PASSWORD, FLINKPG_CACHE, FLINKPG_PEERS_DIR, PEER_TIMEOUT (see lib.sh).
+# KAFKA_SASL_PASSWORD, FLINKPG_CACHE, FLINKPG_PEERS_DIR, PEER_TIMEOUT (see tests/lib/peers.sh).
 set -euo pipefail
 
 PEER_NAME=kafka
-# shellcheck source=tests/peers/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/lib/peers.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/peers.sh"
 
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"

@@ -79,6 +79,16 @@ static void row_json(strbuf *sb, int k, const row *r, bool with_key)
     }
 }
 
+/* the Kafka key of key k: its key columns */
+static void key_json(strbuf *key, int k)
+{
+    sb_init(key);
+    if (nkeycols == 2)
+        sb_printf(key, "{\"k1\":%d,\"k2\":\"s%d\"}", k, k % 3);
+    else
+        sb_printf(key, "{\"k1\":%d}", k);
+}
+
 static char *frame(const strbuf *sb, size_t *len, uint32_t id)
 {
     size_t n = sb->len + (registry ? SRWIRE_HEADER_LEN : 0);
@@ -97,12 +107,8 @@ static void emit(rec *recs, size_t *n, int32_t part, int k, int kind, const row 
                  const row *after)
 {
     strbuf key, val;
-    sb_init(&key);
     sb_init(&val);
-    if (nkeycols == 2)
-        sb_printf(&key, "{\"k1\":%d,\"k2\":\"s%d\"}", k, k % 3);
-    else
-        sb_printf(&key, "{\"k1\":%d}", k);
+    key_json(&key, k);
     bool tomb = false;
     int op = -1;
     if (enc_kind == ENC_RETRACT) {
@@ -170,12 +176,8 @@ static bool run_case(PGconn *conn, uint64_t seed, char *why, size_t whylen)
             *m = (row){true, c + 1, (long long)rnd(100000), 1700000000000LL + rnd(1u << 30)};
             if (enc_kind == ENC_DEBEZIUM && !rnd(3)) { /* one "u" record: -U and +U */
                 strbuf key, val;
-                sb_init(&key);
                 sb_init(&val);
-                if (nkeycols == 2)
-                    sb_printf(&key, "{\"k1\":%d,\"k2\":\"s%d\"}", k, k % 3);
-                else
-                    sb_printf(&key, "{\"k1\":%d}", k);
+                key_json(&key, k);
                 sb_puts(&val, "{\"before\":");
                 row_json(&val, k, &old, true);
                 sb_puts(&val, ",\"after\":");

@@ -10,8 +10,14 @@
 #   sink_bg LOG ARGS...          the same in the background; SINK_PID is its pid
 #   tables_differ A B            rows in one table and not the other (0 = equal)
 #   batch_log_gaps GROUP         committed batches that do not tile their partition (0 = none)
+#   defer CMD...                 run CMD at exit; deferred commands run in reverse order,
+#                                the shared cleanup (test processes in T_PIDS, T_TMP) last
+#
+# The other helpers, sourced after this one: tests/lib/controller.sh (a private
+# control plane and the controller), tests/lib/e2e.sh (real Kafka + Flink),
+# tests/lib/peers.sh (what the peer scripts in tests/peers/ share).
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${FLINKPG_BIN:-$ROOT/build/asan/bin}
 TOOLS=${FLINKPG_TOOLS:-$ROOT/build/asan/tools}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
@@ -59,7 +65,16 @@ cleanup() {
   for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T_TMP" >&2; else rm -rf "$T_TMP"; fi
 }
-trap cleanup EXIT
+# The cleanup stack: what a test starts, it defers the stopping of, instead
+# of writing its own trap.
+T_DEFERRED=()
+defer() { T_DEFERRED+=("$*"); }
+run_deferred() {
+  local i
+  for ((i = ${#T_DEFERRED[@]} - 1; i >= 0; i--)); do eval "${T_DEFERRED[i]}" || true; done
+}
+defer cleanup
+trap run_deferred EXIT
 
 # Table equality and the batch log, shared by the crash and outage tests.
 tables_differ() {  # A B: rows in one and not the other, both ways

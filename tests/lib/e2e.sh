@@ -3,7 +3,7 @@
 # statement (through flinkpg-statements and the SQL Gateway) -> output topic ->
 # flinkpg-sink (SASL/PLAIN) -> PostgreSQL -> sql/validate.sql against the
 # expected table the generator wrote.
-# Source after tests/lib.sh (integration tests) or on its own (the demo).
+# Source after tests/lib/common.sh (integration tests) or on its own (the demo).
 #
 #   e2e_peers_up                  start Kafka and Flink unless running; e2e_peers_down
 #                                 later stops only what e2e_peers_up started

@@ -10,7 +10,7 @@
 #   PEER_TIMEOUT       readiness timeout in seconds (default 120)
 
 # shellcheck disable=SC2034  # used by the scripts that source this file
-PEER_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PEER_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../peers" && pwd)" # tests/peers
 FLINKPG_CACHE="${FLINKPG_CACHE:-$HOME/.cache/flinkpg}"
 FLINKPG_PEERS_DIR="${FLINKPG_PEERS_DIR:-/tmp/flinkpg-peers}"
 PEER_TIMEOUT="${PEER_TIMEOUT:-120}"

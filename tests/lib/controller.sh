@@ -1,5 +1,5 @@
 # Helpers for the controller tests (tests/integration/controller_*.sh), sourced
-# after tests/lib.sh.
+# after tests/lib/common.sh.
 #
 #   kube_up                 start a private control plane (fails loudly), apply the CRD
 #   ctl_bg LOG ARGS...      start flinkpg-controller in the background; CTL_PID
@@ -16,9 +16,8 @@ kube_down() {
   for p in "${CTL_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${CTL_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   FLINKPG_KUBE_STOP_GRACE=3 "$ROOT/tests/peers/kube.sh" stop >/dev/null 2>&1 || true
-  cleanup
 }
-trap kube_down EXIT
+defer kube_down
 
 kube_up() {
   if ! "$ROOT/tests/peers/kube.sh" start >"$T_TMP/kube-start.log" 2>&1; then
