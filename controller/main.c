@@ -100,6 +100,34 @@ static void on_owned(watch_event ev, json_t *obj, void *ctx)
     }
 }
 
+/* A Secret: ours (the in-cluster PostgreSQL's) re-queues its run as any
+ * child does; one a DemoRun references by name (credentials, an existing
+ * PostgreSQL) re-queues every run of its namespace that names it, so that a
+ * rotated Secret rolls the sink (reconcile_apply.c, secret-versions). */
+static kstore *g_runs;
+static void on_secret(watch_event ev, json_t *obj, void *ctx)
+{
+    on_owned(ev, obj, ctx);
+    if (ev != WATCH_ADDED && ev != WATCH_MODIFIED && ev != WATCH_DELETED)
+        return;
+    json_t *md = json_object_get(obj, "metadata");
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *name = json_string_value(json_object_get(md, "name"));
+    if (!ns || !name || !g_runs)
+        return;
+    json_t *runs = kstore_list(g_runs, ns, NULL, NULL);
+    size_t i;
+    json_t *run;
+    json_array_foreach (json_object_get(runs, "items"), i, run) {
+        if (run_uses_secret(run, name)) {
+            char key[300];
+            key_of(run, key, sizeof key, run_name(run));
+            wq_add(g_queue, key);
+        }
+    }
+    json_decref(runs);
+}
+
 /* A pod is owned by a ReplicaSet, a Job or a StatefulSet, not by the
  * DemoRun: its run is in the label every child and pod template carries.
  * Pods are watched so that a pod stuck in ImagePullBackOff or
@@ -361,6 +389,8 @@ static void set_up_watches(cfg_spec *spec, kcache *cache)
          * secrets: unfiltered, so that the Secrets a DemoRun references
          * (no label of ours) stay fresh in the cache; only ours and those
          * read once are kept (cache.h). */
+        if (i == 1)
+            g_runs = kcache_store(cache, "demoruns");
         kstore *store = kcache_add(cache, kinds[i].res, secrets,
                                    !i     ? NULL
                                    : pods ? "flinkpg.io/run"
@@ -372,9 +402,10 @@ static void set_up_watches(cfg_spec *spec, kcache *cache)
                                                  : pods        ? "flinkpg.io/run"
                                                         : "app.kubernetes.io/managed-by=flinkpg",
                                .ctx = store,
-                               .on_event = !i     ? on_demorun
-                                           : pods ? on_pod
-                                                  : on_owned,
+                               .on_event = !i        ? on_demorun
+                                           : pods    ? on_pod
+                                           : secrets ? on_secret
+                                                     : on_owned,
                                .timeout_s = cfg_int(spec, "watch-timeout"),
                                .start_rv = i ? NULL : cfg_str(spec, "debug-watch-from")};
     }

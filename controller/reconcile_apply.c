@@ -224,6 +224,53 @@ static bool apply_rendered(rctx *c, const char *base, const char *kind, json_t *
     return ok;
 }
 
+/* The Secrets a pod template reads (env valueFrom.secretKeyRef), each with
+ * its resourceVersion, stamped on the template as an annotation: a rotated
+ * Secret (a new Kafka or PostgreSQL password) changes the template, and the
+ * Deployment rolls its pods, which read the new value when they start.
+ * Versions, not contents: nothing secret goes into the annotation.  The
+ * reads come from the Secrets cache (a Secret read once stays watched), so
+ * a steady reconcile still asks the API server nothing. */
+static void stamp_secret_versions(rctx *c, json_t *workload)
+{
+    json_t *tmpl = json_object_get(json_object_get(workload, "spec"), "template");
+    json_t *pod = json_object_get(tmpl, "spec");
+    strbuf sb;
+    sb_init(&sb);
+    size_t i, j;
+    json_t *ct, *env;
+    json_array_foreach (json_object_get(pod, "containers"), i, ct)
+        json_array_foreach (json_object_get(ct, "env"), j, env) {
+            const char *name = json_string_value(json_object_get(
+                json_object_get(json_object_get(env, "valueFrom"), "secretKeyRef"), "name"));
+            char mark[300];
+            snprintf(mark, sizeof mark, "%s@", name ? name : "");
+            if (!name || strstr(sb_str(&sb), mark)) /* each Secret once */
+                continue;
+            char path[512], err[256];
+            snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", c->ns, name);
+            json_t *sec = NULL;
+            long st = kube_get(c->r->kc, path, &sec, err, sizeof err);
+            const char *rv = st == 200 ? json_string_value(json_object_get(
+                                             json_object_get(sec, "metadata"), "resourceVersion"))
+                                       : NULL;
+            sb_printf(&sb, "%s%s%s", sb.len ? "," : "", mark, rv ? rv : "absent");
+            json_decref(sec);
+        }
+    if (!sb.len) {
+        sb_free(&sb);
+        return;
+    }
+    json_t *meta = json_object_get(tmpl, "metadata");
+    json_t *ann = json_object_get(meta, "annotations");
+    if (!json_is_object(ann)) {
+        ann = json_object();
+        json_object_set_new(meta, "annotations", ann);
+    }
+    json_object_set_new(ann, "flinkpg.io/secret-versions", json_string(sb_str(&sb)));
+    sb_free(&sb);
+}
+
 bool apply_children(rctx *c, run_children *ch)
 {
     render_opts *o = &c->r->render;
@@ -249,8 +296,9 @@ bool apply_children(rctx *c, run_children *ch)
         return false;
     if (ch->job_replaced > 0)
         ch->requeue = 1000;
-    if (!apply_rendered(c, "/apis/apps/v1", "deployments", render_sink_deployment(c->run, o),
-                        &ch->dep))
+    json_t *dep = render_sink_deployment(c->run, o);
+    stamp_secret_versions(c, dep);
+    if (!apply_rendered(c, "/apis/apps/v1", "deployments", dep, &ch->dep))
         return false;
     ch->pods = list_pods(c);
     return true;

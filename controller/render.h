@@ -46,6 +46,9 @@ json_t *spec_get(const json_t *run, const char *dotted);
 const char *spec_str(const json_t *run, const char *dotted, const char *def);
 long long spec_int(const json_t *run, const char *dotted, long long def);
 bool spec_bool(const json_t *run, const char *dotted);
+/* Does the run name this Secret (credentials, Schema Registry, Confluent,
+ * an existing PostgreSQL)? */
+bool run_uses_secret(const json_t *run, const char *name);
 
 /* render_postgres.c; password: the existing one, or a new random one */
 json_t *render_pg_secret(const json_t *run, const char *password);

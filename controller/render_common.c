@@ -106,3 +106,16 @@ json_t *render_resources(const char *cpu_req, const char *mem_req, const char *c
     return json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "requests", "cpu", cpu_req, "memory", mem_req,
                      "limits", "cpu", cpu_lim, "memory", mem_lim);
 }
+
+bool run_uses_secret(const json_t *run, const char *name)
+{
+    static const char *const refs[] = {
+        "kafka.credentialsSecretRef.name", "kafka.schemaRegistry.credentialsSecretRef.name",
+        "flink.confluent.credentialsSecretRef.name", "postgres.existingSecretRef.name"};
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+        const char *v = spec_str(run, refs[i], NULL);
+        if (v && !strcmp(v, name))
+            return true;
+    }
+    return false;
+}

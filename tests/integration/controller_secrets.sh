@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Secrets stay secret, and a rotated one is picked up -- over the controller
+# on a real kube-apiserver (kwok runs the pods), a Confluent API stand-in and
+# the test's real PostgreSQL.  Every Secret a DemoRun references holds a
+# distinctive value: the Kafka SASL key (SASL_SSL), the Schema Registry key,
+# the Flink API key, and an existing PostgreSQL Secret whose URI carries a
+# password the controller really uses (its validation step logs in with it).
+# With the controller at debug level, none of those values appears in its
+# log, the stand-in's statements, any Event, the DemoRun's status, any
+# ConfigMap, or the workloads and pods (env only by secretKeyRef).  Then the
+# Kafka and PostgreSQL Secrets are rotated: the sink Deployment's template
+# changes (its flinkpg.io/secret-versions annotation) and rolls, the run goes
+# on, and the new values leak nowhere either.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/controller.sh"
+kube_up
+
+pf=$T_TMP/standin.port
+"$TOOLS/confluent_standin" --port 0 --port-file "$pf" --key FKEY-LEAK7f --secret 'LEAK7f-flink-secret' 2>"$T_TMP/standin.log" &
+T_PIDS+=($!)
+for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
+[ -s "$pf" ] || { echo "FAIL stand-in did not start: $(cat "$T_TMP/standin.log")"; exit 1; }
+URL=http://127.0.0.1:$(cat "$pf")
+ORG=0b1c2d3e-0000-4000-8000-123456789abc
+API=$URL/sql/v1/organizations/$ORG/environments/env-abc/statements
+
+# a role of the test PostgreSQL with a distinctive password, and its URI
+db=$PGDATABASE
+q "DROP ROLE IF EXISTS leak_role; CREATE ROLE leak_role LOGIN PASSWORD 'LEAK7f-pg-pass-1'" >/dev/null
+pg_uri() { echo "postgresql://leak_role:$1@${PGHOST:-127.0.0.1}:${PGPORT:-5432}/${db:-postgres}"; }
+kubectl create secret generic kafka-creds --from-literal=api-key=LEAK7f-kafka-user \
+  --from-literal=api-secret=LEAK7f-kafka-secret-1 >/dev/null
+kubectl create secret generic sr-creds --from-literal=api-key=LEAK7f-sr-user \
+  --from-literal=api-secret=LEAK7f-sr-secret >/dev/null
+kubectl create secret generic flink-creds --from-literal=api-key=FKEY-LEAK7f \
+  --from-literal=api-secret=LEAK7f-flink-secret >/dev/null
+kubectl create secret generic pg-existing --from-literal=uri="$(pg_uri LEAK7f-pg-pass-1)" >/dev/null
+
+cat >"$T_TMP/run.yaml" <<Y
+apiVersion: flinkpg.io/v1alpha1
+kind: DemoRun
+metadata: {name: sec}
+spec:
+  mode: retract
+  kafka:
+    bootstrapServers: "broker.example:9092"
+    securityProtocol: SASL_SSL
+    credentialsSecretRef: {name: kafka-creds}
+    schemaRegistry: {url: "https://sr.example", credentialsSecretRef: {name: sr-creds}}
+    topics: {orders: sec-o, shipments: sec-s, output: sec-out}
+  flink:
+    backend: confluent
+    confluent: {region: us-east-1, cloud: aws, organization: $ORG, environment: env-abc,
+                computePool: lfcp-pool1, principal: sa-x1, catalog: demo-env, database: demo-cluster,
+                credentialsSecretRef: {name: flink-creds}}
+  postgres: {existingSecretRef: {name: pg-existing}}
+Y
+LOG=$T_TMP/controller.log
+ctl_bg "$LOG" --kubeconfig "$KUBECONFIG" --resync-seconds 3 --confluent-url "$URL" --log-level debug
+kubectl apply -f "$T_TMP/run.yaml" >/dev/null
+check "the run's statements run on the stand-in" wait_until 60 cond_is sec StatementsRunning True
+check "the sink Deployment exists" wait_until 30 kubectl get deployment sec-sink
+check "the controller logged in to PostgreSQL with the existing Secret's URI (PostgresReady)" \
+  wait_until 60 cond_is sec PostgresReady True
+
+leaks() { # every place a secret must never be: prints what matched
+  {
+    cat "$LOG" "$T_TMP/standin.log"
+    curl -fsS -u FKEY-LEAK7f:LEAK7f-flink-secret "$API?page_size=100"
+    kubectl get events.events.k8s.io -A -o yaml
+    kubectl get demoruns -A -o yaml
+    kubectl get configmaps -A -o yaml
+    kubectl get deployments,jobs,statefulsets,replicasets,pods -A -o yaml
+  } 2>/dev/null | grep -o 'LEAK7f-[a-z0-9-]*' | grep -v '^LEAK7f-$' | sort -u
+}
+sleep 4 # a few resyncs at debug level
+check_eq "no Secret value in logs, statements, events, status, ConfigMaps or workloads" "" "$(leaks)"
+check_eq "the sink gets every credential by secretKeyRef, none as a plain value" "" \
+  "$(kubectl get deployment sec-sink -o json | jq -r '.spec.template.spec.containers[].env[] | select(.value != null) | select(.name | test("SECRET|PASSWORD|URL$|KEY$")) | .name' | grep -v '^SCHEMA_REGISTRY_URL$\|^SINK_KEY' )"
+check_eq "the secret-bearing variables are references" "KAFKA_API_KEY=kafka-creds KAFKA_API_SECRET=kafka-creds POSTGRES_URL=pg-existing SCHEMA_REGISTRY_API_KEY=sr-creds SCHEMA_REGISTRY_API_SECRET=sr-creds" \
+  "$(kubectl get deployment sec-sink -o json | jq -r '[.spec.template.spec.containers[].env[] | select(.valueFrom.secretKeyRef) | "\(.name)=\(.valueFrom.secretKeyRef.name)"] | sort | join(" ")')"
+
+# ---- rotation ----
+ann() { kubectl get deployment sec-sink -o jsonpath='{.spec.template.metadata.annotations.flinkpg\.io/secret-versions}'; }
+v0=$(ann) g0=$(kubectl get deployment sec-sink -o jsonpath='{.metadata.generation}')
+check "the sink's template carries the versions of the Secrets it reads" bash -c \
+  "grep -q 'kafka-creds@[0-9]' <<<'$v0' && grep -q 'pg-existing@[0-9]' <<<'$v0' && grep -q 'sr-creds@[0-9]' <<<'$v0'"
+kubectl create secret generic kafka-creds --from-literal=api-key=LEAK7f-kafka-user \
+  --from-literal=api-secret=LEAK7f-kafka-secret-2 --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+t=$SECONDS
+check "a rotated Kafka password changes the sink's template (the pods roll)" wait_until 30 bash -c "[ \"\$(kubectl get deployment sec-sink -o jsonpath='{.spec.template.metadata.annotations.flinkpg\\.io/secret-versions}')\" != '$v0' ]"
+echo "  Kafka Secret rotated -> sink template changed in $((SECONDS - t)) s"
+check "the Deployment's generation moved on (a rollout)" test "$(kubectl get deployment sec-sink -o jsonpath='{.metadata.generation}')" -gt "$g0"
+v1=$(ann)
+q "ALTER ROLE leak_role PASSWORD 'LEAK7f-pg-pass-2'" >/dev/null
+kubectl create secret generic pg-existing --from-literal=uri="$(pg_uri LEAK7f-pg-pass-2)" \
+  --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+check "a rotated PostgreSQL Secret rolls the sink too" wait_until 30 bash -c "[ \"\$(kubectl get deployment sec-sink -o jsonpath='{.spec.template.metadata.annotations.flinkpg\\.io/secret-versions}')\" != '$v1' ]"
+check "the controller logs in with the new password (PostgresReady True again)" \
+  wait_until 60 cond_is sec PostgresReady True
+check "the run goes on: statements still running" cond_is sec StatementsRunning True
+sleep 4
+check_eq "and the new values leak nowhere either" "" "$(leaks)"
+
+kubectl delete demorun sec --wait=false >/dev/null
+check "the run deletes cleanly" wait_until 60 bash -c "! kubectl get demorun sec"
+q "DROP ROLE IF EXISTS leak_role" >/dev/null 2>&1
+check_eq "nothing in the log after the delete either" "" "$(grep -o 'LEAK7f-[a-z0-9-]*' "$LOG" | sort -u)"
+check "controller exits 0 on SIGTERM (ASan clean)" ctl_stop "$CTL_PID"
+grep -q 'ERROR: AddressSanitizer\|runtime error' "$LOG" && fail "sanitizer report in the controller log" || pass "no sanitizer report in the controller log"
