@@ -320,6 +320,12 @@ static confluent_rc adopt(confluent *c, const char *name, const char *statement,
         snprintf(err, errlen, "statement %s exists (409) and cannot be read: %s", name, gerr);
         return rc;
     }
+    if (s.phase && !strcmp(s.phase, "DELETING")) {
+        snprintf(err, errlen,
+                 "statement %s is still being deleted; create it again once it is gone", name);
+        confluent_statement_free(&s);
+        return CF_ERROR;
+    }
     if (!s.statement || strcmp(s.statement, statement)) {
         snprintf(err, errlen,
                  "a statement named %s already exists with other SQL (phase %s); it is not this "

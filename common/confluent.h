@@ -89,8 +89,8 @@ const char *confluent_url(const confluent *c);
 
 bool confluent_valid_name(const char *name, char *err, size_t errlen);
 /* base + suffix when it fits in max (<= CONFLUENT_NAME_MAX) characters, else
- * base cut + '-' + 8 hex of a hash of base + suffix: deterministic, and
- * distinct bases stay distinct. */
+ * base cut + '-' + 8 hex of a hash of the whole base + suffix: deterministic,
+ * and distinct bases stay distinct. */
 void confluent_fit_name(const char *base, const char *suffix, size_t max, char *out, size_t n);
 
 /* props: NULL-terminated alternating keys and values, may be NULL.  A name

@@ -119,7 +119,14 @@ int schemareg_latest(const schemareg *sr, const char *subject, uint32_t *id, cha
     free(url);
     int rc = -1;
     const char *text = json_string_value(json_object_get(j, "schema"));
-    if (status == 200 && text && json_is_integer(json_object_get(j, "id"))) {
+    /* schemaType is absent for AVRO (the registry's default) */
+    const char *type = json_string_value(json_object_get(j, "schemaType"));
+    if (status == 200 && text && (!type || strcmp(type, "JSON"))) {
+        snprintf(err, errlen,
+                 "Schema Registry %s: subject %s holds a %s schema; the generator writes JSON "
+                 "(a table declared with 'value.format' = 'json-registry')",
+                 sr->url, subject, type ? type : "AVRO");
+    } else if (status == 200 && text && json_is_integer(json_object_get(j, "id"))) {
         *id = (uint32_t)json_integer_value(json_object_get(j, "id"));
         *schema = strdup(text);
         rc = *schema ? 1 : -1;

@@ -231,35 +231,42 @@ static bool apply_rendered(rctx *c, const char *base, const char *kind, json_t *
  * Versions, not contents: nothing secret goes into the annotation.  The
  * reads come from the Secrets cache (a Secret read once stays watched), so
  * a steady reconcile still asks the API server nothing. */
-static void stamp_secret_versions(rctx *c, json_t *workload)
+static bool stamp_secret_versions(rctx *c, json_t *workload)
 {
     json_t *tmpl = json_object_get(json_object_get(workload, "spec"), "template");
     json_t *pod = json_object_get(tmpl, "spec");
-    strbuf sb;
+    strbuf sb; /* ",name@rv,name@rv": a leading comma, so that names match whole */
     sb_init(&sb);
     size_t i, j;
     json_t *ct, *env;
+    bool ok = true;
     json_array_foreach (json_object_get(pod, "containers"), i, ct)
         json_array_foreach (json_object_get(ct, "env"), j, env) {
             const char *name = json_string_value(json_object_get(
                 json_object_get(json_object_get(env, "valueFrom"), "secretKeyRef"), "name"));
             char mark[300];
-            snprintf(mark, sizeof mark, "%s@", name ? name : "");
-            if (!name || strstr(sb_str(&sb), mark)) /* each Secret once */
+            snprintf(mark, sizeof mark, ",%s@", name ? name : "");
+            if (!ok || !name || strstr(sb_str(&sb), mark)) /* each Secret once */
                 continue;
-            char path[512], err[256];
+            char path[512];
             snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", c->ns, name);
             json_t *sec = NULL;
-            long st = kube_get(c->r->kc, path, &sec, err, sizeof err);
-            const char *rv = st == 200 ? json_string_value(json_object_get(
-                                             json_object_get(sec, "metadata"), "resourceVersion"))
-                                       : NULL;
-            sb_printf(&sb, "%s%s%s", sb.len ? "," : "", mark, rv ? rv : "absent");
+            long st = kube_get(c->r->kc, path, &sec, c->err, sizeof c->err);
+            const char *rv = json_string_value(
+                json_object_get(json_object_get(sec, "metadata"), "resourceVersion"));
+            /* absent only when it is: any other failure would roll the pods
+             * twice (absent, then back); the reconcile is retried instead */
+            if (st == 200 && rv)
+                sb_printf(&sb, "%s%s", mark, rv);
+            else if (st == 404)
+                sb_printf(&sb, "%sabsent", mark);
+            else
+                ok = false;
             json_decref(sec);
         }
-    if (!sb.len) {
+    if (!ok || !sb.len) {
         sb_free(&sb);
-        return;
+        return ok;
     }
     json_t *meta = json_object_get(tmpl, "metadata");
     json_t *ann = json_object_get(meta, "annotations");
@@ -267,8 +274,9 @@ static void stamp_secret_versions(rctx *c, json_t *workload)
         ann = json_object();
         json_object_set_new(meta, "annotations", ann);
     }
-    json_object_set_new(ann, "flinkpg.io/secret-versions", json_string(sb_str(&sb)));
+    json_object_set_new(ann, "flinkpg.io/secret-versions", json_string(sb_str(&sb) + 1));
     sb_free(&sb);
+    return true;
 }
 
 bool apply_children(rctx *c, run_children *ch)
@@ -297,7 +305,10 @@ bool apply_children(rctx *c, run_children *ch)
     if (ch->job_replaced > 0)
         ch->requeue = 1000;
     json_t *dep = render_sink_deployment(c->run, o);
-    stamp_secret_versions(c, dep);
+    if (!stamp_secret_versions(c, dep)) {
+        json_decref(dep);
+        return false;
+    }
     if (!apply_rendered(c, "/apis/apps/v1", "deployments", dep, &ch->dep))
         return false;
     ch->pods = list_pods(c);

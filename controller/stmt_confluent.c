@@ -100,10 +100,17 @@ typedef struct {
     char sick[1400]; /* the first DEGRADED */
 } tally;
 
-static stmt_result classify(tally *t, const char *name, const confluent_statement *s)
+/* last: the run's final statement (the INSERT); every one before it is DDL
+ * and must COMPLETE before the next is created, as the CLI waits */
+static stmt_result classify(tally *t, const char *name, const confluent_statement *s, bool last)
 {
     const char *ph = s->phase ? s->phase : "PENDING";
     const char *detail = s->detail && *s->detail ? s->detail : NULL;
+    if (!last && phase_is(ph, "RUNNING", "DEGRADED", NULL)) {
+        snprintf(t->why, sizeof t->why, "statement %s is %s; the next waits until it COMPLETES",
+                 name, ph);
+        return STMT_PENDING;
+    }
     if (phase_is(ph, "DEGRADED", NULL, NULL)) {
         /* running but unhealthy (sql.v1.StatementStatus.phase in the spec,
          * flink-gateway/v1/api/openapi.yaml): not a failure; the next
@@ -174,7 +181,7 @@ static stmt_result cf_ensure(const stmt_ctx *x, const json_t *sql, json_t *state
         json_array_append_new(statements,
                               json_pack("{s:s, s:s, s:s}", "name", name, "id", uid ? uid : name,
                                         "phase", s.phase ? s.phase : "PENDING"));
-        res = classify(&t, name, &s);
+        res = classify(&t, name, &s, i + 1 == n);
         confluent_statement_free(&s);
     }
     if (res == STMT_RUNNING && t.degraded) {

@@ -104,8 +104,15 @@ static char *number_fields(const char *schema)
         size_t n = json_is_array(alts) ? json_array_size(alts) : 1;
         for (size_t i = 0; i < n; i++) {
             json_t *s = json_is_array(alts) ? json_array_get(alts, i) : p;
-            const char *type = json_string_value(json_object_get(s, "type"));
-            if (type && (!strcmp(type, "number") || !strcmp(type, "integer"))) {
+            json_t *types = json_object_get(s, "type"); /* "number", or ["null", "number"] */
+            size_t nt = json_is_array(types) ? json_array_size(types) : 1;
+            bool number = false;
+            for (size_t k = 0; k < nt; k++) {
+                const char *type =
+                    json_string_value(json_is_array(types) ? json_array_get(types, k) : types);
+                number |= type && (!strcmp(type, "number") || !strcmp(type, "integer"));
+            }
+            if (number) {
                 sb_printf(&sb, "%s,", name);
                 break;
             }

@@ -380,12 +380,12 @@ static char *epoch_text(col_class cls, json_t *v)
     if (!gmtime_r(&t, &tm))
         return NULL;
     char buf[64];
-    if (cls == COL_DATE)
-        strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    else {
-        size_t k = strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-        snprintf(buf + k, sizeof buf - k, ".%03d%s", frac, cls == COL_TIMESTAMPTZ ? "+00" : "");
-    }
+    /* four-digit years: PostgreSQL reads a one- or two-digit year as 19xx/20xx */
+    int k =
+        snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    if (cls != COL_DATE)
+        snprintf(buf + k, sizeof buf - (size_t)k, " %02d:%02d:%02d.%03d%s", tm.tm_hour, tm.tm_min,
+                 tm.tm_sec, frac, cls == COL_TIMESTAMPTZ ? "+00" : "");
     return strdup(buf);
 }
 
@@ -459,9 +459,12 @@ bool table_row_values(const sink_table *t, json_t *row, bool need_key, char **va
             (cls == COL_TIMESTAMPTZ || cls == COL_TIMESTAMP || cls == COL_DATE)) {
             vals[idx] = epoch_text(cls, v);
             if (!vals[idx]) {
+                double d = json_number_value(v);
+                bool whole =
+                    json_is_integer(v) || d <= -9.2e18 || d >= 9.2e18 || d == (double)(long long)d;
                 snprintf(reason, reasonlen,
                          "column \"%s\" (%s): %s is no epoch %s in years 1..9999", name,
-                         t->cols[idx].type, json_is_integer(v) ? "the number" : "the fraction",
+                         t->cols[idx].type, whole ? "the number" : "the fraction",
                          cls == COL_DATE ? "day count" : "milliseconds");
                 goto fail;
             }

@@ -11,7 +11,8 @@
 -- statements/alter-table.html, "SET (key1='value1' ...)"; the option: create-table.html,
 -- "changelog.mode") -- and INNER JOINs them: every version of an order meets every
 -- version of its shipments, and each meeting is appended (the "every version piles up"
--- result).  The run owns its topics, so no other query reads them as upsert tables.
+-- result).  This changes the two tables for every later query, and deleting these
+-- statements does not change them back: give an append run source topics of its own.
 -- Checked only against the published docs and the stand-in; a tombstone read in append
 -- mode is the part not seen on a running Confluent Cloud.
 --

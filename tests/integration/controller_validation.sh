@@ -47,8 +47,9 @@ done
 q "INSERT INTO expected_orders_shipments (order_id, shipment_id, customer, product, quantity, amount, order_status)
    VALUES (1,0,'ann','pen',1,1.50,'NEW'), (2,0,'bob','ink',2,3.00,'NEW'),
           (3,0,'cy','pad',3,4.50,'PAID'), (4,0,'di','cap',4,6.00,'PAID')" >/dev/null
-q "INSERT INTO orders_shipments SELECT * FROM expected_orders_shipments WHERE order_id <> 4" >/dev/null
-q "UPDATE orders_shipments SET amount = 99.99 WHERE order_id = 2" >/dev/null
+# one transaction: a resync between the two would validate a half-damaged table
+q "INSERT INTO orders_shipments SELECT * FROM expected_orders_shipments WHERE order_id <> 4;
+   UPDATE orders_shipments SET amount = 99.99 WHERE order_id = 2" >/dev/null
 check "damaged: Validated False/Fail" wait_until 20 bash -c \
   "[ \"\$(kubectl get demorun val -o jsonpath='{.status.conditions[?(@.type==\"Validated\")].status}/{.status.conditions[?(@.type==\"Validated\")].reason}')\" = False/Fail ]"
 check_eq "damaged: status.validation numbers" "4 3 1 0 1 0 FAIL" \
@@ -64,8 +65,8 @@ check "Ready does not wait for validation (it is about the run's parts)" bash -c
 { echo "\$ kubectl get demoruns"; cat "$T_TMP/get.txt"; echo; echo "\$ kubectl describe demorun val"; kubectl describe demorun val; } >"${FLINKPG_CTL_SNAPSHOT:-$T_TMP/snapshot.txt}"
 
 # ---- repaired: PASS, and then the controller stops asking ----
-q "INSERT INTO orders_shipments SELECT * FROM expected_orders_shipments WHERE order_id = 4" >/dev/null
-q "UPDATE orders_shipments SET amount = 3.00 WHERE order_id = 2" >/dev/null
+q "INSERT INTO orders_shipments SELECT * FROM expected_orders_shipments WHERE order_id = 4;
+   UPDATE orders_shipments SET amount = 3.00 WHERE order_id = 2" >/dev/null
 check "repaired: Validated True/Pass" wait_until 20 bash -c \
   "[ \"\$(kubectl get demorun val -o jsonpath='{.status.conditions[?(@.type==\"Validated\")].status}/{.status.conditions[?(@.type==\"Validated\")].reason}')\" = True/Pass ]"
 check_eq "repaired: status.validation numbers" "4 4 0 0 0 0 PASS" \

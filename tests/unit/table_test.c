@@ -66,6 +66,9 @@ int main(void)
     values("{\"id\":8,\"at\":1.7e129}", got, sizeof got);
     CHECK("a real too large for any clock is refused (fuzz_decode found the cast overflow)",
           got[0] == '!' && strstr(got, "epoch milliseconds"));
+    values("{\"id\":9,\"at\":-62135596800000,\"day\":-719162}", got, sizeof got);
+    CHECK_STR("year 1 keeps four digits (PostgreSQL would read \"1-01-01\" as 2001)",
+              "9|~|0001-01-01 00:00:00.000+00|~|0001-01-01", got);
     values("{\"id\":7,\"day\":true}", got, sizeof got);
     CHECK("a boolean for a date is refused", got[0] == '!' && strstr(got, "wrong type"));
     return UNIT_DONE();
