@@ -169,41 +169,27 @@ static void set_phase(json_t *st, const char *phase, const char *detail)
  * format-specific ones under key.<format>. / value.<format>. */
 static bool known_option(const char *k, size_t n)
 {
-    static const char *const opts[] = {"changelog.mode",
-                                       "connector",
-                                       "error-handling.log.target",
-                                       "error-handling.mode",
-                                       "kafka.cleanup-policy",
-                                       "kafka.compaction.time",
-                                       "kafka.consumer.isolation-level",
-                                       "kafka.max-message-size",
-                                       "kafka.producer.compression.type",
-                                       "kafka.retention.size",
-                                       "kafka.retention.time",
-                                       "key.fields-prefix",
-                                       "key.format",
-                                       "scan.bounded.mode",
-                                       "scan.bounded.specific-offsets",
-                                       "scan.bounded.timestamp-millis",
-                                       "scan.startup.mode",
-                                       "scan.startup.specific-offsets",
-                                       "scan.startup.timestamp-millis",
-                                       "value.fields-include",
-                                       "value.format",
-                                       NULL};
-    for (size_t i = 0; opts[i]; i++)
-        if (strlen(opts[i]) == n && !strncmp(opts[i], k, n))
-            return true;
-    static const char *const prefixes[] = {"key.avro-registry.",
-                                           "value.avro-registry.",
-                                           "key.json-registry.",
-                                           "value.json-registry.",
-                                           "key.proto-registry.",
-                                           "value.proto-registry.",
-                                           NULL};
-    for (size_t i = 0; prefixes[i]; i++)
-        if (n > strlen(prefixes[i]) && !strncmp(prefixes[i], k, strlen(prefixes[i])))
-            return true;
+    static const char opts[] =
+        " changelog.mode connector error-handling.log.target error-handling.mode"
+        " kafka.cleanup-policy kafka.compaction.time kafka.consumer.isolation-level"
+        " kafka.max-message-size kafka.producer.compression.type kafka.retention.size"
+        " kafka.retention.time key.fields-prefix key.format scan.bounded.mode"
+        " scan.bounded.specific-offsets scan.bounded.timestamp-millis scan.startup.mode"
+        " scan.startup.specific-offsets scan.startup.timestamp-millis value.fields-include"
+        " value.format ";
+    char word[130];
+    if (n + 3 > sizeof word)
+        return false;
+    snprintf(word, sizeof word, " %.*s ", (int)n, k);
+    if (strstr(opts, word))
+        return true;
+    static const char *const formats[] = {"avro-registry.", "json-registry.", "proto-registry."};
+    for (size_t i = 0; i < 3; i++) /* key.<format>.* and value.<format>.* */
+        for (const char *side = "key."; side; side = strcmp(side, "key.") ? NULL : "value.") {
+            size_t sl = strlen(side), fl = strlen(formats[i]);
+            if (n > sl + fl && !strncmp(k, side, sl) && !strncmp(k + sl, formats[i], fl))
+                return true;
+        }
     return false;
 }
 
