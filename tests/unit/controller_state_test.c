@@ -1,6 +1,7 @@
 /* Unit tests of the controller's state: the stuck-pod finder (podstatus.h)
- * on PodList fixtures, the Event aggregator (events.h) on a fake clock, the informer caches (cache.h), the drift check (drift.h) and
- * every child rendered from a sample DemoRun against reviewed golden JSON
+ * on PodList fixtures, the Event aggregator (events.h) on a fake clock, the
+ * informer caches (cache.h), the drift check (drift.h) and every child
+ * rendered from a sample DemoRun against reviewed golden JSON
  * (tests/unit/golden/; FLINKPG_UPDATE_GOLDEN=1 rewrites them). */
 #define _POSIX_C_SOURCE 200809L
 #include "../../controller/cache.h"
