@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
@@ -389,4 +390,20 @@ void kube_config_free(kube_config *cfg)
     free(cfg->namespace);
     free(cfg->context);
     memset(cfg, 0, sizeof *cfg);
+}
+
+bool kubeconfig_resolve(const char *path, const char *context, const char *sa_dir, kube_config *cfg,
+                        bool *from_file, char *err, size_t errlen)
+{
+    char home_cfg[512];
+    const char *home = getenv("HOME");
+    const char *in_pod = getenv("KUBERNETES_SERVICE_HOST");
+    if ((!path || !*path) && (!in_pod || !*in_pod) && home && *home) {
+        snprintf(home_cfg, sizeof home_cfg, "%s/.kube/config", home);
+        if (access(home_cfg, F_OK) == 0)
+            path = home_cfg;
+    }
+    *from_file = path && *path;
+    return *from_file ? kubeconfig_load(path, context, cfg, err, errlen)
+                      : kubeconfig_incluster(sa_dir, cfg, err, errlen);
 }

@@ -44,6 +44,11 @@ bool kubeconfig_load(const char *path, const char *context, kube_config *cfg, ch
 /* Parse kubeconfig text; dir resolves relative paths.  Used by the loader and tests. */
 bool kubeconfig_parse(const char *text, size_t len, const char *dir, const char *context,
                       kube_config *cfg, char *err, size_t errlen);
+/* As kubectl finds its configuration: path (--kubeconfig, else $KUBECONFIG
+ * as the caller passes it), else ~/.kube/config outside a pod, else the
+ * in-cluster service account in sa_dir; *from_file says which. */
+bool kubeconfig_resolve(const char *path, const char *context, const char *sa_dir, kube_config *cfg,
+                        bool *from_file, char *err, size_t errlen);
 /* In-cluster: sa_dir is normally /var/run/secrets/kubernetes.io/serviceaccount. */
 bool kubeconfig_incluster(const char *sa_dir, kube_config *cfg, char *err, size_t errlen);
 /* The bearer token to send now (re-read from token_file when it changed), or

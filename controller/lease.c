@@ -9,6 +9,7 @@
 #include "status.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,4 +180,15 @@ void lease_stop(lease *l)
     if (l->started)
         pthread_join(l->thread, NULL);
     l->started = false;
+}
+
+void lease_identity(const char *configured, char *out, size_t n)
+{
+    if (configured && *configured) {
+        snprintf(out, n, "%s", configured);
+        return;
+    }
+    char host[128] = "flinkpg";
+    gethostname(host, sizeof host - 1);
+    snprintf(out, n, "%s-%d", host, (int)getpid());
 }

@@ -35,4 +35,7 @@ bool lease_start(lease *l, const kube_config *cfg, volatile int *stop, char *err
 /* Joins the thread (stop must be set) and releases the lease if held. */
 void lease_stop(lease *l);
 
+/* The holder identity: the configured one, else "<hostname>-<pid>". */
+void lease_identity(const char *configured, char *out, size_t n);
+
 #endif

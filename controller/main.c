@@ -331,36 +331,6 @@ static int check_options(cfg_spec *spec)
 
 /* As kubectl: --kubeconfig / $KUBECONFIG, else in-cluster when running in a
  * pod, else ~/.kube/config.  *from_file says which. */
-static bool load_kube_config(cfg_spec *spec, kube_config *kcfg, bool *from_file, char *err,
-                             size_t errlen)
-{
-    const char *kpath = cfg_str(spec, "kubeconfig");
-    char home_cfg[512];
-    const char *home = getenv("HOME");
-    const char *in_pod = getenv("KUBERNETES_SERVICE_HOST");
-    if ((!kpath || !*kpath) && (!in_pod || !*in_pod) && home && *home) {
-        snprintf(home_cfg, sizeof home_cfg, "%s/.kube/config", home);
-        if (access(home_cfg, F_OK) == 0)
-            kpath = home_cfg;
-    }
-    *from_file = kpath && *kpath;
-    return *from_file
-               ? kubeconfig_load(kpath, cfg_str(spec, "context"), kcfg, err, errlen)
-               : kubeconfig_incluster(cfg_str(spec, "serviceaccount-dir"), kcfg, err, errlen);
-}
-
-static void identity_of(cfg_spec *spec, char *out, size_t n)
-{
-    const char *id = cfg_str(spec, "identity");
-    if (id && *id) {
-        snprintf(out, n, "%s", id);
-        return;
-    }
-    char host[128] = "flinkpg";
-    gethostname(host, sizeof host - 1);
-    snprintf(out, n, "%s-%d", host, (int)getpid());
-}
-
 /* One watch per kind, each filling its informer store (cache.h). */
 static void set_up_watches(cfg_spec *spec, kcache *cache)
 {
@@ -594,13 +564,15 @@ int main(int argc, char **argv)
     }
     kube_config kcfg;
     bool from_file;
-    if (!load_kube_config(&spec, &kcfg, &from_file, err, sizeof err)) {
+    if (!kubeconfig_resolve(cfg_str(&spec, "kubeconfig"), cfg_str(&spec, "context"),
+                            cfg_str(&spec, "serviceaccount-dir"), &kcfg, &from_file, err,
+                            sizeof err)) {
         log_error("startup_failed", "error=%s", lq(err));
         cfg_free(&spec);
         return 1;
     }
     char ident[256];
-    identity_of(&spec, ident, sizeof ident);
+    lease_identity(cfg_str(&spec, "identity"), ident, sizeof ident);
     const char *watch_ns = cfg_str(&spec, "namespace");
     log_info("starting", "server=%s config=%s watch=%s identity=%s leader_elect=%s workers=%lld",
              lq(kcfg.server), from_file ? "kubeconfig" : "in-cluster",
