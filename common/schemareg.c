@@ -9,6 +9,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "strbuf.h"
+#include "xalloc.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -94,7 +95,7 @@ bool schemareg_register(const schemareg *sr, const char *subject, const char *sc
 {
     char *url = subject_url(sr, subject, "/versions");
     json_t *req = json_pack("{s:s,s:s}", "schemaType", "JSON", "schema", schema);
-    char *body = json_dumps(req, JSON_COMPACT);
+    char *body = xjson_dumps(req, JSON_COMPACT);
     json_decref(req);
     json_t *j = NULL;
     long status = sr_call(sr, "POST", url, body, subject, &j, err, errlen);

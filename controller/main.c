@@ -359,8 +359,6 @@ static void set_up_watches(cfg_spec *spec, kcache *cache)
          * secrets: unfiltered, so that the Secrets a DemoRun references
          * (no label of ours) stay fresh in the cache; only ours and those
          * read once are kept (cache.h). */
-        if (i == 1)
-            g_runs = kcache_store(cache, "demoruns");
         kstore *store = kcache_add(cache, kinds[i].res, secrets,
                                    !i     ? NULL
                                    : pods ? "flinkpg.io/run"
@@ -379,6 +377,7 @@ static void set_up_watches(cfg_spec *spec, kcache *cache)
                                .timeout_s = cfg_int(spec, "watch-timeout"),
                                .start_rv = i ? NULL : cfg_str(spec, "debug-watch-from")};
     }
+    g_runs = kcache_store(cache, "demoruns"); /* for on_secret */
 }
 
 static bool start_lease(cfg_spec *spec, const kube_config *kcfg, const char *ident)

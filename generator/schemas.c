@@ -72,15 +72,13 @@ static const char *const k_schemas[2][2] = {
 /* The schema text with each field's connect.index filled in, in order. */
 static char *schema_text(gen_topic t, bool key)
 {
-    char buf[4096];
     const char *f = k_schemas[t][key ? 0 : 1];
     strbuf sb;
     sb_init(&sb);
     int idx = 0;
     for (const char *p = f; *p; p++) {
         if (p[0] == '%' && p[1] == 'd') {
-            snprintf(buf, sizeof buf, "%d", idx++);
-            sb_puts(&sb, buf);
+            sb_printf(&sb, "%d", idx++);
             p++;
         } else {
             sb_putc(&sb, *p);

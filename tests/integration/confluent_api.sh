@@ -10,12 +10,7 @@
 # options it does not know, unqualified names without a catalog/database);
 # a lost POST reply, a stale PUT and a slow delete are played through.
 source "$(dirname "$0")/../lib/common.sh"
-pf=$T_TMP/standin.port
-"$TOOLS/confluent_standin" --port 0 --port-file "$pf" --key FKEY --secret 's3cr3t-VALUE' 2>"$T_TMP/standin.log" &
-T_PIDS+=($!)
-for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
-[ -s "$pf" ] || { echo "FAIL stand-in did not start: $(cat "$T_TMP/standin.log")"; exit 1; }
-URL=http://127.0.0.1:$(cat "$pf")
+start_confluent_standin FKEY 's3cr3t-VALUE'
 export CONFLUENT_FLINK_URL=$URL CONFLUENT_ORG_ID=00000000-0000-0000-0000-000000000001 \
   CONFLUENT_ENV_ID=env-abc123 CONFLUENT_COMPUTE_POOL=lfcp-pool1 FLINK_API_KEY=FKEY \
   FLINK_API_SECRET='s3cr3t-VALUE' CONFLUENT_CATALOG=demo-env CONFLUENT_DATABASE=demo-cluster

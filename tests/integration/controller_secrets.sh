@@ -15,12 +15,7 @@ source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/controller.sh"
 kube_up
 
-pf=$T_TMP/standin.port
-"$TOOLS/confluent_standin" --port 0 --port-file "$pf" --key FKEY-LEAK7f --secret 'LEAK7f-flink-secret' 2>"$T_TMP/standin.log" &
-T_PIDS+=($!)
-for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
-[ -s "$pf" ] || { echo "FAIL stand-in did not start: $(cat "$T_TMP/standin.log")"; exit 1; }
-URL=http://127.0.0.1:$(cat "$pf")
+start_confluent_standin FKEY-LEAK7f 'LEAK7f-flink-secret'
 ORG=0b1c2d3e-0000-4000-8000-123456789abc
 API=$URL/sql/v1/organizations/$ORG/environments/env-abc/statements
 

@@ -10,6 +10,8 @@
 #   sink_bg LOG ARGS...          the same in the background; SINK_PID is its pid
 #   tables_differ A B            rows in one table and not the other (0 = equal)
 #   batch_log_gaps GROUP         committed batches that do not tile their partition (0 = none)
+#   start_confluent_standin KEY SECRET [ARGS...]
+#                                tests/tools/confluent_standin on a free port; sets URL
 #   defer CMD...                 run CMD at exit; deferred commands run in reverse order,
 #                                the shared cleanup (test processes in T_PIDS, T_TMP) last
 #
@@ -50,6 +52,17 @@ start_mockkafka() {
   [ -s "$f" ] || { echo "FAIL mock kafka cluster did not start: $(cat "$T_TMP/mockkafka.log")"; exit 1; }
   BOOTSTRAP=$(cat "$f")
   MOCKKAFKA_PID=${T_PIDS[-1]}
+}
+
+start_confluent_standin() {
+  local pf=$T_TMP/standin.port key=$1 secret=$2 i
+  shift 2
+  "$TOOLS/confluent_standin" --port 0 --port-file "$pf" --key "$key" --secret "$secret" "$@" \
+    2>"$T_TMP/standin.log" &
+  T_PIDS+=($!)
+  for i in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
+  [ -s "$pf" ] || { echo "FAIL stand-in did not start: $(cat "$T_TMP/standin.log")"; exit 1; }
+  URL=http://127.0.0.1:$(cat "$pf")
 }
 
 kproduce() { "$TOOLS/kproduce" -b "$BOOTSTRAP" "$@"; }
