@@ -22,7 +22,8 @@
 # State, logs and the pid file (for RSS / CPU time in /proc/PID): see `env`.
 #
 # Environment: CONNECT_VERSION (4.3.0), DEBEZIUM_VERSION (3.6.0.Final),
-# CONNECT_HEAP (-Xms256m -Xmx1g), CONNECT_PLUGIN_DISCOVERY (service_load),
+# CONNECT_HEAP (-Xms256m -Xmx1g), CONNECT_JAVA_OPTS (more JVM options, after ours),
+# CONNECT_PLUGIN_DISCOVERY (service_load),
 # FLINKPG_CACHE, FLINKPG_PEERS_DIR, PEER_TIMEOUT (see tests/lib/peers.sh).
 set -euo pipefail
 
@@ -107,6 +108,9 @@ logger.reflections.name=org.reflections
 logger.reflections.level=ERROR
 logger.hibernate.name=org.hibernate
 logger.hibernate.level=WARN
+# one line per REST request otherwise (start polls the status)
+logger.rest.name=org.apache.kafka.connect.runtime.rest.RestServer
+logger.rest.level=WARN
 EOF
 }
 
@@ -159,7 +163,7 @@ cmd_start() {
   peer_spawn "$PIDFILE" "$run/stdout.log" java $CONNECT_HEAP -server \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true -Duser.timezone=UTC \
-    -Dlog4j2.configurationFile="$run/log4j2.properties" \
+    -Dlog4j2.configurationFile="$run/log4j2.properties" ${CONNECT_JAVA_OPTS:-} \
     -cp "$(peer_classpath "$LIB")" org.apache.kafka.connect.cli.ConnectStandalone \
     "$run/worker.properties" "$run/connector.properties"
   local deadline=$((SECONDS + PEER_TIMEOUT)) rc
