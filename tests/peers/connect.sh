@@ -15,6 +15,27 @@
 # offsets, so give each run a new NAME to read its topic from the start.
 # `consumer.override.*` keys are allowed (override policy All).
 #
+# A changelog into PostgreSQL (records: JsonConverter envelopes, a tombstone deletes;
+# the table made beforehand), as checked against Debezium 3.6.0.Final:
+#   connector.class=io.debezium.connector.jdbc.JdbcSinkConnector
+#   tasks.max=1
+#   topics=orders
+#   connection.url=jdbc:postgresql://127.0.0.1:5432/postgres
+#   connection.username=flinkpg
+#   connection.password=
+#   insert.mode=upsert
+#   delete.enabled=true
+#   primary.key.mode=record_key
+#   primary.key.fields=id
+#   schema.evolution=none
+#   collection.name.format=orders_target      (table.name.format is the deprecated name)
+#   use.reduction.buffer=true                 (last change per key within a batch)
+#   batch.size=500                            (above 500 also raise
+#                                              consumer.override.max.poll.records)
+# Timestamps are bound in the JVM's time zone whatever use.time.zone says: the JVM
+# runs with -Duser.timezone=UTC, and another zone there shifts timestamptz values.
+# dialect.postgres.unnest.insert.enabled=true truncates timestamps to whole seconds.
+#
 # Worker: bootstrap $KAFKA_BOOTSTRAP (127.0.0.1:19092), JsonConverter with
 # schemas.enable=true for key and value, offsets flushed every
 # ${CONNECT_OFFSET_FLUSH_MS:-1000} ms, REST on 127.0.0.1:${CONNECT_REST_PORT:-18084},
