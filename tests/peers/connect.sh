@@ -32,8 +32,8 @@
 #   use.reduction.buffer=true                 (last change per key within a batch)
 #   batch.size=500                            (above 500 also raise
 #                                              consumer.override.max.poll.records)
-# Timestamps are bound in the JVM's time zone whatever use.time.zone says: the JVM
-# runs with -Duser.timezone=UTC, and another zone there shifts timestamptz values.
+# The JVM runs with -Duser.timezone=UTC: in another zone (use.time.zone left at its
+# default, UTC) timestamptz values came out shifted by that zone's offset.
 # dialect.postgres.unnest.insert.enabled=true truncates timestamps to whole seconds.
 #
 # Worker: bootstrap $KAFKA_BOOTSTRAP (127.0.0.1:19092), JsonConverter with
