@@ -49,10 +49,16 @@ bool pg_failure_permanent(PGconn *conn, const char *msg)
         "for connection option",
         "invalid port number",
         "invalid sslmode value",
+        /* TLS: not offered, or a certificate that cannot verify (libpq's words) */
         "but SSL was required",
         "certificate verify failed",
         "does not match host name",
-        "root certificate file",
+        "certificate file", /* root or client: missing or unreadable */
+        "private key file",
+        "alert unknown ca", /* the server refuses our client certificate */
+        "alert certificate required",
+        "alert bad certificate",
+        "unsupported protocol", /* ssl_min_protocol_version not met */
         "password authentication failed",
     };
     for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)

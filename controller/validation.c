@@ -39,6 +39,16 @@ static bool secret_uri(kube_client *kc, const json_t *run, kube_blob *out, char 
     return true;
 }
 
+void validation_conn_params(const char *uri, const char *keys[4], const char *vals[4])
+{
+    static const char *const k[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *const v[] = {uri, "5", "flinkpg-controller", NULL};
+    for (int i = 0; i < 4; i++) {
+        keys[i] = k[i];
+        vals[i] = v[i];
+    }
+}
+
 /* Connect to the run's PostgreSQL (NULL with err on failure). */
 static PGconn *run_connect(kube_client *kc, const json_t *run, char *err, size_t errlen)
 {
@@ -50,8 +60,8 @@ static PGconn *run_connect(kube_client *kc, const json_t *run, char *err, size_t
         return NULL;
     }
     /* base64_decode NUL-terminates the blob */
-    const char *const keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *const vals[] = {uri.data, "5", "flinkpg-controller", NULL};
+    const char *keys[4], *vals[4];
+    validation_conn_params(uri.data, keys, vals);
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     memset(uri.data, 0, uri.len);
     free(uri.data);

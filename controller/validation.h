@@ -25,6 +25,13 @@ bool run_validate(kube_client *kc, const json_t *run, validate_result *out, char
  * of a run on an existing server); false with the reason in err. */
 bool run_pg_reachable(kube_client *kc, const json_t *run, char *err, size_t errlen);
 
+/* libpq's keywords and values for the connection (PQconnectdbParams with
+ * expand_dbname): the URI is expanded, so its own settings (sslmode,
+ * sslrootcert=... for verify-full) and the PG* environment (PGSSLMODE,
+ * PGSSLROOTCERT) apply; only connect_timeout=5 and application_name are set
+ * over them.  NULL-terminated; the values point at uri. */
+void validation_conn_params(const char *uri, const char *keys[4], const char *vals[4]);
+
 /* status.validation as the CRD describes it. */
 json_t *validation_json(const validate_result *r);
 

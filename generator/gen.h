@@ -143,8 +143,12 @@ typedef struct {
 typedef struct poll_pg poll_pg;
 poll_pg *poll_pg_new(const poll_pg_opts *o);
 /* Changes since the stored cursor.  False (source unreachable or query failed)
- * with the reason; the caller retries with backoff. */
+ * with the reason; the caller retries with backoff, unless poll_pg_refused. */
 bool poll_pg_fetch(poll_pg *p, pollstate *st, poll_changes *out, char *err, size_t errlen);
+/* After a failed fetch: whether connecting failed in a way no retry mends
+ * (pg_failure_permanent: a refused login, TLS that cannot be agreed or a
+ * certificate that does not verify); the caller gives up instead. */
+bool poll_pg_refused(const poll_pg *p);
 void poll_pg_free(poll_pg *p);
 
 typedef struct {

@@ -34,6 +34,7 @@
 struct poll_pg {
     poll_pg_opts o;
     PGconn *conn;
+    bool refused; /* the last connection attempt failed for good */
     char **keys;
     size_t nkeys;
     char *sql_all, *sql_since;
@@ -89,7 +90,8 @@ static bool connect_source(poll_pg *p, char *err, size_t errlen)
     if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
         return true;
     PQfinish(p->conn);
-    p->conn = pg_connect_once(p->o.conninfo, err, errlen);
+    p->refused = false;
+    p->conn = pg_connect_try(p->o.conninfo, err, errlen, &p->refused);
     if (!p->conn)
         return false;
     if (!pg_exec(p->conn, "SET TimeZone = 'UTC'", err, errlen))
@@ -129,6 +131,11 @@ static bool truthy(json_t *v)
 {
     return json_is_true(v) || (json_is_integer(v) && json_integer_value(v) != 0) ||
            (json_is_string(v) && strchr("tTyY1", json_string_value(v)[0]) && *json_string_value(v));
+}
+
+bool poll_pg_refused(const poll_pg *p)
+{
+    return p->refused;
 }
 
 bool poll_pg_fetch(poll_pg *p, pollstate *st, poll_changes *out, char *err, size_t errlen)

@@ -93,6 +93,12 @@ static int poll_loop(poller *p)
         poll_changes ch = {0};
         bool ok = p->http ? poll_http_fetch(&p->ho, p->st, &ch, err, sizeof err)
                           : poll_pg_fetch(p->pp, p->st, &ch, err, sizeof err);
+        if (!ok && !p->http && poll_pg_refused(p->pp)) {
+            log_error("pg_connect_failed", "setting=%s reason=refused error=%s",
+                      lq(cfg_origin(&p->a->cfg, "source-postgres")), lq(err));
+            poll_changes_free(&ch);
+            return 2;
+        }
         if (!ok) {
             __atomic_add_fetch(&p->a->poll_failures, 1, __ATOMIC_RELAXED);
             uint32_t delay = backoff_next(&b);
@@ -170,8 +176,10 @@ int run_poll(app *a, rd_kafka_conf_t *kc, bool http)
     log_info("generator_stopped",
              "reason=%s polls=%lld published=%lld delivered=%lld failed=%lld "
              "poll_failures=%lld exit_code=%d",
-             g_stop ? "signal" : "max-polls", p.polls, p.published, delivered, failed,
-             a->poll_failures, rc);
+             g_stop    ? "signal"
+             : rc == 2 ? "error"
+                       : "max-polls",
+             p.polls, p.published, delivered, failed, a->poll_failures, rc);
     poll_pg_free(p.pp);
     pollstate_free(p.st);
     return rc;

@@ -7,6 +7,19 @@
 #   tests/peers/postgres.sh stop      stop and keep the data
 #   tests/peers/postgres.sh destroy   stop and delete the data
 #
+# TLS (for sslmode=verify-full tests):
+#   PG_TLS=1 tests/peers/postgres.sh start
+#                                     the same with ssl = on: a test CA and server
+#                                     certificates are made with openssl in $dir/tls
+#                                     (never in the repository); env then also exports
+#                                     PGSSLMODE=verify-full, PGSSLROOTCERT and
+#                                     FLINKPG_PG_CA (the CA), FLINKPG_PG_OTHER_CA (a CA
+#                                     that signed nothing the server has)
+#   tests/peers/postgres.sh tls-cert NAME
+#                                     serve certificate NAME and reload: good
+#                                     (CN localhost, SAN localhost + IP 127.0.0.1, the
+#                                     default) or wrong-host (CN and SAN wrong.example)
+#
 # State lives in $FLINKPG_PG_DIR (default ${FLINKPG_PEERS_DIR:-/tmp/flinkpg-peers}/postgres).
 # initdb refuses to run as root, so as root the server runs as user postgres.
 set -euo pipefail
@@ -33,6 +46,76 @@ free_port() {
 }
 
 port() { cat "$dir/port"; }
+
+tls_dir=$dir/tls
+tls_on() { [ -f "$data/postgresql.conf" ] && grep -q '^ssl = on' "$data/postgresql.conf"; }
+
+# A CA, a second CA that signs nothing of ours, and two server certificates
+# signed by the first (EC keys: quick to make).  The server's keys are 0600
+# and owned by the user the server runs as, or it refuses them.
+make_certs() {
+  [ -f "$tls_dir/good.crt" ] && return 0
+  command -v openssl >/dev/null || { echo "postgres.sh: TLS needs openssl" >&2; exit 1; }
+  mkdir -p "$tls_dir"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes) ca name cn san
+  for ca in ca other-ca; do
+    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=flinkpg test $ca" \
+      -keyout "$tls_dir/$ca.key" -out "$tls_dir/$ca.crt" 2>>"$tls_dir/openssl.log" ||
+      { echo "postgres.sh: openssl could not make the $ca:" >&2; tail -n 5 "$tls_dir/openssl.log" >&2; exit 1; }
+  done
+  for name in good wrong-host; do
+    if [ "$name" = good ]; then cn=localhost san=DNS:localhost,IP:127.0.0.1
+    else cn=wrong.example san=DNS:wrong.example; fi
+    openssl req -new "${ec[@]}" -subj "/CN=$cn" -keyout "$tls_dir/$name.key" \
+      -out "$tls_dir/$name.csr" 2>>"$tls_dir/openssl.log" &&
+      openssl x509 -req -in "$tls_dir/$name.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" \
+        -CAcreateserial -days 30 -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san") \
+        -out "$tls_dir/$name.crt" 2>>"$tls_dir/openssl.log" ||
+      { echo "postgres.sh: openssl could not make the $name certificate:" >&2; tail -n 5 "$tls_dir/openssl.log" >&2; exit 1; }
+    chmod 600 "$tls_dir/$name.key"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$tls_dir/$name.key" "$tls_dir/$name.crt"; fi
+  done
+  rm -f "$tls_dir"/*.csr
+}
+
+# Serve certificate $1 (good, wrong-host): postgresql.conf names it.
+use_cert() {
+  [ -f "$tls_dir/$1.crt" ] || { echo "postgres.sh: no certificate \"$1\" (good, wrong-host)" >&2; exit 2; }
+  sed -i -e "s|^ssl_cert_file = .*|ssl_cert_file = '$tls_dir/$1.crt'|" \
+    -e "s|^ssl_key_file = .*|ssl_key_file = '$tls_dir/$1.key'|" "$data/postgresql.conf"
+}
+
+enable_tls() {
+  make_certs
+  if ! tls_on; then
+    cat >> "$data/postgresql.conf" <<CONF
+ssl = on
+ssl_cert_file = ''
+ssl_key_file = ''
+CONF
+  fi
+  grep -q "^ssl_cert_file = '$tls_dir/" "$data/postgresql.conf" || use_cert good
+}
+
+# A setting as a new connection sees it (over the socket: no TLS)
+show() {
+  "$bindir/psql" -X -At -c "SHOW $1" \
+    "host=$dir port=$(port) user=flinkpg dbname=postgres sslmode=disable" 2>/dev/null
+}
+
+# A reload takes effect in the postmaster, which new connections come from:
+# wait until a new connection (over the socket, no TLS) sees the file named.
+reload_cert() {
+  local want="$tls_dir/$1.crt" i
+  as_owner "$bindir/pg_ctl" -D "$data" reload >/dev/null
+  for i in $(seq 1 100); do
+    [ "$(show ssl_cert_file)" = "$want" ] && return 0
+    sleep 0.05
+  done
+  echo "postgres.sh: the server did not take $want within 5 s; last log lines:" >&2
+  tail -n 5 "$log" >&2 || true
+  exit 1
+}
 
 running() { [ -f "$data/postmaster.pid" ] && as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; }
 
@@ -70,6 +153,14 @@ max_wal_size = 2GB
 log_min_messages = warning
 CONF
   fi
+  if [ -n "${PG_TLS:-}" ] && [ "${PG_TLS}" != 0 ]; then
+    enable_tls
+    # already running without TLS: the new settings need a restart
+    if running && [ "$(show ssl)" != on ]; then
+      as_owner "$bindir/pg_ctl" -D "$data" -m fast -w -t 30 restart -l "$log" >/dev/null
+      wait_ready
+    fi
+  fi
   if running; then return 0; fi
   local try
   for try in 1 2 3; do
@@ -89,6 +180,14 @@ case "${1:-}" in
   start) start ;;
   env)
     echo "export PGHOST=127.0.0.1 PGPORT=$(port) PGUSER=flinkpg PGDATABASE=postgres"
+    if tls_on; then
+      echo "export PGSSLMODE=verify-full PGSSLROOTCERT=$tls_dir/ca.crt FLINKPG_PG_CA=$tls_dir/ca.crt FLINKPG_PG_OTHER_CA=$tls_dir/other-ca.crt"
+    fi
+    ;;
+  tls-cert)  # good | wrong-host
+    tls_on || { echo "postgres.sh: TLS is off (start it with PG_TLS=1)" >&2; exit 2; }
+    use_cert "${2:-good}"
+    reload_cert "${2:-good}"
     ;;
   restart)
     as_owner "$bindir/pg_ctl" -D "$data" -m fast -w -t 30 restart -l "$log" >/dev/null
@@ -104,5 +203,5 @@ case "${1:-}" in
     if running; then as_owner "$bindir/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null || true; fi
     rm -rf "$dir"
     ;;
-  *) echo "usage: $0 start|env|restart|kill|stop|destroy" >&2; exit 2 ;;
+  *) echo "usage: $0 start|env|restart|kill|stop|destroy|tls-cert good|wrong-host" >&2; exit 2 ;;
 esac
