@@ -1,8 +1,10 @@
 /* Unit tests of common/: configuration precedence and .env parsing, the
- * Schema Registry header, backoff bounds, logfmt quoting, JSON value text. */
+ * Schema Registry header, backoff bounds, logfmt quoting, JSON value text,
+ * which Kafka errors are fatal. */
 #define _POSIX_C_SOURCE 200809L
 #include "../../common/backoff.h"
 #include "../../common/config.h"
+#include "../../common/kafkaconf.h"
 #include "../../common/log.h"
 #include "../../common/srwire.h"
 #include "../../sink/table.h"
@@ -167,5 +169,49 @@ int main(void)
     free(t);
     json_decref(v);
     CHECK("null is SQL NULL", json_value_text(json_null()) == NULL);
+
+    /* Kafka errors: certificate and credential failures end the program,
+     * the rest is retried */
+    char cause[160], broker[64];
+    const char *vf = "sasl_ssl://127.0.0.1:9095/bootstrap: SSL handshake failed: "
+                     "error:0A000086:SSL routines::certificate verify failed: broker ...";
+    CHECK("an expired certificate is fatal",
+          kafka_error_fatal(RD_KAFKA_RESP_ERR__SSL, vf, 10, cause, sizeof cause));
+    CHECK_STR("... and says so", "broker certificate rejected: certificate has expired", cause);
+    CHECK("an unknown CA is fatal",
+          kafka_error_fatal(RD_KAFKA_RESP_ERR__SSL, vf, 20, cause, sizeof cause));
+    CHECK_STR("... and says so",
+              "broker certificate rejected: unable to get local issuer certificate", cause);
+    kafka_error_fatal(RD_KAFKA_RESP_ERR__SSL, vf, 0, cause, sizeof cause);
+    CHECK_STR("a rejection with no verify code seen", "broker certificate rejected", cause);
+    kafka_error_fatal(RD_KAFKA_RESP_ERR__SSL, vf, 99, cause, sizeof cause);
+    CHECK_STR("a code without words", "broker certificate rejected: verify error 99", cause);
+    CHECK("the verdict reported with the first read (_TRANSPORT) is fatal too",
+          kafka_error_fatal(RD_KAFKA_RESP_ERR__TRANSPORT,
+                            "ssl://h:1/bootstrap: error:0A000086:SSL routines::certificate verify "
+                            "failed",
+                            10, cause, sizeof cause));
+    CHECK("another TLS failure (a reset mid-handshake) is retried",
+          !kafka_error_fatal(RD_KAFKA_RESP_ERR__SSL,
+                             "ssl://h:1/bootstrap: SSL handshake failed: Disconnected", 0, cause,
+                             sizeof cause));
+    CHECK("refused credentials are fatal",
+          kafka_error_fatal(RD_KAFKA_RESP_ERR__AUTHENTICATION, "x", 0, cause, sizeof cause));
+    CHECK_STR("... and say so", "SASL authentication failed", cause);
+    CHECK("a broker down is retried",
+          !kafka_error_fatal(RD_KAFKA_RESP_ERR__TRANSPORT, "Connection refused", 0, cause,
+                             sizeof cause) &&
+              !kafka_error_fatal(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1 brokers are down", 0,
+                                 cause, sizeof cause));
+    CHECK("no reason at all",
+          !kafka_error_fatal(RD_KAFKA_RESP_ERR__SSL, NULL, 10, cause, sizeof cause));
+    kafka_reason_broker(vf, broker, sizeof broker);
+    CHECK_STR("the broker out of the reason", "127.0.0.1:9095", broker);
+    kafka_reason_broker("sasl_ssl://b-1.example.com:9092/1: SASL authentication error", broker,
+                        sizeof broker);
+    CHECK_STR("a broker by name and id", "b-1.example.com:9092", broker);
+    kafka_reason_broker("1/1 brokers are down", broker, sizeof broker);
+    CHECK_STR("no broker named", "-", broker);
+    CHECK("no words for an unknown code", kafka_x509_text(12345) == NULL);
     return UNIT_DONE();
 }
