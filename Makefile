@@ -74,7 +74,7 @@ TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all tools units fuzzers fuzz test bench bench-controller demo kube-demo deps format format-check clean check-deps images manifests
+.PHONY: all tools units fuzzers fuzz test bench race bench-controller demo kube-demo deps format format-check clean check-deps images manifests
 all: check-deps $(PROGRAMS) $(TOOLS) $(UNITS)
 tools: $(TOOLS)
 units: $(UNITS)
@@ -159,6 +159,12 @@ test: deps
 bench: deps
 	$(MAKE) --no-print-directory SAN=0 all
 	tests/bench/run
+
+# flinkpg-sink against Debezium's and Flink's JDBC sinks on real Kafka (tens of minutes;
+# RACE_CHANGES, RACE_REPEAT, RACE_CONTENDERS, ...: see tests/bench/race/run)
+race: deps
+	$(MAKE) --no-print-directory SAN=0 all
+	tests/bench/race/run
 
 # the controller with 1, 100 and 1000 DemoRuns on a real control plane (minutes)
 bench-controller: deps

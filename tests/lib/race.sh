@@ -14,8 +14,10 @@
 #                                    starts one contender (sink, debezium, flink) on TOPIC
 #                                    (race_topic_for gives the workload's topic for it); RACE_PID is the process whose
 #                                    CPU and memory count, race_stop stops it
-#   race_drain TABLE PROBES          pgprobe + a /proc sampler until every marker is
-#                                    visible: RACE_RESULT="first_ms done_ms cpu_s pg_cpu_s rss_mb"
+#   race_watch TABLE PROBES PIDFILE  before a contender starts: pgprobe + a /proc sampler
+#                                    of the pid in PIDFILE (race_pidfile KIND GROUP)
+#   race_drain                       until every marker is visible:
+#                                    RACE_RESULT="first_ms done_ms cpu_s pg_cpu_s rss_mb"
 #   race_diff TABLE EXPECTED         rows in one and not the other (0: exact)
 RACE_PARTS=${RACE_PARTITIONS:-6}
 RACE_BS=${RACE_BS:-127.0.0.1:${KAFKA_PORT:-19092}}
@@ -60,8 +62,8 @@ race_workload() {
 }
 
 race_diff() {  # TABLE EXPECTED: differing rows both ways, markers left out
-  race_q "SELECT count(*) FROM ((SELECT * FROM $1 WHERE id >= 0 EXCEPT SELECT * FROM $2)
-          UNION ALL (SELECT * FROM $2 EXCEPT SELECT * FROM $1 WHERE id >= 0)) d"
+  race_q "SELECT count(*) FROM ((SELECT * FROM $1 WHERE id >= 0 EXCEPT SELECT * FROM $2 WHERE id >= 0)
+          UNION ALL (SELECT * FROM $2 WHERE id >= 0 EXCEPT SELECT * FROM $1 WHERE id >= 0)) d"
 }
 
 # CPU ticks of a process (utime + stime) and of the PostgreSQL server: every
@@ -77,26 +79,48 @@ race_pg_ticks() {
 }
 race_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# race_sample PID FILE: "ms ticks pg_ticks rss_kb" every 200 ms until killed
+# race_sample PIDFILE FILE: "ms ticks pg_ticks rss_kb" every 200 ms until killed; the
+# pid is read each time, so the sampler can start before the contender does
 race_sample() {
-  local pid=$1 out=$2
+  local pidfile=$1 out=$2 pid
   while :; do
-    echo "$(($(date +%s%N) / 1000000)) $(race_ticks "$pid") $(race_pg_ticks) $(race_rss_kb "$pid")" >>"$out"
+    pid=$(cat "$pidfile" 2>/dev/null) || pid=
+    echo "$(($(date +%s%N) / 1000000)) $(race_ticks "${pid:-0}") $(race_pg_ticks) $(race_rss_kb "${pid:-0}")" >>"$out"
     sleep 0.2
   done
 }
 
-# race_drain TABLE PROBES: until every marker is visible, then RACE_RESULT
-race_drain() {
-  local table=$1 probes=$2 samples out sampler rc=0
-  samples=$RACE_TMP/samples.$table
-  : >"$samples"
+race_pidfile() {  # KIND GROUP: where the pid of the process that does the work will be
+  case $1 in
+    sink) echo "$RACE_TMP/$2.pid" ;;
+    flink) echo "${FLINKPG_PEERS_DIR:-/tmp/flinkpg-peers}/flink/taskmanager.pid" ;;
+    debezium) (eval "$("$ROOT/tests/peers/connect.sh" env)" && echo "$CONNECT_PID_FILE") ;;
+  esac
+}
+
+# race_watch TABLE PROBES PIDFILE, before the contender starts: pgprobe and the
+# sampler in the background; race_drain waits until every marker is visible
+race_watch() {
+  RACE_WATCHED=$1
+  : >"$RACE_TMP/samples.$1"
   RACE_PM=$(head -n 1 "$(race_q 'SHOW data_directory')/postmaster.pid" 2>/dev/null) || RACE_PM=
-  race_sample "$RACE_PID" "$samples" &
-  sampler=$!
-  out=$("$TOOLS/pgprobe" -T "$table" --probes "$probes" --interval-us 5000 --timeout "${RACE_TIMEOUT:-900}") || rc=$?
-  kill "$sampler" 2>/dev/null
-  wait "$sampler" 2>/dev/null
+  race_sample "$3" "$RACE_TMP/samples.$1" &
+  RACE_SAMPLER=$!
+  "$TOOLS/pgprobe" -T "$1" --probes "$2" --interval-us 5000 --timeout "${RACE_TIMEOUT:-900}" \
+    >"$RACE_TMP/probe.$1" &
+  RACE_PROBE=$!
+}
+
+race_unwatch() { kill "$RACE_PROBE" "$RACE_SAMPLER" 2>/dev/null; wait "$RACE_PROBE" "$RACE_SAMPLER" 2>/dev/null; true; }
+
+# race_drain: RACE_RESULT="first_ms done_ms cpu_s pg_cpu_s rss_mb" once every marker is
+# visible; CPU counts from the first row visible to the last marker
+race_drain() {
+  local table=$RACE_WATCHED out rc=0
+  wait "$RACE_PROBE" || rc=$?
+  kill "$RACE_SAMPLER" 2>/dev/null
+  wait "$RACE_SAMPLER" 2>/dev/null
+  out=$(cat "$RACE_TMP/probe.$table")
   if [ $rc -ne 0 ]; then
     echo "FAIL $table: not every marker became visible within ${RACE_TIMEOUT:-900} s ($out)"
     return 1
@@ -109,7 +133,7 @@ race_drain() {
     { if ($4 > rss) rss = $4
       if (!sa || ($1 <= a)) { ca = $2; pa = $3; sa = 1 }
       if ($1 <= b + 200) { cb = $2; pb = $3 } }
-    END { printf "%.0f %.0f %.2f %.2f %.1f", a, b, (cb - ca) / hz, (pb - pa) / hz, rss / 1024 }' "$samples")
+    END { printf "%.0f %.0f %.2f %.2f %.1f", a, b, (cb - ca) / hz, (pb - pa) / hz, rss / 1024 }' "$RACE_TMP/samples.$table")
 }
 
 # ---- the contenders ----
@@ -121,6 +145,7 @@ race_start_sink() {  # SETTINGS TOPIC TABLE GROUP
   "$BIN/flinkpg-sink" -b "$RACE_BS" -t "$topic" -g "$group" -T "$table" ${RACE_SINK_ARGS:--e upsert} \
     --run-name "$group" $settings 2>"$RACE_TMP/$group.log" &
   RACE_PID=$!
+  echo "$RACE_PID" >"$RACE_TMP/$group.pid"
   RACE_STOP="kill -TERM $RACE_PID; wait $RACE_PID"
 }
 
@@ -129,13 +154,34 @@ race_start_flink() {  # SETTINGS (max_rows=N interval=T parallelism=P) TOPIC TAB
   for kv in $settings; do vars+=(-v "$kv"); done
   "$BIN/flinkpg-statements" submit "$ROOT/tests/bench/race/flink_jdbc.sql" "${vars[@]}" \
     -v "job_name=$group" -v "topic=$topic" -v "bootstrap=$RACE_BS" \
-    -v "src=src_$group" -v "dst=dst_$group" -v "target_table=$table" \
+    -v "src=src_$table" -v "dst=dst_$table" -v "target_table=$table" \
     -v "jdbc_url=jdbc:postgresql://${PGHOST:-127.0.0.1}:${PGPORT:-5432}/$PGDATABASE" \
     -v "jdbc_user=${PGUSER:-$(id -un)}" >"$RACE_TMP/$group.submit" 2>"$RACE_TMP/$group.log" ||
     { echo "FAIL submitting the Flink JDBC job: $(grep -v 'level=info' "$RACE_TMP/$group.log" | tail -n 3)"; return 1; }
   RACE_JOB=$(sed -n 's/^job_id=//p' "$RACE_TMP/$group.submit")
   RACE_PID=$(cat "${FLINKPG_PEERS_DIR:-/tmp/flinkpg-peers}/flink/taskmanager.pid")
   RACE_STOP="\"$BIN/flinkpg-statements\" delete $RACE_JOB >/dev/null 2>&1"
+}
+
+# Debezium's JDBC sink on a Kafka Connect standalone worker (tests/peers/connect.sh);
+# SETTINGS are connector properties (name=value ...), the consumer's max.poll.records
+# follows batch.size
+race_start_debezium() {  # SETTINGS TOPIC TABLE GROUP
+  local settings=$1 topic=$2 table=$3 group=$4 props=$RACE_TMP/$4.properties kv batch=500
+  for kv in $settings; do [[ $kv == batch.size=* ]] && batch=${kv#batch.size=}; done
+  {
+    printf '%s\n' connector.class=io.debezium.connector.jdbc.JdbcSinkConnector tasks.max=1 \
+      "topics=$topic" "connection.url=jdbc:postgresql://${PGHOST:-127.0.0.1}:${PGPORT:-5432}/$PGDATABASE" \
+      "connection.username=${PGUSER:-$(id -un)}" connection.password= insert.mode=upsert \
+      delete.enabled=true primary.key.mode=record_key primary.key.fields=id schema.evolution=none \
+      "collection.name.format=$table" "consumer.override.max.poll.records=$batch"
+    for kv in $settings; do echo "$kv"; done
+  } >"$props"
+  KAFKA_BOOTSTRAP=$RACE_BS "$ROOT/tests/peers/connect.sh" start "$group" "$props" >"$RACE_TMP/$group.log" 2>&1 ||
+    { echo "FAIL starting Debezium's JDBC sink: $(tail -n 5 "$RACE_TMP/$group.log")"; return 1; }
+  eval "$("$ROOT/tests/peers/connect.sh" env)"
+  RACE_PID=$(cat "$CONNECT_PID_FILE")
+  RACE_STOP="\"$ROOT/tests/peers/connect.sh\" stop >/dev/null 2>&1"
 }
 
 race_topic_for() {  # KIND WORKLOAD: Connect envelopes for Debezium, upsert for the others

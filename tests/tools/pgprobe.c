@@ -26,7 +26,7 @@
 #define MAX_IDS 64
 
 typedef struct {
-    long long *sent; /* versions in send order */
+    long long *sent;     /* versions in send order */
     size_t n, cap, next; /* next: first not yet visible */
 } probe_id;
 

@@ -30,7 +30,8 @@
  *   --rows             every upsert record's row image as COPY text and a 12th column,
  *                      t for a delete (the deleted row) and f otherwise
  *   --markers          after the changes, one marker row per partition (id -1-p, on
- *                      partition p), each appended to --probes as "id<TAB>version"
+ *                      partition p; +I in the retract topics), each appended to --probes
+ *                      as "id<TAB>version"
  *   --rate R           send the changes at R per second instead of at once
  *   --probe-every-ms M with --rate: every M ms a probe change of each marker row whose
  *                      version is the send time in µs since the epoch (--probes)
@@ -140,7 +141,8 @@ static const char CONNECT_VALUE_SCHEMA[] =
     "{\"field\":\"product\",\"type\":\"string\",\"optional\":true},"
     "{\"field\":\"quantity\",\"type\":\"int32\",\"optional\":true},"
     "{\"field\":\"amount\",\"type\":\"bytes\",\"optional\":true,"
-    "\"name\":\"org.apache.kafka.connect.data.Decimal\",\"version\":1,\"parameters\":{\"scale\":\"2\"}},"
+    "\"name\":\"org.apache.kafka.connect.data.Decimal\",\"version\":1,\"parameters\":{\"scale\":"
+    "\"2\"}},"
     "{\"field\":\"order_status\",\"type\":\"string\",\"optional\":true},"
     "{\"field\":\"carrier\",\"type\":\"string\",\"optional\":true},"
     "{\"field\":\"shipment_status\",\"type\":\"string\",\"optional\":true},"
@@ -150,8 +152,8 @@ static const char CONNECT_VALUE_SCHEMA[] =
     "\"name\":\"org.apache.kafka.connect.data.Timestamp\",\"version\":1},"
     "{\"field\":\"version\",\"type\":\"int64\",\"optional\":true}]}";
 
-static void send_rec(rd_kafka_t *rk, const char *topic, int32_t part, const char *key, const char *val,
-                 int op)
+static void send_rec(rd_kafka_t *rk, const char *topic, int32_t part, const char *key,
+                     const char *val, int op)
 {
     rd_kafka_resp_err_t err;
     unsigned char opb = (unsigned char)op;
@@ -183,7 +185,8 @@ static void send_upsert(const sinks *s, int32_t part, long long id, const row *r
 {
     char key[64], ckey[400], val[1024], cval[2400];
     snprintf(key, sizeof key, "{\"id\":%lld}", id);
-    snprintf(ckey, sizeof ckey, "{\"schema\":%s,\"payload\":{\"id\":%lld}}", CONNECT_KEY_SCHEMA, id);
+    snprintf(ckey, sizeof ckey, "{\"schema\":%s,\"payload\":{\"id\":%lld}}", CONNECT_KEY_SCHEMA,
+             id);
     if (s->upsert) {
         if (r)
             row_json(val, sizeof val, id, r, 0, 0);
@@ -192,7 +195,8 @@ static void send_upsert(const sinks *s, int32_t part, long long id, const row *r
     if (s->connect) {
         if (r) {
             row_json(val, sizeof val, id, r, 1, 1);
-            snprintf(cval, sizeof cval, "{\"schema\":%s,\"payload\":%s}", CONNECT_VALUE_SCHEMA, val);
+            snprintf(cval, sizeof cval, "{\"schema\":%s,\"payload\":%s}", CONNECT_VALUE_SCHEMA,
+                     val);
         }
         send_rec(s->rk, s->connect, part, ckey, r ? cval : NULL, -1);
     }
@@ -203,7 +207,8 @@ static void send_retract(const sinks *s, int32_t part, long long id, const row *
 {
     char key[64], ckey[400], val[1024], cval[2400];
     snprintf(key, sizeof key, "{\"id\":%lld}", id);
-    snprintf(ckey, sizeof ckey, "{\"schema\":%s,\"payload\":{\"id\":%lld}}", CONNECT_KEY_SCHEMA, id);
+    snprintf(ckey, sizeof ckey, "{\"schema\":%s,\"payload\":{\"id\":%lld}}", CONNECT_KEY_SCHEMA,
+             id);
     if (s->retract) {
         row_json(val, sizeof val, id, r, 1, 0);
         send_rec(s->rk, s->retract, part, key, val, op);
@@ -230,6 +235,7 @@ static void send_probe(const sinks *s, int p)
     row m = {.present = 1, .quantity = 1, .created_ms = BASE_MS, .updated_ms = BASE_MS};
     m.version = now_us();
     send_upsert(s, p, -1 - p, &m);
+    send_retract(s, p, -1 - p, &m, 0);
     if (probes) {
         fprintf(probes, "%d\t%lld\n", -1 - p, m.version);
         fflush(probes);
@@ -384,7 +390,8 @@ int main(int argc, char **argv)
         }
     }
     if (pl.keys < 1 || pl.partitions < 1 || pl.count < 0) {
-        fprintf(stderr, "usage: racegen -b BOOTSTRAP --count N --keys K [options] (see the source)\n");
+        fprintf(stderr,
+                "usage: racegen -b BOOTSTRAP --count N --keys K [options] (see the source)\n");
         return 2;
     }
     if (probes_path && !(probes = fopen(probes_path, "w"))) {
@@ -411,7 +418,8 @@ int main(int argc, char **argv)
     s.rk = rk;
     int rc = run(&s, &pl);
     if (rd_kafka_flush(rk, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        fprintf(stderr, "racegen: %d records still undelivered after 120 s\n", rd_kafka_outq_len(rk));
+        fprintf(stderr, "racegen: %d records still undelivered after 120 s\n",
+                rd_kafka_outq_len(rk));
         failed++;
     }
     rd_kafka_destroy(rk);
