@@ -315,7 +315,10 @@ static const char *consume(app *a)
     a->last_msg_ms = now_ms();
     const char *stop_reason = "signal";
     while (!g_stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->rk, 100);
+        /* short waits while a batch is held or applying, so a batch that
+         * is due goes out as soon as the applier is free */
+        rd_kafka_message_t *m =
+            rd_kafka_consumer_poll(a->rk, a->inflight || a->cur.b.nrecs ? 5 : 100);
         if (m) {
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 mark_eof(a, m->partition, true);
@@ -333,8 +336,17 @@ static const char *consume(app *a)
         int64_t now = now_ms();
         collect(a, false);
         size_t held = a->cur.b.nrecs;
+        /* Caught up (every partition at its end) sends what is held at once,
+         * but only when the applier is free: an end-of-partition event in
+         * librdkafka's queue says the fetch reached the end, not that the
+         * queue behind it is empty, so under a steady load every round of
+         * fetches "reaches the end" and cutting there made batches of ~50
+         * changes that could not keep up with 10,000/s (make race).  While
+         * one batch applies the next one grows, so its size follows the
+         * load and the apply time. */
         if ((long long)held >= a->batch_size ||
-            (held && now - a->cur.first_ms >= a->batch_timeout_ms) || (held && all_at_eof(a)))
+            (held && now - a->cur.first_ms >= a->batch_timeout_ms) ||
+            (held && all_at_eof(a) && !a->inflight))
             submit(a);
         bool idle = !a->inflight && a->cur.b.nrecs == 0;
         if (idle && now - last_probe >= 2000) {

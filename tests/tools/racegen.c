@@ -47,8 +47,12 @@
 #include <string.h>
 #include <time.h>
 
-static long long delivered, failed;
+static long long delivered, failed, ack_ms_max, ack_hist[64];
 
+static long long now_us(void);
+
+/* The producer's own share of a probe's latency: its record timestamp (set at
+ * produce time) to the broker's acknowledgement, in a log2 histogram of ms. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
@@ -56,9 +60,28 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     if (m->err) {
         if (failed++ < 5)
             fprintf(stderr, "racegen: delivery failed: %s\n", rd_kafka_err2str(m->err));
-    } else {
-        delivered++;
+        return;
     }
+    delivered++;
+    long long ts = rd_kafka_message_timestamp(m, NULL);
+    if (ts > 0) {
+        long long ms = now_us() / 1000 - ts;
+        int b = 0;
+        while (b < 63 && (1LL << b) <= ms)
+            b++;
+        ack_hist[b]++;
+        if (ms > ack_ms_max)
+            ack_ms_max = ms;
+    }
+}
+
+static long long ack_pct(double p) /* upper bound of the bucket holding the p-quantile */
+{
+    long long want = (long long)(p * (double)delivered), seen = 0;
+    for (int b = 0; b < 64; b++)
+        if ((seen += ack_hist[b]) >= want && want > 0)
+            return 1LL << b;
+    return 0;
 }
 
 static uint64_t rng_state;
@@ -403,7 +426,7 @@ int main(int argc, char **argv)
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err) ||
-        rd_kafka_conf_set(conf, "linger.ms", pl.rate > 0 ? "0" : "20", err, sizeof err) ||
+        rd_kafka_conf_set(conf, "linger.ms", pl.rate > 0 ? "2" : "20", err, sizeof err) ||
         rd_kafka_conf_set(conf, "compression.type", "lz4", err, sizeof err) ||
         rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", err, sizeof err)) {
         fprintf(stderr, "racegen: %s\n", err);
@@ -416,6 +439,7 @@ int main(int argc, char **argv)
         return 1;
     }
     s.rk = rk;
+    long long t_start = now_us();
     int rc = run(&s, &pl);
     if (rd_kafka_flush(rk, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         fprintf(stderr, "racegen: %d records still undelivered after 120 s\n",
@@ -427,6 +451,10 @@ int main(int argc, char **argv)
         fprintf(probes, "end\n");
         fclose(probes);
     }
-    fprintf(stderr, "racegen: delivered=%lld failed=%lld\n", delivered, failed);
+    fprintf(stderr,
+            "racegen: delivered=%lld failed=%lld seconds=%.1f ack_p50_ms<=%lld ack_p99_ms<=%lld "
+            "ack_max_ms=%lld\n",
+            delivered, failed, (double)(now_us() - t_start) / 1e6, ack_pct(0.5), ack_pct(0.99),
+            ack_ms_max);
     return rc ? rc : failed ? 1 : 0;
 }
