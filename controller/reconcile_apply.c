@@ -224,46 +224,61 @@ static bool apply_rendered(rctx *c, const char *base, const char *kind, json_t *
     return ok;
 }
 
-/* The Secrets a pod template reads (env valueFrom.secretKeyRef), each with
- * its resourceVersion, stamped on the template as an annotation: a rotated
- * Secret (a new Kafka or PostgreSQL password) changes the template, and the
- * Deployment rolls its pods, which read the new value when they start.
- * Versions, not contents: nothing secret goes into the annotation.  The
- * reads come from the Secrets cache (a Secret read once stays watched), so
- * a steady reconcile still asks the API server nothing. */
+/* ",name@rv" (",name@absent") for Secret name, once per name; false (c->err
+ * set) when it could not be read.  A leading comma, so that names match whole. */
+static bool stamp_one(rctx *c, strbuf *sb, const char *name)
+{
+    char mark[300];
+    snprintf(mark, sizeof mark, ",%s@", name ? name : "");
+    if (!name || strstr(sb_str(sb), mark))
+        return true;
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", c->ns, name);
+    json_t *sec = NULL;
+    long st = kube_get(c->r->kc, path, &sec, c->err, sizeof c->err);
+    const char *rv =
+        json_string_value(json_object_get(json_object_get(sec, "metadata"), "resourceVersion"));
+    /* absent only when it is: any other failure would roll the pods twice
+     * (absent, then back); the reconcile is retried instead */
+    bool ok = true;
+    if (st == 200 && rv)
+        sb_printf(sb, "%s%s", mark, rv);
+    else if (st == 404)
+        sb_printf(sb, "%sabsent", mark);
+    else
+        ok = false;
+    json_decref(sec);
+    return ok;
+}
+
+/* The Secrets a pod template reads (env valueFrom.secretKeyRef, and Secret
+ * volumes: the CA bundles of render_tls.c), each with its resourceVersion,
+ * stamped on the template as an annotation: a rotated Secret (a new Kafka or
+ * PostgreSQL password, a new CA) changes the template, and the Deployment
+ * rolls its pods, which read the new value when they start.  Versions, not
+ * contents: nothing secret goes into the annotation.  The reads come from
+ * the Secrets cache (a Secret read once stays watched), so a steady
+ * reconcile still asks the API server nothing. */
 static bool stamp_secret_versions(rctx *c, json_t *workload)
 {
     json_t *tmpl = json_object_get(json_object_get(workload, "spec"), "template");
     json_t *pod = json_object_get(tmpl, "spec");
-    strbuf sb; /* ",name@rv,name@rv": a leading comma, so that names match whole */
+    strbuf sb;
     sb_init(&sb);
     size_t i, j;
-    json_t *ct, *env;
+    json_t *ct, *env, *vol;
     bool ok = true;
     json_array_foreach (json_object_get(pod, "containers"), i, ct)
-        json_array_foreach (json_object_get(ct, "env"), j, env) {
-            const char *name = json_string_value(json_object_get(
-                json_object_get(json_object_get(env, "valueFrom"), "secretKeyRef"), "name"));
-            char mark[300];
-            snprintf(mark, sizeof mark, ",%s@", name ? name : "");
-            if (!ok || !name || strstr(sb_str(&sb), mark)) /* each Secret once */
-                continue;
-            char path[512];
-            snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", c->ns, name);
-            json_t *sec = NULL;
-            long st = kube_get(c->r->kc, path, &sec, c->err, sizeof c->err);
-            const char *rv = json_string_value(
-                json_object_get(json_object_get(sec, "metadata"), "resourceVersion"));
-            /* absent only when it is: any other failure would roll the pods
-             * twice (absent, then back); the reconcile is retried instead */
-            if (st == 200 && rv)
-                sb_printf(&sb, "%s%s", mark, rv);
-            else if (st == 404)
-                sb_printf(&sb, "%sabsent", mark);
-            else
-                ok = false;
-            json_decref(sec);
-        }
+        json_array_foreach (json_object_get(ct, "env"), j, env)
+            ok = ok &&
+                 stamp_one(c, &sb,
+                           json_string_value(json_object_get(
+                               json_object_get(json_object_get(env, "valueFrom"), "secretKeyRef"),
+                               "name")));
+    json_array_foreach (json_object_get(pod, "volumes"), i, vol)
+        ok = ok && stamp_one(c, &sb,
+                             json_string_value(
+                                 json_object_get(json_object_get(vol, "secret"), "secretName")));
     if (!ok || !sb.len) {
         sb_free(&sb);
         return ok;

@@ -47,8 +47,32 @@ const char *spec_str(const json_t *run, const char *dotted, const char *def);
 long long spec_int(const json_t *run, const char *dotted, long long def);
 bool spec_bool(const json_t *run, const char *dotted);
 /* Does the run name this Secret (credentials, Schema Registry, Confluent,
- * an existing PostgreSQL)? */
+ * an existing PostgreSQL, a CA bundle)? */
 bool run_uses_secret(const json_t *run, const char *name);
+
+/* render_tls.c: the CA bundles of spec.kafka.tls.caSecret and
+ * spec.postgres.tls.caSecret, mounted read-only in the sink's and the
+ * generator's pods (only the named key, as ca.crt), and the variables that
+ * point the programs at them.  Paths go into the environment, never a bundle. */
+#define KAFKA_CA_DIR "/etc/flinkpg/kafka-ca"
+#define PG_CA_DIR "/etc/flinkpg/pg-ca"
+#define CA_FILE_NAME "ca.crt"
+#define CA_DEFAULT_KEY "ca.crt"
+/* KAFKA_SASL_MECHANISM (when spec.kafka.saslMechanism is set) and
+ * KAFKA_SSL_CA_LOCATION (with spec.kafka.tls) */
+void render_tls_kafka_env(json_t *env, const json_t *run);
+/* PGSSLMODE and PGSSLROOTCERT (with spec.postgres.tls) */
+void render_tls_pg_env(json_t *env, const json_t *run);
+/* the Secret volumes on the pod spec, their read-only mounts on container */
+void render_tls_mounts(json_t *pod_spec, json_t *container, const json_t *run);
+/* spec.kafka.saslMechanism, PLAIN when unset */
+const char *run_kafka_sasl_mechanism(const json_t *run);
+/* the sslmode for the run's PostgreSQL: spec.postgres.tls.sslMode,
+ * verify-full with a caSecret and no sslMode, NULL without spec.postgres.tls
+ * (libpq's own default, or the URI's) */
+const char *run_pg_sslmode(const json_t *run);
+/* the key of a caSecret ("kafka.tls.caSecret" or "postgres.tls.caSecret") */
+const char *run_ca_key(const json_t *run, const char *ca_secret);
 
 /* render_postgres.c; password: the existing one, or a new random one */
 json_t *render_pg_secret(const json_t *run, const char *password);

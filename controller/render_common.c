@@ -109,9 +109,12 @@ json_t *render_resources(const char *cpu_req, const char *mem_req, const char *c
 
 bool run_uses_secret(const json_t *run, const char *name)
 {
-    static const char *const refs[] = {
-        "kafka.credentialsSecretRef.name", "kafka.schemaRegistry.credentialsSecretRef.name",
-        "flink.confluent.credentialsSecretRef.name", "postgres.existingSecretRef.name"};
+    static const char *const refs[] = {"kafka.credentialsSecretRef.name",
+                                       "kafka.schemaRegistry.credentialsSecretRef.name",
+                                       "flink.confluent.credentialsSecretRef.name",
+                                       "postgres.existingSecretRef.name",
+                                       "kafka.tls.caSecret.name",
+                                       "postgres.tls.caSecret.name"};
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
         const char *v = spec_str(run, refs[i], NULL);
         if (v && !strcmp(v, name))

@@ -3,7 +3,8 @@
  * orders and shipments topics) and the sink Deployment (applies the Flink
  * output topic to PostgreSQL).  Both are configured entirely through the
  * environment variables of their option tables (see sink/main.c); secrets
- * arrive as secretKeyRefs, never as values.
+ * arrive as secretKeyRefs, never as values, and CA bundles as read-only files
+ * (render_tls.c).
  *
  * A Job's pod template is immutable, so the Job carries a hash
  * (GENERATOR_HASH_ANNOTATION) and the reconciler replaces the Job when the
@@ -66,6 +67,7 @@ static void env_kafka(json_t *env, const json_t *run)
         env_secret(env, "KAFKA_API_KEY", cred, "api-key");
         env_secret(env, "KAFKA_API_SECRET", cred, "api-secret");
     }
+    render_tls_kafka_env(env, run);
     const char *sr = spec_str(run, "kafka.schemaRegistry.url", NULL);
     if (sr) {
         env_add(env, "SCHEMA_REGISTRY_URL", sr);
@@ -77,7 +79,8 @@ static void env_kafka(json_t *env, const json_t *run)
     }
 }
 
-static json_t *pod_spec(json_t *container, const char *restart, const render_opts *o)
+static json_t *pod_spec(json_t *container, const char *restart, const json_t *run,
+                        const render_opts *o)
 {
     json_object_set_new(container, "securityContext", render_container_security());
     /* enableServiceLinks off: no docker-link variables (KAFKA_PORT=tcp://…
@@ -85,6 +88,7 @@ static json_t *pod_spec(json_t *container, const char *restart, const render_opt
     json_t *spec = json_pack("{s:b, s:b, s:s, s:o, s:[O]}", "automountServiceAccountToken", 0,
                              "enableServiceLinks", 0, "restartPolicy", restart, "securityContext",
                              render_pod_security(), "containers", container);
+    render_tls_mounts(spec, container, run);
     render_pull(spec, container, o);
     json_decref(container);
     return spec;
@@ -129,12 +133,13 @@ json_t *render_generator_job(const json_t *run, const render_opts *o)
      * Job starts; a refused password still ends it at once */
     env_add(env, "GEN_CONNECT_TIMEOUT", "0");
     env_secret(env, "POSTGRES_URL", pgsecret, "uri");
+    render_tls_pg_env(env, run);
     json_t *container = json_pack("{s:s, s:s, s:o, s:o}", "name", "generator", "image",
                                   spec_str(run, "generator.image", o->generator_image), "env", env,
                                   "resources", render_resources("100m", "64Mi", "1", "256Mi"));
     json_t *labels = render_labels(run, "generator");
     json_t *tmpl = json_pack("{s:{s:o}, s:o}", "metadata", "labels", labels, "spec",
-                             pod_spec(container, "Never", o));
+                             pod_spec(container, "Never", run, o));
     json_t *asked =
         json_pack("{s:O*, s:O*, s:O*}", "generator", spec_get(run, "generator"), "kafka",
                   spec_get(run, "kafka"), "postgres", spec_get(run, "postgres"));
@@ -195,6 +200,7 @@ json_t *render_sink_deployment(const json_t *run, const render_opts *o)
         env_add(env, "SINK_VALUE_FORMAT", "registry");
     }
     env_secret(env, "POSTGRES_URL", pgsecret, "uri");
+    render_tls_pg_env(env, run);
     env_add(env, "HTTP_LISTEN", "0.0.0.0:8080");
     json_t *container = json_pack(
         "{s:s, s:s, s:o, s:[{s:s, s:i}], s:o, s:{s:{s:s, s:s}, s:i}, s:{s:{s:s, s:s}, s:i}}",
@@ -209,5 +215,5 @@ json_t *render_sink_deployment(const json_t *run, const render_opts *o)
     return json_pack("{s:s, s:s, s:o, s:{s:I, s:{s:O}, s:{s:{s:o}, s:o}}}", "apiVersion", "apps/v1",
                      "kind", "Deployment", "metadata", render_metadata(run, name, "sink"), "spec",
                      "replicas", (json_int_t)replicas, "selector", "matchLabels", sel, "template",
-                     "metadata", "labels", sel, "spec", pod_spec(container, "Always", o));
+                     "metadata", "labels", sel, "spec", pod_spec(container, "Always", run, o));
 }

@@ -80,9 +80,11 @@ char *stmt_kafka_options(const stmt_ctx *x, char *msg, size_t msglen);
 
 /* The same text from its parts, the credentials escaped for the JAAS value
  * and the SQL literal around it (a quote in a secret cannot end either); a
- * line break in them is refused: NULL with msg set. */
-char *stmt_sasl_options(const char *proto, const char *user, const char *pass, char *msg,
-                        size_t msglen);
+ * line break in them is refused: NULL with msg set.  mechanism: PLAIN,
+ * SCRAM-SHA-256 or SCRAM-SHA-512 (spec.kafka.saslMechanism), which also
+ * picks the JAAS login module. */
+char *stmt_sasl_options(const char *proto, const char *mechanism, const char *user,
+                        const char *pass, char *msg, size_t msglen);
 
 /* Render every statement of the ConfigMap's sources.sql then <mode>.sql
  * with ${kafka_options} (which may be NULL: then it must not appear).

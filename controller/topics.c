@@ -4,6 +4,7 @@
 
 #include "../common/log.h"
 #include "../common/strbuf.h"
+#include "cafile.h"
 #include "render.h"
 
 #include <librdkafka/rdkafka.h>
@@ -33,12 +34,35 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     log_debug("topics_kafka", "error=%s message=%s", rd_kafka_err2name(err), lq(reason));
 }
 
+/* SASL: the mechanism of spec.kafka.saslMechanism, the username and
+ * password from the run's credentials Secret (never logged). */
+static bool conf_sasl(rd_kafka_conf_t *conf, const stmt_ctx *x, const char *proto, char *msg,
+                      size_t msglen)
+{
+    const char *sec = spec_str(x->run, "kafka.credentialsSecretRef.name", NULL);
+    if (!sec) {
+        snprintf(msg, msglen, "spec.kafka.credentialsSecretRef is required with %s", proto);
+        return false;
+    }
+    char user[512], pass[512] = "";
+    bool ok = stmt_secret_key(x, sec, "api-key", user, sizeof user, NULL, msg, msglen) &&
+              stmt_secret_key(x, sec, "api-secret", pass, sizeof pass, NULL, msg, msglen) &&
+              conf_set(conf, "sasl.mechanism", run_kafka_sasl_mechanism(x->run), msg, msglen) &&
+              conf_set(conf, "sasl.username", user, msg, msglen) &&
+              conf_set(conf, "sasl.password", pass, msg, msglen);
+    memset(pass, 0, sizeof pass);
+    return ok;
+}
+
 /* A Kafka client for the run's cluster (its credentials from the run's
- * Secret), or NULL with msg set */
+ * Secret, the brokers' CA from spec.kafka.tls.caSecret), or NULL with msg
+ * set.  The CA bundle is a private copy (cafile.h), removed once
+ * rd_kafka_new has loaded it into the client's TLS context. */
 static rd_kafka_t *admin_client(const stmt_ctx *x, int timeout_ms, char *msg, size_t msglen)
 {
     const char *proto = spec_str(x->run, "kafka.securityProtocol", "PLAINTEXT");
-    char tmo[32];
+    const char *ca_secret = spec_str(x->run, "kafka.tls.caSecret.name", NULL);
+    char tmo[32], ca[600] = "";
     snprintf(tmo, sizeof tmo, "%d", timeout_ms);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, on_log);
@@ -47,27 +71,20 @@ static rd_kafka_t *admin_client(const stmt_ctx *x, int timeout_ms, char *msg, si
                        msg, msglen) &&
               conf_set(conf, "security.protocol", proto, msg, msglen) &&
               conf_set(conf, "socket.timeout.ms", tmo, msg, msglen);
-    if (ok && !strncmp(proto, "SASL", 4)) {
-        const char *sec = spec_str(x->run, "kafka.credentialsSecretRef.name", NULL);
-        char user[512], pass[512] = "";
-        if (!sec) {
-            snprintf(msg, msglen, "spec.kafka.credentialsSecretRef is required with %s", proto);
-            ok = false;
-        } else {
-            ok = stmt_secret_key(x, sec, "api-key", user, sizeof user, NULL, msg, msglen) &&
-                 stmt_secret_key(x, sec, "api-secret", pass, sizeof pass, NULL, msg, msglen) &&
-                 conf_set(conf, "sasl.mechanism", "PLAIN", msg, msglen) &&
-                 conf_set(conf, "sasl.username", user, msg, msglen) &&
-                 conf_set(conf, "sasl.password", pass, msg, msglen);
-        }
-        memset(pass, 0, sizeof pass);
-    }
+    if (ok && !strncmp(proto, "SASL", 4))
+        ok = conf_sasl(conf, x, proto, msg, msglen);
+    if (ok && ca_secret)
+        ok = ca_file_write(x->kc, run_namespace(x->run), ca_secret,
+                           run_ca_key(x->run, "kafka.tls.caSecret"), ca, sizeof ca, msg, msglen) &&
+             conf_set(conf, "ssl.ca.location", ca, msg, msglen);
     if (!ok) {
+        ca_file_remove(ca);
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
     char e[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    ca_file_remove(ca);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
         snprintf(msg, msglen, "Kafka client: %s", e);

@@ -2,8 +2,10 @@
  * topics — delete a run's three Kafka topics (spec.kafka.topics: orders,
  * shipments, output) with librdkafka's Admin API, for the finalizer when
  * spec.deleteTopicsOnCleanup is set.  Bootstrap servers and the security
- * protocol come from spec.kafka; with SASL the username/password are the
- * api-key/api-secret of spec.kafka.credentialsSecretRef (never logged).
+ * protocol come from spec.kafka; with SASL the mechanism is
+ * spec.kafka.saslMechanism (PLAIN when unset) and the username/password are
+ * the api-key/api-secret of spec.kafka.credentialsSecretRef (never logged);
+ * with spec.kafka.tls the brokers are verified against its CA bundle.
  */
 #ifndef FLINKPG_TOPICS_H
 #define FLINKPG_TOPICS_H

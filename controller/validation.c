@@ -4,6 +4,7 @@
 
 #include "../common/pgutil.h"
 
+#include "cafile.h"
 #include "kubeconfig.h"
 #include "render.h"
 
@@ -39,30 +40,43 @@ static bool secret_uri(kube_client *kc, const json_t *run, kube_blob *out, char 
     return true;
 }
 
-void validation_conn_params(const char *uri, const char *keys[4], const char *vals[4])
+void validation_conn_params(const char *uri, const char *sslmode, const char *sslrootcert,
+                            const char *keys[6], const char *vals[6])
 {
-    static const char *const k[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *const v[] = {uri, "5", "flinkpg-controller", NULL};
-    for (int i = 0; i < 4; i++) {
+    /* sslmode and sslrootcert before dbname: the expanded URI overrides
+     * them, as it overrides PGSSLMODE and PGSSLROOTCERT in the sink's and
+     * the generator's pods; a NULL value is skipped (the environment's) */
+    static const char *const k[] = {"sslmode",         "sslrootcert",      "dbname",
+                                    "connect_timeout", "application_name", NULL};
+    const char *const v[] = {sslmode, sslrootcert, uri, "5", "flinkpg-controller", NULL};
+    for (int i = 0; i < 6; i++) {
         keys[i] = k[i];
         vals[i] = v[i];
     }
 }
 
-/* Connect to the run's PostgreSQL (NULL with err on failure). */
+/* Connect to the run's PostgreSQL (NULL with err on failure), with the
+ * sslmode and the CA bundle of spec.postgres.tls. */
 static PGconn *run_connect(kube_client *kc, const json_t *run, char *err, size_t errlen)
 {
     kube_blob uri = {0};
-    if (!secret_uri(kc, run, &uri, err, errlen)) {
+    char ca[600] = "";
+    const char *ca_secret = spec_str(run, "postgres.tls.caSecret.name", NULL);
+    if (!secret_uri(kc, run, &uri, err, errlen) ||
+        (ca_secret &&
+         !ca_file_write(kc, run_namespace(run), ca_secret, run_ca_key(run, "postgres.tls.caSecret"),
+                        ca, sizeof ca, err, errlen))) {
         if (uri.data)
             memset(uri.data, 0, uri.len);
         free(uri.data);
         return NULL;
     }
     /* base64_decode NUL-terminates the blob */
-    const char *keys[4], *vals[4];
-    validation_conn_params(uri.data, keys, vals);
+    const char *keys[6], *vals[6];
+    validation_conn_params(uri.data, run_pg_sslmode(run), *ca ? ca : NULL, keys, vals);
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    /* libpq has read the bundle during the handshake: the copy goes now */
+    ca_file_remove(ca);
     memset(uri.data, 0, uri.len);
     free(uri.data);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {

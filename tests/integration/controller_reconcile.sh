@@ -50,6 +50,24 @@ reject "gateway url not http(s)" "spec.flink.gateway.url" \
   "$(base append '' | sed 's|http://gw:8083|ftp://gw|')"
 reject "SASL without credentials (CEL)" "spec.kafka.credentialsSecretRef" \
   "$(base append '' | sed 's|kafka: {bootstrapServers: "k:9092"|kafka: {securityProtocol: SASL_SSL, bootstrapServers: "k:9092"|')"
+# TLS material from Secrets (spec.kafka.tls, spec.kafka.saslMechanism, spec.postgres.tls)
+EXISTING='postgres: {existingSecretRef: {name: pg}'
+check "a DemoRun with both CA Secrets, SCRAM and sslMode passes admission" bash -c \
+  "$(declare -f base); base append '' | sed 's|kafka: {bootstrapServers: \"k:9092\"|kafka: {securityProtocol: SASL_SSL, saslMechanism: SCRAM-SHA-256, credentialsSecretRef: {name: c}, tls: {caSecret: {name: kca}}, bootstrapServers: \"k:9092\"|; s|postgres: {inCluster: {}}|$EXISTING, tls: {caSecret: {name: pca, key: root.pem}, sslMode: verify-ca}}|' | kubectl apply --dry-run=server -f -"
+reject "postgres sslMode not one of libpq's" "spec.postgres.tls.sslMode" \
+  "$(base append '' | sed "s|postgres: {inCluster: {}}|$EXISTING, tls: {sslMode: verify}}|")"
+reject "a CA with sslMode disable (CEL)" "spec.postgres.tls.sslMode" \
+  "$(base append '' | sed "s|postgres: {inCluster: {}}|$EXISTING, tls: {caSecret: {name: pca}, sslMode: disable}}|")"
+reject "postgres tls on the in-cluster server (CEL)" "spec.postgres.tls" \
+  "$(base append '' | sed 's|postgres: {inCluster: {}}|postgres: {inCluster: {}, tls: {sslMode: require}}|')"
+reject "a Kafka CA without TLS (CEL)" "spec.kafka.tls" \
+  "$(base append '' | sed 's|kafka: {bootstrapServers: "k:9092"|kafka: {tls: {caSecret: {name: kca}}, bootstrapServers: "k:9092"|')"
+reject "a SASL mechanism without SASL (CEL)" "spec.kafka.saslMechanism" \
+  "$(base append '' | sed 's|kafka: {bootstrapServers: "k:9092"|kafka: {saslMechanism: SCRAM-SHA-256, bootstrapServers: "k:9092"|')"
+reject "an unknown SASL mechanism" "spec.kafka.saslMechanism" \
+  "$(base append '' | sed 's|kafka: {bootstrapServers: "k:9092"|kafka: {securityProtocol: SASL_SSL, saslMechanism: GSSAPI, credentialsSecretRef: {name: c}, bootstrapServers: "k:9092"|')"
+reject "a CA Secret key that is no Secret key" "spec.kafka.tls.caSecret.key" \
+  "$(base append '' | sed 's|kafka: {bootstrapServers: "k:9092"|kafka: {securityProtocol: SSL, tls: {caSecret: {name: kca, key: ../ca}}, bootstrapServers: "k:9092"|')"
 reject "two topics with the same name (CEL)" "spec.kafka.topics" \
   "$(base append '' | sed 's|topics: {}|topics: {orders: a, shipments: a}|')"
 reject "bootstrap servers without a port" "spec.kafka.bootstrapServers" \

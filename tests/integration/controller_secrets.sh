@@ -11,6 +11,13 @@
 # Kafka and PostgreSQL Secrets are rotated: the sink Deployment's template
 # changes (its flinkpg.io/secret-versions annotation) and rolls, the run goes
 # on, and the new values leak nowhere either.
+# A second run takes CA bundles from Secrets (spec.kafka.tls, SCRAM-SHA-512,
+# spec.postgres.tls against a TLS-only PostgreSQL of its own, PG_TLS=1): the
+# sink and the generator mount them read-only (a path in the environment,
+# never a bundle), the controller's own validation connection verifies the
+# server with its private copy (PostgresReady True under verify-full), keeps
+# no copy behind, and a rotated CA rolls the sink and is used at once (the
+# wrong CA: PostgresReady False, certificate verify failed).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/controller.sh"
 kube_up
@@ -51,7 +58,9 @@ spec:
   postgres: {existingSecretRef: {name: pg-existing}}
 Y
 LOG=$T_TMP/controller.log
-ctl_bg "$LOG" --kubeconfig "$KUBECONFIG" --resync-seconds 3 --confluent-url "$URL" --log-level debug
+CTL_TMP=$T_TMP/ctl-tmp # the controller's TMPDIR: where its private CA copies go
+mkdir -p "$CTL_TMP"
+TMPDIR=$CTL_TMP ctl_bg "$LOG" --kubeconfig "$KUBECONFIG" --resync-seconds 3 --confluent-url "$URL" --log-level debug
 kubectl apply -f "$T_TMP/run.yaml" >/dev/null
 check "the run's statements run on the stand-in" wait_until 60 cond_is sec StatementsRunning True
 check "the sink Deployment exists" wait_until 30 kubectl get deployment sec-sink
@@ -97,7 +106,58 @@ check "the run goes on: statements still running" cond_is sec StatementsRunning 
 sleep 4
 check_eq "and the new values leak nowhere either" "" "$(leaks)"
 
-kubectl delete demorun sec --wait=false >/dev/null
+# ---- CA bundles from Secrets ----
+TLS_DIR=$T_TMP/pg-tls
+tlspg() { FLINKPG_PG_DIR=$TLS_DIR "$ROOT/tests/peers/postgres.sh" "$@"; }
+defer "FLINKPG_PG_DIR='$TLS_DIR' '$ROOT/tests/peers/postgres.sh' destroy >/dev/null 2>&1"
+PG_TLS=1 tlspg start >"$T_TMP/tls-start.log" 2>&1 ||
+  { echo "FAIL the TLS PostgreSQL did not start:"; sed 's/^/  /' "$T_TMP/tls-start.log"; exit 1; }
+read -r TLS_PORT CA OTHER_CA < <(eval "$(tlspg env)"; echo "$PGPORT $FLINKPG_PG_CA $FLINKPG_PG_OTHER_CA")
+tq() { psql -X -A -t -q "host=127.0.0.1 port=$TLS_PORT user=flinkpg dbname=postgres sslmode=verify-full sslrootcert=$CA" -c "$1"; }
+# the server takes TCP only with TLS: what connects below used TLS
+hba=$(tq "SHOW hba_file")
+{ echo "hostnossl all all all reject"; cat "$hba"; } >"$T_TMP/hba" && cat "$T_TMP/hba" >"$hba"
+tq "SELECT pg_reload_conf()" >/dev/null
+kubectl create secret generic pg-tls-uri --from-literal=uri="postgresql://flinkpg@127.0.0.1:$TLS_PORT/postgres" >/dev/null
+kubectl create secret generic pg-ca --from-file=ca.crt="$CA" >/dev/null
+kubectl create secret generic kafka-ca --from-file=ca.pem="$OTHER_CA" >/dev/null
+sed -e 's/name: sec}/name: sectls}/' -e 's/sec-o, shipments: sec-s, output: sec-out/tls-o, shipments: tls-s, output: tls-out/' \
+  -e 's/securityProtocol: SASL_SSL/securityProtocol: SASL_SSL\n    saslMechanism: SCRAM-SHA-512\n    tls: {caSecret: {name: kafka-ca, key: ca.pem}}/' \
+  -e 's/postgres: {existingSecretRef: {name: pg-existing}}/postgres: {existingSecretRef: {name: pg-tls-uri}, tls: {caSecret: {name: pg-ca}}}/' \
+  "$T_TMP/run.yaml" >"$T_TMP/tls.yaml"
+kubectl apply -f "$T_TMP/tls.yaml" >/dev/null
+check "the controller verifies the TLS PostgreSQL with the CA from Secret pg-ca (verify-full: PostgresReady)" \
+  wait_until 60 cond_is sectls PostgresReady True
+check "the TLS sink Deployment exists" wait_until 30 kubectl get deployment sectls-sink
+for w in deployment/sectls-sink job/sectls-generator; do
+  j=$(kubectl get "$w" -o json)
+  check_eq "$w: the CA Secrets as read-only volumes of just their key, mode 0440" \
+    "kafka-ca:kafka-ca:ca.pem>ca.crt:288 pg-ca:pg-ca:ca.crt>ca.crt:288" \
+    "$(jq -r '[.spec.template.spec.volumes[] | select(.secret) | "\(.name):\(.secret.secretName):\(.secret.items[0].key)>\(.secret.items[0].path):\(.secret.defaultMode)"] | sort | join(" ")' <<<"$j")"
+  check_eq "$w: mounted read-only under /etc/flinkpg" "/etc/flinkpg/kafka-ca:true /etc/flinkpg/pg-ca:true" \
+    "$(jq -r '[.spec.template.spec.containers[0].volumeMounts[] | "\(.mountPath):\(.readOnly)"] | sort | join(" ")' <<<"$j")"
+  check_eq "$w: paths, the mechanism and sslmode in the environment" \
+    "KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SSL_CA_LOCATION=/etc/flinkpg/kafka-ca/ca.crt PGSSLMODE=verify-full PGSSLROOTCERT=/etc/flinkpg/pg-ca/ca.crt" \
+    "$(jq -r '[.spec.template.spec.containers[0].env[] | select(.name | test("^PGSSL|^KAFKA_SSL|^KAFKA_SASL")) | "\(.name)=\(.value)"] | sort | join(" ")' <<<"$j")"
+done
+check_eq "no bundle in any workload, pod or ConfigMap of a run" "0" \
+  "$( { kubectl get deployments,jobs,pods -A -o yaml; kubectl get configmaps -A -l flinkpg.io/run -o yaml; } | grep -c 'BEGIN CERTIFICATE')"
+check "the controller kept no copy of a CA bundle (its private directory is empty, mode 700)" wait_until 10 bash -c \
+  "d=\$(ls -d '$CTL_TMP'/flinkpg-controller-*) && [ -z \"\$(ls -A \$d)\" ] && [ \"\$(stat -c %a \$d)\" = 700 ]"
+tann() { kubectl get deployment sectls-sink -o jsonpath='{.spec.template.metadata.annotations.flinkpg\.io/secret-versions}'; }
+t0=$(tann)
+check "the TLS sink's template carries the CA Secrets' versions" bash -c \
+  "grep -q 'kafka-ca@[0-9]' <<<'$t0' && grep -q 'pg-ca@[0-9]' <<<'$t0'"
+kubectl create secret generic pg-ca --from-file=ca.crt="$OTHER_CA" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+check "a rotated PostgreSQL CA rolls the sink" wait_until 30 bash -c "[ \"\$(kubectl get deployment sectls-sink -o jsonpath='{.spec.template.metadata.annotations.flinkpg\\.io/secret-versions}')\" != '$t0' ]"
+check "the controller uses the new CA at once (a CA that signed nothing: PostgresReady False)" \
+  wait_until 30 cond_is sectls PostgresReady False
+check "... and says why" bash -c "kubectl get demorun sectls -o json | jq -r '.status.conditions[] | select(.type==\"PostgresReady\") | .message' | grep -q 'certificate verify failed'"
+kubectl create secret generic pg-ca --from-file=ca.crt="$CA" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+check "the right CA again: PostgresReady True" wait_until 30 cond_is sectls PostgresReady True
+
+kubectl delete demorun sec sectls --wait=false >/dev/null
+check "the TLS run deletes cleanly" wait_until 60 bash -c "! kubectl get demorun sectls"
 check "the run deletes cleanly" wait_until 60 bash -c "! kubectl get demorun sec"
 q "DROP ROLE IF EXISTS leak_role" >/dev/null 2>&1
 check_eq "nothing in the log after the delete either" "" "$(grep -o 'LEAK7f-[a-z0-9-]*' "$LOG" | sort -u)"

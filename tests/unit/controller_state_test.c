@@ -264,54 +264,143 @@ static void test_drift(void)
     json_decref(d), json_decref(sd), json_decref(sl);
 }
 
+/* obj against tests/unit/golden/<file> (written anew when update); takes obj */
+static void golden_check(const char *root, const char *file, json_t *obj, bool update)
+{
+    char path[1024], name[160];
+    json_error_t je;
+    snprintf(path, sizeof path, "%s/tests/unit/golden/%s", root, file);
+    if (update && obj)
+        json_dump_file(obj, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_t *want = json_load_file(path, 0, &je);
+    snprintf(name, sizeof name, "golden: the rendered %s equals the reviewed one", file);
+    CHECK(name, obj && want && json_equal(obj, want));
+    if (obj && want && !json_equal(obj, want)) {
+        char *got = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("  rendered:\n%s\n", got ? got : "?");
+        free(got);
+    }
+    json_decref(want);
+    json_decref(obj);
+}
+
+static json_t *golden_run(const char *root, const char *file)
+{
+    char path[1024];
+    json_error_t je;
+    snprintf(path, sizeof path, "%s/tests/unit/golden/%s", root, file);
+    return json_load_file(path, 0, &je);
+}
+
 /* Every child the controller renders for a sample DemoRun, compared with
  * the reviewed copies in tests/unit/golden/ (FLINKPG_UPDATE_GOLDEN=1 writes
- * them anew: review the diff before committing). */
+ * them anew: review the diff before committing).  A second DemoRun
+ * (demorun_tls.json: SASL_SSL with SCRAM-SHA-512, the brokers' CA and an
+ * existing PostgreSQL with its CA) has its own *_tls.json workloads. */
 static void test_render_golden(void)
 {
     const char *root = getenv("FLINKPG_ROOT") ? getenv("FLINKPG_ROOT") : ".";
-    char path[1024], err[512];
-    snprintf(path, sizeof path, "%s/tests/unit/golden/demorun.json", root);
-    json_error_t je;
-    json_t *run = json_load_file(path, 0, &je);
-    CHECK("golden: the sample DemoRun reads", run != NULL);
-    if (!run)
+    char err[512];
+    json_t *run = golden_run(root, "demorun.json");
+    json_t *tls = golden_run(root, "demorun_tls.json");
+    CHECK("golden: the sample DemoRuns read", run != NULL && tls != NULL);
+    if (!run || !tls) {
+        json_decref(run);
+        json_decref(tls);
         return;
+    }
     char sql[1024];
     snprintf(sql, sizeof sql, "%s/sql", root);
     render_opts o = {.postgres_image = "docker.io/library/postgres:16",
                      .generator_image = "docker.io/flinkpg/flinkpg-generator:0.0.0",
                      .sink_image = "docker.io/flinkpg/flinkpg-sink:0.0.0",
                      .sql_dir = sql};
-    struct {
-        const char *file;
-        json_t *obj;
-    } kids[] = {
-        {"secret.json", render_pg_secret(run, "golden-password")},
-        {"service.json", render_pg_service(run)},
-        {"statefulset.json", render_pg_statefulset(run, &o)},
-        {"configmap.json", render_sql_configmap(run, &o, err, sizeof err)},
-        {"job.json", render_generator_job(run, &o)},
-        {"deployment.json", render_sink_deployment(run, &o)},
-    };
     bool update = getenv("FLINKPG_UPDATE_GOLDEN") && *getenv("FLINKPG_UPDATE_GOLDEN") == '1';
-    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++) {
-        char name[160];
-        snprintf(path, sizeof path, "%s/tests/unit/golden/%s", root, kids[i].file);
-        if (update && kids[i].obj)
-            json_dump_file(kids[i].obj, path, JSON_INDENT(2) | JSON_SORT_KEYS);
-        json_t *want = json_load_file(path, 0, &je);
-        snprintf(name, sizeof name, "golden: the rendered %s equals the reviewed one",
-                 kids[i].file);
-        CHECK(name, kids[i].obj && want && json_equal(kids[i].obj, want));
-        if (kids[i].obj && want && !json_equal(kids[i].obj, want)) {
-            char *got = json_dumps(kids[i].obj, JSON_INDENT(2) | JSON_SORT_KEYS);
-            printf("  rendered:\n%s\n", got ? got : "?");
-            free(got);
-        }
-        json_decref(want);
-        json_decref(kids[i].obj);
-    }
+    golden_check(root, "secret.json", render_pg_secret(run, "golden-password"), update);
+    golden_check(root, "service.json", render_pg_service(run), update);
+    golden_check(root, "statefulset.json", render_pg_statefulset(run, &o), update);
+    golden_check(root, "configmap.json", render_sql_configmap(run, &o, err, sizeof err), update);
+    golden_check(root, "job.json", render_generator_job(run, &o), update);
+    golden_check(root, "deployment.json", render_sink_deployment(run, &o), update);
+    golden_check(root, "job_tls.json", render_generator_job(tls, &o), update);
+    golden_check(root, "deployment_tls.json", render_sink_deployment(tls, &o), update);
+    json_decref(run);
+    json_decref(tls);
+}
+
+/* The value of env variable name in the first container of a workload's
+ * pod template, NULL when absent (or not a plain value). */
+static const char *env_of(const json_t *workload, const char *name)
+{
+    const json_t *ct = json_array_get(
+        json_object_get(
+            json_object_get(json_object_get(json_object_get(workload, "spec"), "template"), "spec"),
+            "containers"),
+        0);
+    size_t i;
+    json_t *e;
+    json_array_foreach (json_object_get(ct, "env"), i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "name")), name))
+            return json_string_value(json_object_get(e, "value"));
+    return NULL;
+}
+
+static json_t *pod_of(const json_t *workload)
+{
+    return json_object_get(json_object_get(json_object_get(workload, "spec"), "template"), "spec");
+}
+
+/* The TLS settings of a DemoRun in its workloads (render_tls.c). */
+static void test_render_tls(void)
+{
+    render_opts o = {.generator_image = "g:1", .sink_image = "s:1"};
+    const char *base = "{\"metadata\":{\"name\":\"r\",\"namespace\":\"ns\"},\"spec\":{"
+                       "\"mode\":\"append\",\"kafka\":{\"bootstrapServers\":\"k:9093\","
+                       "\"securityProtocol\":\"SSL\"%s},\"postgres\":{\"existingSecretRef\":"
+                       "{\"name\":\"pg\"}%s}}}";
+    char text[1024];
+    json_error_t je;
+    snprintf(text, sizeof text, base, "", "");
+    json_t *plain = json_loads(text, 0, &je);
+    json_t *dep = render_sink_deployment(plain, &o);
+    CHECK("tls: without spec.*.tls no volumes, no TLS variables",
+          !json_object_get(pod_of(dep), "volumes") && !env_of(dep, "KAFKA_SSL_CA_LOCATION") &&
+              !env_of(dep, "PGSSLMODE") && !env_of(dep, "PGSSLROOTCERT") &&
+              !env_of(dep, "KAFKA_SASL_MECHANISM"));
+    CHECK("tls: the run's SASL mechanism defaults to PLAIN (topic deletion)",
+          !strcmp(run_kafka_sasl_mechanism(plain), "PLAIN") && !run_pg_sslmode(plain));
+    json_decref(dep);
+    json_decref(plain);
+
+    snprintf(text, sizeof text, base, ",\"tls\":{\"caSecret\":{\"name\":\"kca\"}}",
+             ",\"tls\":{\"sslMode\":\"require\"}");
+    json_t *run = json_loads(text, 0, &je);
+    dep = render_sink_deployment(run, &o);
+    json_t *vol = json_array_get(json_object_get(pod_of(dep), "volumes"), 0);
+    CHECK_STR("tls: the Kafka CA as a file, its path in KAFKA_SSL_CA_LOCATION",
+              "/etc/flinkpg/kafka-ca/ca.crt", env_of(dep, "KAFKA_SSL_CA_LOCATION"));
+    CHECK(
+        "tls: one Secret volume, only the key (default ca.crt), mode 0440",
+        json_array_size(json_object_get(pod_of(dep), "volumes")) == 1 &&
+            !strcmp(
+                json_string_value(json_object_get(json_object_get(vol, "secret"), "secretName")),
+                "kca") &&
+            json_integer_value(json_object_get(json_object_get(vol, "secret"), "defaultMode")) ==
+                0440 &&
+            !strcmp(json_string_value(json_object_get(
+                        json_array_get(json_object_get(json_object_get(vol, "secret"), "items"), 0),
+                        "key")),
+                    "ca.crt"));
+    CHECK_STR("tls: sslMode alone sets PGSSLMODE", "require", env_of(dep, "PGSSLMODE"));
+    CHECK("tls: no caSecret, no PGSSLROOTCERT", !env_of(dep, "PGSSLROOTCERT"));
+    CHECK("tls: both CA Secrets are the run's (rotation requeues it)",
+          run_uses_secret(run, "kca") && !run_uses_secret(run, "other"));
+    json_t *job = render_generator_job(run, &o);
+    CHECK("tls: the generator gets the same file and variables",
+          env_of(job, "KAFKA_SSL_CA_LOCATION") && env_of(job, "PGSSLMODE") &&
+              json_array_size(json_object_get(pod_of(job), "volumes")) == 1);
+    json_decref(job);
+    json_decref(dep);
     json_decref(run);
 }
 
@@ -463,6 +552,7 @@ int main(void)
 {
     test_pod_problems();
     test_render_golden();
+    test_render_tls();
     test_drift();
     test_cache();
     test_event_aggregation();

@@ -351,13 +351,13 @@ static void test_statement_names(void)
 static void test_sasl_options(void)
 {
     char msg[128] = "";
-    char *o = stmt_sasl_options("SASL_SSL", "KEY1", "s3cr3t", msg, sizeof msg);
+    char *o = stmt_sasl_options("SASL_SSL", "PLAIN", "KEY1", "s3cr3t", msg, sizeof msg);
     CHECK("sasl options: protocol, mechanism and JAAS line",
           o && strstr(o, "'properties.security.protocol' = 'SASL_SSL'") &&
               strstr(o, "'properties.sasl.mechanism' = 'PLAIN'") &&
               strstr(o, "PlainLoginModule required username=\"KEY1\" password=\"s3cr3t\";',"));
     free(o);
-    o = stmt_sasl_options("SASL_PLAINTEXT", "k", "a'b\"c\\d", msg, sizeof msg);
+    o = stmt_sasl_options("SASL_PLAINTEXT", "PLAIN", "k", "a'b\"c\\d", msg, sizeof msg);
     CHECK_STR("sasl options: quote, double quote and backslash escaped",
               "'properties.security.protocol' = 'SASL_PLAINTEXT',\n  'properties.sasl.mechanism' = "
               "'PLAIN',\n  'properties.sasl.jaas.config' = "
@@ -365,8 +365,15 @@ static void test_sasl_options(void)
               "password=\"a''b\\\"c\\\\d\";',",
               o);
     free(o);
-    o = stmt_sasl_options("SASL_SSL", "k", "pa\nss", msg, sizeof msg);
+    o = stmt_sasl_options("SASL_SSL", "PLAIN", "k", "pa\nss", msg, sizeof msg);
     CHECK("sasl options: a line break in a secret is refused", !o && strstr(msg, "line break"));
+    free(o);
+    o = stmt_sasl_options("SASL_SSL", "SCRAM-SHA-512", "k", "p", msg, sizeof msg);
+    CHECK("sasl options: SCRAM (spec.kafka.saslMechanism) with its own login module",
+          o && strstr(o, "'properties.sasl.mechanism' = 'SCRAM-SHA-512'") &&
+              strstr(o, "'org.apache.kafka.common.security.scram.ScramLoginModule required "
+                        "username=\"k\" password=\"p\";',") &&
+              !strstr(o, "Plain"));
     free(o);
 }
 

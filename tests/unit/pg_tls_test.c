@@ -1,7 +1,8 @@
 /* Unit tests of PostgreSQL over TLS, without a server: libpq's failure
  * messages classified (a certificate that cannot verify is final, an outage
  * is retried), and the controller's validation connection keeping the
- * sslmode and sslrootcert of the Secret's URI and of the environment.
+ * sslmode and sslrootcert of the Secret's URI and of the environment, and
+ * spec.postgres.tls's between the two.
  * tests/integration/pg_tls.sh runs the programs against a real TLS server. */
 #define _POSIX_C_SOURCE 200809L
 #include "../../common/pgutil.h"
@@ -25,13 +26,51 @@ static const char *effective(PGconn *conn, const char *key)
     return buf;
 }
 
-/* The controller's connection from uri, started (not waited for) against a
- * port nobody listens on: what libpq took from the URI and the environment. */
+/* The controller's connection from uri and spec.postgres.tls's sslmode and
+ * CA copy (NULL: unset), started (not waited for) against a port nobody
+ * listens on: what libpq took from the URI, the spec and the environment. */
+static PGconn *controller_conn_tls(const char *uri, const char *sslmode, const char *rootcert)
+{
+    const char *keys[6], *vals[6];
+    validation_conn_params(uri, sslmode, rootcert, keys, vals);
+    return PQconnectStartParams(keys, vals, 1);
+}
+
 static PGconn *controller_conn(const char *uri)
 {
-    const char *keys[4], *vals[4];
-    validation_conn_params(uri, keys, vals);
-    return PQconnectStartParams(keys, vals, 1);
+    return controller_conn_tls(uri, NULL, NULL);
+}
+
+/* spec.postgres.tls: the controller's sslmode and CA copy, under the URI's
+ * own settings and over the environment (as PGSSLMODE/PGSSLROOTCERT in the
+ * pods, under the URI) */
+static void test_spec_tls(void)
+{
+    setenv("PGSSLMODE", "require", 1);
+    setenv("PGSSLROOTCERT", "/env/ca.crt", 1);
+    PGconn *c = controller_conn_tls("postgresql://u@127.0.0.1:1/db", "verify-full",
+                                    "/tmp/flinkpg-controller-x/ca-1");
+    CHECK_STR("spec.postgres.tls: its sslmode when the URI has none", "verify-full",
+              effective(c, "sslmode"));
+    CHECK_STR("spec.postgres.tls: the controller's CA copy as sslrootcert",
+              "/tmp/flinkpg-controller-x/ca-1", effective(c, "sslrootcert"));
+    PQfinish(c);
+    c = controller_conn_tls("postgresql://u@127.0.0.1:1/db?sslmode=verify-ca&sslrootcert=/u/ca",
+                            "verify-full", "/tmp/flinkpg-controller-x/ca-2");
+    CHECK_STR("spec.postgres.tls: the URI's sslmode wins, as in the pods", "verify-ca",
+              effective(c, "sslmode"));
+    CHECK_STR("spec.postgres.tls: the URI's sslrootcert wins, as in the pods", "/u/ca",
+              effective(c, "sslrootcert"));
+    CHECK_STR("spec.postgres.tls: connect_timeout still the controller's", "5",
+              effective(c, "connect_timeout"));
+    PQfinish(c);
+    c = controller_conn_tls("postgresql://u@127.0.0.1:1/db", "require", NULL);
+    CHECK_STR("spec.postgres.tls: sslMode alone", "require", effective(c, "sslmode"));
+    CHECK_STR("spec.postgres.tls: without a caSecret the environment's sslrootcert stays",
+              "/env/ca.crt", effective(c, "sslrootcert"));
+    PQfinish(c);
+    unsetenv("PGSSLMODE");
+    unsetenv("PGSSLROOTCERT");
 }
 
 /* A check's name: the message after libpq's "... failed: ", first line only. */
@@ -103,5 +142,6 @@ int main(void)
     PQfinish(c);
     unsetenv("PGSSLMODE");
     unsetenv("PGSSLROOTCERT");
+    test_spec_tls();
     return UNIT_DONE();
 }
