@@ -66,6 +66,19 @@ race_diff() {  # TABLE EXPECTED: differing rows both ways, markers left out
           UNION ALL (SELECT * FROM $2 WHERE id >= 0 EXCEPT SELECT * FROM $1 WHERE id >= 0)) d"
 }
 
+# race_settle TABLE EXPECTED: the differing rows once the table is exact or
+# RACE_SETTLE seconds (30) have passed.  A contender can make the markers visible before the last rows of the same
+# flush: Flink's JDBC sink runs a flush's upserts and its deletes as two batches.
+race_settle() {
+  local deadline=$((SECONDS + ${RACE_SETTLE:-30})) d
+  d=$(race_diff "$1" "$2")
+  while [ "$d" != 0 ] && [ $SECONDS -lt $deadline ]; do
+    sleep 0.2
+    d=$(race_diff "$1" "$2")
+  done
+  echo "$d"
+}
+
 # CPU ticks of a process (utime + stime) and of the PostgreSQL server: every
 # process of it plus what its postmaster reaped (cutime + cstime)
 race_ticks() { [ -r "/proc/$1/stat" ] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
