@@ -12,8 +12,8 @@
 #   race_table TABLE                 a fresh keyed table of the race's columns
 #   race_start CONTENDER SETTINGS TOPIC TABLE GROUP
 #                                    starts one contender (sink, debezium, flink) on TOPIC
-#                                    (race_topic_for gives the workload's topic for it); RACE_PID is the process whose
-#                                    CPU and memory count, race_stop stops it
+#                                    (race_topic_for gives the workload's topic for it);
+#                                    race_stop stops it
 #   race_watch TABLE PROBES PIDFILE  before a contender starts: pgprobe + a /proc sampler
 #                                    of the pid in PIDFILE (race_pidfile KIND GROUP)
 #   race_drain                       until every marker is visible:
@@ -24,9 +24,7 @@ RACE_BS=${RACE_BS:-127.0.0.1:${KAFKA_PORT:-19092}}
 RACE_TMP=${RACE_TMP:-${T_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/flinkpg-race.XXXXXX")}}
 RACE_COLS="id bigint PRIMARY KEY, customer text, product text, quantity integer, amount numeric(12,2), order_status text, carrier text, shipment_status text, created_at timestamptz, updated_at timestamptz, version bigint"
 RACE_COLS_PLAIN=${RACE_COLS/ PRIMARY KEY/}
-RACE_PID=
 RACE_STOP=
-RACE_JOB=
 
 race_log() { printf '[race %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 race_q() { psql -X -A -t -q -v ON_ERROR_STOP=1 -c "$1"; }
@@ -157,9 +155,9 @@ race_start_sink() {  # SETTINGS TOPIC TABLE GROUP
   # shellcheck disable=SC2086  # settings are flags
   "$BIN/flinkpg-sink" -b "$RACE_BS" -t "$topic" -g "$group" -T "$table" ${RACE_SINK_ARGS:--e upsert} \
     --run-name "$group" $settings 2>"$RACE_TMP/$group.log" &
-  RACE_PID=$!
-  echo "$RACE_PID" >"$RACE_TMP/$group.pid"
-  RACE_STOP="kill -TERM $RACE_PID; wait $RACE_PID"
+  local pid=$!
+  echo "$pid" >"$(race_pidfile sink "$group")"
+  RACE_STOP="kill -TERM $pid; wait $pid"
 }
 
 race_start_flink() {  # SETTINGS (max_rows=N interval=T parallelism=P) TOPIC TABLE GROUP
@@ -171,9 +169,7 @@ race_start_flink() {  # SETTINGS (max_rows=N interval=T parallelism=P) TOPIC TAB
     -v "jdbc_url=jdbc:postgresql://${PGHOST:-127.0.0.1}:${PGPORT:-5432}/$PGDATABASE" \
     -v "jdbc_user=${PGUSER:-$(id -un)}" >"$RACE_TMP/$group.submit" 2>"$RACE_TMP/$group.log" ||
     { echo "FAIL submitting the Flink JDBC job: $(grep -v 'level=info' "$RACE_TMP/$group.log" | tail -n 3)"; return 1; }
-  RACE_JOB=$(sed -n 's/^job_id=//p' "$RACE_TMP/$group.submit")
-  RACE_PID=$(cat "${FLINKPG_PEERS_DIR:-/tmp/flinkpg-peers}/flink/taskmanager.pid")
-  RACE_STOP="\"$BIN/flinkpg-statements\" delete $RACE_JOB >/dev/null 2>&1"
+  RACE_STOP="\"$BIN/flinkpg-statements\" delete $(sed -n 's/^job_id=//p' "$RACE_TMP/$group.submit") >/dev/null 2>&1"
 }
 
 # Debezium's JDBC sink on a Kafka Connect standalone worker (tests/peers/connect.sh);
@@ -192,8 +188,6 @@ race_start_debezium() {  # SETTINGS TOPIC TABLE GROUP
   } >"$props"
   KAFKA_BOOTSTRAP=$RACE_BS "$ROOT/tests/peers/connect.sh" start "$group" "$props" >"$RACE_TMP/$group.log" 2>&1 ||
     { echo "FAIL starting Debezium's JDBC sink: $(tail -n 5 "$RACE_TMP/$group.log")"; return 1; }
-  eval "$("$ROOT/tests/peers/connect.sh" env)"
-  RACE_PID=$(cat "$CONNECT_PID_FILE")
   RACE_STOP="\"$ROOT/tests/peers/connect.sh\" stop >/dev/null 2>&1"
 }
 
